@@ -1,0 +1,75 @@
+"""nanomsg_core: nanomsg's scalability protocols in Python, as plugins.
+
+The core holds the socket, message, pipe and endpoint machinery, options,
+errors, the plugin registry and hook specs, and the default poller.
+Protocols (``nanomsg-pair``, ...) and transports (``nanomsg-inproc``, ...)
+are separate distributions found through the entry-point group
+``nanomsg_core.plugins``.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+
+from ._constants import (AF_SP, AF_SP_RAW, BUS, DOMAIN, DONTWAIT, EFSM, ETERM, FANIN,
+                         FANOUT, INPROC, IPC, IPV4ONLY, LINGER, MAXTTL, PAIR, POLLIN,
+                         POLLOUT, PROTOCOL, PUB, PULL, PUSH, RCVBUF, RCVFD, RCVMAXSIZE,
+                         RCVPRIO, RCVTIMEO, RECONNECT_IVL, RECONNECT_IVL_MAX, REP, REQ,
+                         REQ_RESEND_IVL, RESPONDENT, SINK, SNDBUF, SNDFD, SNDPRIO,
+                         SNDTIMEO, SOCKET_NAME, SOL_SOCKET, SOURCE,
+                         STAT_ACCEPT_ERRORS, STAT_ACCEPTED_CONNECTIONS,
+                         STAT_BIND_ERRORS, STAT_BROKEN_CONNECTIONS, STAT_BYTES_RECEIVED,
+                         STAT_BYTES_SENT, STAT_CONNECT_ERRORS, STAT_CURRENT_CONNECTIONS,
+                         STAT_CURRENT_EP_ERRORS, STAT_DROPPED_CONNECTIONS,
+                         STAT_ESTABLISHED_CONNECTIONS, STAT_INPROGRESS_CONNECTIONS,
+                         STAT_MESSAGES_RECEIVED, STAT_MESSAGES_SENT, SUB, SUB_SUBSCRIBE,
+                         SUB_UNSUBSCRIBE, SURVEYOR, SURVEYOR_DEADLINE, SYMBOLS, TCP,
+                         TCP_NODELAY, WS)
+from ._errors import NanomsgError, strerror
+from ._message import Message
+from ._pipe import Pipe
+from ._registry import Registry, get_registry, register_plugin
+from ._socket import Socket, term
+from .hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+EADDRINUSE = _errno.EADDRINUSE
+EADDRNOTAVAIL = _errno.EADDRNOTAVAIL
+EAFNOSUPPORT = _errno.EAFNOSUPPORT
+EAGAIN = _errno.EAGAIN
+EBADF = _errno.EBADF
+ECONNREFUSED = _errno.ECONNREFUSED
+EINVAL = _errno.EINVAL
+EMSGSIZE = _errno.EMSGSIZE
+ENOPROTOOPT = _errno.ENOPROTOOPT
+ENOTSUP = _errno.ENOTSUP
+EPROTONOSUPPORT = _errno.EPROTONOSUPPORT
+ETIMEDOUT = _errno.ETIMEDOUT
+
+
+def symbol(index: int) -> tuple[str, int]:
+    """``(name, value)`` of the *index*-th symbol (``nn_symbol``); ``EINVAL`` past the end."""
+    if not 0 <= index < len(SYMBOLS):
+        raise NanomsgError(EINVAL, "no symbol %d" % index)
+    return SYMBOLS[index]
+
+
+__all__ = sorted([
+    "AF_SP", "AF_SP_RAW", "BUS", "DOMAIN", "DONTWAIT", "EADDRINUSE", "EADDRNOTAVAIL",
+    "EAFNOSUPPORT", "EAGAIN", "EBADF", "ECONNREFUSED", "EFSM", "EINVAL", "EMSGSIZE",
+    "ENOPROTOOPT", "ENOTSUP", "EPROTONOSUPPORT", "ETERM", "ETIMEDOUT", "FANIN", "FANOUT",
+    "INPROC", "IPC", "IPV4ONLY", "LINGER", "MAXTTL", "Message", "NanomsgError", "PAIR",
+    "POLLIN", "POLLOUT", "PROTOCOL", "PUB", "PULL", "PUSH", "Pipe", "RCVBUF", "RCVFD",
+    "RCVMAXSIZE", "RCVPRIO", "RCVTIMEO", "RECONNECT_IVL", "RECONNECT_IVL_MAX", "REP",
+    "REQ", "REQ_RESEND_IVL", "RESPONDENT", "Registry", "SINK", "SNDBUF", "SNDFD",
+    "SNDPRIO", "SNDTIMEO", "SOCKET_NAME", "SOL_SOCKET", "SOURCE",
+    "STAT_ACCEPTED_CONNECTIONS", "STAT_ACCEPT_ERRORS", "STAT_BIND_ERRORS",
+    "STAT_BROKEN_CONNECTIONS", "STAT_BYTES_RECEIVED", "STAT_BYTES_SENT",
+    "STAT_CONNECT_ERRORS", "STAT_CURRENT_CONNECTIONS", "STAT_CURRENT_EP_ERRORS",
+    "STAT_DROPPED_CONNECTIONS", "STAT_ESTABLISHED_CONNECTIONS",
+    "STAT_INPROGRESS_CONNECTIONS", "STAT_MESSAGES_RECEIVED", "STAT_MESSAGES_SENT", "SUB",
+    "SUB_SUBSCRIBE", "SUB_UNSUBSCRIBE", "SURVEYOR", "SURVEYOR_DEADLINE", "Socket", "TCP",
+    "TCP_NODELAY", "WS", "__version__", "get_registry", "hookimpl", "register_plugin",
+    "strerror", "symbol", "term",
+])

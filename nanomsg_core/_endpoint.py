@@ -1,0 +1,152 @@
+"""Endpoints: one ``bind`` or ``connect`` of a socket, and the reconnect loop.
+
+Theory of operation: an endpoint snapshots the socket's options when it is
+created (priorities, buffer sizes, reconnect intervals, transport options),
+as nanomsg does.  A listening endpoint hands every accepted transport pipe
+to its socket.  A connecting endpoint runs the dial loop: dial; on failure
+wait ``RECONNECT_IVL`` (doubling up to ``RECONNECT_IVL_MAX`` when that is
+set) and dial again; on success reset the interval; when the pipe dies (or
+the socket refuses it) wait and dial again.  All waits are engine timers.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Optional
+
+from . import _constants as C
+from ._engine import Engine, Timer, get_engine
+from .interfaces import Dialer, Listener, Transport, TransportPipe
+
+if TYPE_CHECKING:
+    from ._pipe import Pipe
+    from ._socket import Socket
+
+__all__ = ["DialEndpoint", "Endpoint", "ListenEndpoint"]
+
+
+class Endpoint:
+    """The :class:`~nanomsg_core.interfaces.EndpointContext` of one bind/connect."""
+
+    def __init__(self, sock: "Socket", eid: int, url: str, transport: Transport) -> None:
+        self.sock = sock
+        self.id = eid
+        self.url = url
+        self.transport = transport
+        self.protocol_id = sock.protocol
+        self._peer = sock.peer_protocol
+        self._opts = sock.option_snapshot()
+        self.sndprio: int = self._opts[(C.SOL_SOCKET, C.SNDPRIO)]
+        self.rcvprio: int = self._opts[(C.SOL_SOCKET, C.RCVPRIO)]
+        self.rcvbuf: int = self._opts[(C.SOL_SOCKET, C.RCVBUF)]
+        self.closed = False
+        self.pipes: set["Pipe"] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        return get_engine()
+
+    def peer_ok(self, peer_protocol: int) -> bool:
+        return peer_protocol == self._peer
+
+    def get_option(self, level: int, option: int) -> Any:
+        return self._opts.get((level, option))
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pipe_gone(self, pipe: "Pipe") -> None:
+        self.pipes.discard(pipe)
+
+    def refused(self) -> None:
+        """The socket refused a pipe of this endpoint (e.g. PAIR is taken)."""
+
+
+class ListenEndpoint(Endpoint):
+    listener: Listener
+
+    def start(self) -> None:
+        self.listener = self.transport.new_listener(self.url, self)
+        self.listener.listen(self._accepted)
+
+    @property
+    def bound_address(self) -> str:
+        return self.listener.bound_address
+
+    def _accepted(self, tp: TransportPipe) -> None:
+        if self.closed:
+            tp.close()
+            return
+        self.sock.attach_pipe(tp, self)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.listener.close()
+
+
+class DialEndpoint(Endpoint):
+    dialer: Dialer
+
+    def __init__(self, sock: "Socket", eid: int, url: str, transport: Transport) -> None:
+        super().__init__(sock, eid, url, transport)
+        self._ivl_min: int = self._opts[(C.SOL_SOCKET, C.RECONNECT_IVL)]
+        self._ivl_max: int = self._opts[(C.SOL_SOCKET, C.RECONNECT_IVL_MAX)]
+        self._ivl = self._ivl_min
+        self._timer: Optional[Timer] = None
+        self._attempt = 0
+        self.bound_address = url
+
+    def start(self) -> None:
+        self.dialer = self.transport.new_dialer(self.url, self)
+        self._dial()
+
+    def _dial(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self._timer = None
+            self._attempt += 1
+            attempt = self._attempt
+        self.dialer.dial(lambda tp, exc: self._dialed(attempt, tp, exc))
+
+    def _dialed(self, attempt: int, tp: Optional[TransportPipe],
+                exc: Optional[BaseException]) -> None:
+        if self.closed or attempt != self._attempt:
+            if tp is not None:
+                tp.close()
+            return
+        if tp is None:
+            self.sock.count_stat(C.STAT_CONNECT_ERRORS)
+            self._retry()
+            return
+        self._ivl = self._ivl_min
+        self.sock.count_stat(C.STAT_ESTABLISHED_CONNECTIONS)
+        if self.sock.attach_pipe(tp, self) is None:
+            self._retry()
+
+    def _retry(self) -> None:
+        with self._lock:
+            if self.closed or self._timer is not None:
+                return
+            delay = self._ivl
+            if self._ivl_max > self._ivl_min:
+                self._ivl = min(self._ivl * 2, self._ivl_max)
+            self._timer = get_engine().call_later(delay / 1000.0, self._dial)
+
+    def pipe_gone(self, pipe: "Pipe") -> None:
+        super().pipe_gone(pipe)
+        self._retry()
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+        self.dialer.close()

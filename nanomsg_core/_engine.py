@@ -1,0 +1,151 @@
+"""The process-wide I/O engine: one thread running the poller and the timers.
+
+Theory of operation: nothing runs here unless something needs it.  The
+thread starts on the first call that needs it (a wire transport, a timer,
+a deferred pipe close) and loops forever:
+``poller.wait(time to next timer)``, run due timers, run callbacks posted
+with :meth:`Engine.call_soon_threadsafe`.  Every callback posted from
+another thread wakes the poller; callbacks posted from the engine thread
+itself do not.  After ``fork()`` the child gets a fresh engine on demand.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Optional
+
+from .interfaces import Poller
+
+__all__ = ["Engine", "Timer", "get_engine"]
+
+_monotonic = time.monotonic
+
+
+class Timer:
+    """A pending :meth:`Engine.call_later` callback."""
+
+    __slots__ = ("when", "fn", "args", "cancelled")
+
+    def __init__(self, when: float, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.when = when
+        self.fn = fn
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Engine:
+    """Runs a :class:`~nanomsg_core.interfaces.Poller` and timers on one thread."""
+
+    def __init__(self, poller: Poller) -> None:
+        self.poller = poller
+        self._soon: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._timers: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._tlock = threading.Lock()
+        self._thread: Optional[threading.Thread] = None
+        self._ident: Optional[int] = None
+        self._start_lock = threading.Lock()
+
+    # -- any thread --
+    def in_engine_thread(self) -> bool:
+        return threading.get_ident() == self._ident
+
+    def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the engine thread, soon."""
+        self._soon.append((fn, args))
+        if threading.get_ident() != self._ident:
+            if self._thread is None:
+                self._start()
+            self.poller.wakeup()
+
+    def call_later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Timer:
+        """Run ``fn(*args)`` on the engine thread after *delay_s* seconds."""
+        t = Timer(_monotonic() + max(delay_s, 0.0), fn, args)
+        with self._tlock:
+            heapq.heappush(self._timers, (t.when, next(self._seq), t))
+            first = self._timers[0][2] is t
+        if self._thread is None:
+            self._start()
+        if first and threading.get_ident() != self._ident:
+            self.poller.wakeup()
+        return t
+
+    # -- the thread --
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                th = threading.Thread(target=self._run, name="nanomsg-engine", daemon=True)
+                self._thread = th
+                th.start()
+
+    def _next_timeout(self) -> Optional[float]:
+        timers = self._timers
+        if self._soon:
+            return 0.0
+        if not timers:
+            return None
+        return max(0.0, timers[0][0] - _monotonic())
+
+    def _run(self) -> None:
+        self._ident = threading.get_ident()
+        soon = self._soon
+        timers = self._timers
+        while True:
+            with self._tlock:
+                timeout = self._next_timeout()
+            self.poller.wait(timeout)
+            if timers:
+                now = _monotonic()
+                due: list[Timer] = []
+                with self._tlock:
+                    while timers and timers[0][0] <= now:
+                        due.append(heapq.heappop(timers)[2])
+                for t in due:
+                    if not t.cancelled:
+                        self._safe(t.fn, t.args)
+            for _ in range(len(soon)):
+                fn, args = soon.popleft()
+                self._safe(fn, args)
+
+    @staticmethod
+    def _safe(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except Exception:  # a plugin bug must not kill every socket's I/O
+            import traceback
+            traceback.print_exc()
+
+
+_engine: Optional[Engine] = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process-wide engine, built with the registry's default poller."""
+    global _engine
+    eng = _engine
+    if eng is None:
+        with _engine_lock:
+            if _engine is None:
+                from ._registry import get_registry
+                _engine = Engine(get_registry().default_poller().factory())
+            eng = _engine
+    return eng
+
+
+def _after_fork() -> None:
+    global _engine, _engine_lock
+    _engine = None
+    _engine_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

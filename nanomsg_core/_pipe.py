@@ -1,0 +1,132 @@
+"""The engine side of one connection: a bounded receive queue in front of a
+transport pipe.
+
+Theory of operation: a transport delivers received messages from its own
+thread with :meth:`Pipe.deliver` (append to a deque, wake one receiver: no
+lock, since a deque append is atomic under the GIL).  Protocols pop them
+with :meth:`Pipe.recv` under the socket lock.  The bytes queued are counted
+by two monotonic counters, each written by one side only (``_added`` by the
+deliverer, ``_taken`` by the receiver), so their difference is a safe
+lock-free level.  At ``RCVBUF`` the deliverer is told to stop; the receiver
+calls ``resume_recv`` once it drains below.  Sends go straight to the
+transport pipe: ``pipe.send`` *is* the transport's bound ``send``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from ._message import Message
+from .interfaces import TransportPipe
+
+if TYPE_CHECKING:
+    from ._endpoint import Endpoint
+    from ._socket import _SocketCore
+
+__all__ = ["Pipe"]
+
+_ids = itertools.count(1)
+
+
+def _refuse(msg: Message) -> bool:
+    return False
+
+
+def _no() -> bool:
+    return False
+
+
+class Pipe:
+    """One established connection of a socket (``message.pipe``).
+
+    Public attributes: ``id``, ``transport``, ``local_address``,
+    ``remote_address``, ``peer_protocol``, ``sndprio``, ``rcvprio``,
+    ``endpoint`` (the endpoint id it belongs to).
+    """
+
+    __slots__ = ("id", "transport", "local_address", "remote_address", "peer_protocol",
+                 "sndprio", "rcvprio", "endpoint", "data", "send", "can_send",
+                 "_tp", "_core", "_ep", "_inq", "_added", "_taken", "_limit",
+                 "_resume_wanted", "_closed", "_wake_recv")
+
+    send: Callable[[Message], bool]
+    can_send: Callable[[], bool]
+
+    def __init__(self, core: "_SocketCore", ep: "Endpoint", tp: TransportPipe) -> None:
+        self.id = next(_ids) & 0x7FFFFFFF
+        self.transport = tp.transport
+        self.local_address = tp.local_address
+        self.remote_address = tp.remote_address
+        self.peer_protocol = tp.peer_protocol
+        self.sndprio = ep.sndprio
+        self.rcvprio = ep.rcvprio
+        self.endpoint = ep.id
+        self.data: Any = None
+        self.send = tp.send
+        self.can_send = tp.can_send
+        self._tp = tp
+        self._core = core
+        self._ep = ep
+        self._inq: deque[Message] = deque()
+        self._added = 0
+        self._taken = 0
+        self._limit = ep.rcvbuf
+        self._resume_wanted = False
+        self._closed = False
+        self._wake_recv = core.wake_recv
+
+    def __repr__(self) -> str:
+        return "<Pipe %d %s %s -> %s>" % (self.id, self.transport, self.local_address,
+                                          self.remote_address)
+
+    # -- what protocols call (under the socket lock) --
+    def recv(self) -> Optional[Message]:
+        try:
+            msg = self._inq.popleft()
+        except IndexError:
+            return None
+        self._taken += len(msg.body)
+        if self._resume_wanted and self._added - self._taken < self._limit:
+            self._resume_wanted = False
+            self._tp.resume_recv()
+        return msg
+
+    def can_recv(self) -> bool:
+        return bool(self._inq)
+
+    def queued(self) -> int:
+        """Bytes received and not yet taken by the protocol."""
+        return self._added - self._taken
+
+    def close(self) -> None:
+        """Drop this connection (protocol violation, exclusivity, ...)."""
+        if not self._closed:
+            self._core.engine_close_pipe(self)
+
+    # -- what transports call (any thread) --
+    def deliver(self, msg: Message) -> bool:
+        msg.pipe = self
+        self._inq.append(msg)
+        self._added += len(msg.body)
+        self._wake_recv()
+        if self._added - self._taken < self._limit:
+            return True
+        self._resume_wanted = True
+        if self._added - self._taken < self._limit:   # the receiver drained meanwhile
+            self._resume_wanted = False
+            return True
+        return False
+
+    def on_writable(self) -> None:
+        self._core.wake_send()
+
+    def on_closed(self, exc: Optional[BaseException]) -> None:
+        self._core.pipe_closed(self, exc)
+
+    # -- engine --
+    def mark_closed(self) -> None:
+        self._closed = True
+        self.send = _refuse
+        self.can_send = _no

@@ -1,0 +1,209 @@
+"""The typed registry of protocols, transports and pollers, filled by plugins.
+
+Theory of operation: one pluggy ``PluginManager`` per process loads the
+entry points of group ``nanomsg_core.plugins`` (minus those blocked by
+``NANOMSG_DISABLE_PLUGINS``), then calls ``nanomsg_core_register`` once per
+plugin with a :class:`Registry`.  Lookups of unknown names raise
+``EPROTONOSUPPORT`` naming the distribution that would provide them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
+
+import pluggy
+
+from . import hookspecs
+from ._errors import NanomsgError
+from .interfaces import Poller, ProtocolFactory, Transport
+
+__all__ = ["PollerInfo", "ProtocolInfo", "Registry", "get_registry", "register_plugin"]
+
+# Where the well-known capabilities live, for error messages.
+_KNOWN_PROTOCOLS = {
+    16: ("pair", "nanomsg-pair"), 32: ("pub", "nanomsg-pubsub"),
+    33: ("sub", "nanomsg-pubsub"), 48: ("req", "nanomsg-reqrep"),
+    49: ("rep", "nanomsg-reqrep"), 80: ("push", "nanomsg-pipeline"),
+    81: ("pull", "nanomsg-pipeline"), 98: ("surveyor", "nanomsg-survey"),
+    99: ("respondent", "nanomsg-survey"), 112: ("bus", "nanomsg-bus"),
+}
+_KNOWN_NAMES = {name: (num, dist) for num, (name, dist) in _KNOWN_PROTOCOLS.items()}
+_KNOWN_NAMES.update({"fanout": (80, "nanomsg-pipeline"), "source": (80, "nanomsg-pipeline"),
+                     "fanin": (81, "nanomsg-pipeline"), "sink": (81, "nanomsg-pipeline")})
+_KNOWN_SCHEMES = {"inproc": "nanomsg-inproc", "ipc": "nanomsg-ipc",
+                  "tcp": "nanomsg-tcp", "ws": "nanomsg-ws (contrib)",
+                  "tls+tcp": "nanomsg-tls (contrib)"}
+
+
+@dataclass(frozen=True)
+class ProtocolInfo:
+    """A registered scalability protocol (one socket type)."""
+
+    number: int
+    name: str
+    peer: int
+    factory: ProtocolFactory
+    distribution: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PollerInfo:
+    """A registered poller backend."""
+
+    name: str
+    factory: Callable[[], Poller]
+    platforms: tuple[str, ...] = ()
+    """``sys.platform`` prefixes it runs on; empty = everywhere."""
+    priority: int = 0
+    """The highest priority usable poller becomes the default."""
+    distribution: str = ""
+
+
+@dataclass
+class Registry:
+    """Protocols by number and name, transports by scheme, pollers by name."""
+
+    protocols: dict[int, ProtocolInfo] = field(default_factory=dict)
+    names: dict[str, int] = field(default_factory=dict)
+    transports: dict[str, Transport] = field(default_factory=dict)
+    pollers: dict[str, PollerInfo] = field(default_factory=dict)
+
+    # -- registration (called from nanomsg_core_register hooks) --
+    def add_protocol(self, number: int, name: str, peer: int, factory: ProtocolFactory,
+                     *, aliases: tuple[str, ...] = (), distribution: str = "") -> None:
+        """Register socket type *number* (also known as *name* and *aliases*)
+        that talks to peers of type *peer*."""
+        if not (0 < number < 0x10000):
+            raise NanomsgError(errno.EINVAL, "protocol number %r out of range" % number)
+        if number in self.protocols:
+            return
+        info = ProtocolInfo(number, name.lower(), peer, factory, distribution,
+                            tuple(a.lower() for a in aliases))
+        self.protocols[number] = info
+        for n in (info.name,) + info.aliases:
+            self.names.setdefault(n, number)
+
+    def add_transport(self, transport: Transport) -> None:
+        """Register *transport* for its ``scheme``."""
+        self.transports.setdefault(transport.scheme.lower(), transport)
+
+    def add_poller(self, name: str, factory: Callable[[], Poller], *,
+                   platforms: tuple[str, ...] = (), priority: int = 0,
+                   distribution: str = "") -> None:
+        """Register a poller backend."""
+        self.pollers.setdefault(name, PollerInfo(name, factory, platforms, priority,
+                                                 distribution))
+
+    # -- lookups --
+    def protocol(self, which: Union[int, str]) -> ProtocolInfo:
+        """Find a protocol by number or name; ``EPROTONOSUPPORT`` if absent."""
+        if isinstance(which, str):
+            key = which.lower()
+            num = self.names.get(key)
+            if num is None:
+                known = _KNOWN_NAMES.get(key)
+                hint = (" (%r is provided by %s: pip install %s)" % (which, known[1], known[1])
+                        if known else "")
+                raise NanomsgError(errno.EPROTONOSUPPORT,
+                                   "unknown protocol %r%s" % (which, hint))
+            return self.protocols[num]
+        if isinstance(which, bool) or not isinstance(which, int):
+            raise NanomsgError(errno.EINVAL, "protocol must be an int or a name")
+        info = self.protocols.get(which)
+        if info is None:
+            known_p = _KNOWN_PROTOCOLS.get(which)
+            hint = (" (%s is provided by %s: pip install %s)"
+                    % (known_p[0].upper(), known_p[1], known_p[1]) if known_p else "")
+            raise NanomsgError(errno.EPROTONOSUPPORT,
+                               "unknown protocol %d%s" % (which, hint))
+        return info
+
+    def transport(self, url: str) -> Transport:
+        """Find the transport for *url*'s scheme; ``EINVAL`` / ``EPROTONOSUPPORT``."""
+        scheme, sep, _ = url.partition("://")
+        if not sep or not scheme:
+            raise NanomsgError(errno.EINVAL, "malformed URL %r (expected scheme://address)" % url)
+        tr = self.transports.get(scheme.lower())
+        if tr is None:
+            dist = _KNOWN_SCHEMES.get(scheme.lower())
+            hint = (" (%s:// is provided by %s: pip install %s)" % (scheme, dist, dist.split()[0])
+                    if dist else "")
+            raise NanomsgError(errno.EPROTONOSUPPORT,
+                               "unknown transport %s://%s" % (scheme, hint))
+        return tr
+
+    def default_poller(self) -> PollerInfo:
+        usable = [p for p in self.pollers.values()
+                  if not p.platforms or any(sys.platform.startswith(x) for x in p.platforms)]
+        if not usable:
+            raise NanomsgError(errno.EPROTONOSUPPORT, "no poller registered for %s" % sys.platform)
+        return max(usable, key=lambda p: p.priority)
+
+
+_lock = threading.RLock()
+_pm: Optional[pluggy.PluginManager] = None
+_registry: Optional[Registry] = None
+
+
+def _disabled() -> set[str]:
+    raw = os.environ.get("NANOMSG_DISABLE_PLUGINS", "")
+    return {x.strip().lower() for x in raw.split(",") if x.strip()}
+
+
+def _plugin_manager() -> pluggy.PluginManager:
+    global _pm
+    if _pm is None:
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        from . import _builtin
+        pm.register(_builtin, name="nanomsg_core.builtin")
+        blocked = _disabled()
+        from importlib.metadata import entry_points
+        for ep in entry_points(group=hookspecs.ENTRY_POINT_GROUP):
+            dist = (ep.dist.name if ep.dist is not None else "").lower()
+            if ep.name.lower() in blocked or dist in blocked:
+                pm.set_blocked(ep.name)
+        pm.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP)
+        _pm = pm
+    return _pm
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, loading plugins on first use."""
+    global _registry
+    reg = _registry
+    if reg is not None:
+        return reg
+    with _lock:
+        if _registry is None:
+            reg = Registry()
+            _plugin_manager().hook.nanomsg_core_register(registry=reg)
+            _registry = reg
+        return _registry
+
+
+def register_plugin(plugin: Any, name: Optional[str] = None) -> None:
+    """Register a plugin object or module at run time (tests, embedding)."""
+    with _lock:
+        pm = _plugin_manager()
+        if pm.is_registered(plugin):
+            return
+        pm.register(plugin, name=name)
+        reg = get_registry()
+        impl = getattr(plugin, "nanomsg_core_register", None)
+        if impl is not None:
+            impl(registry=reg)
+
+
+def reset_registry() -> None:
+    """Forget loaded plugins so the next lookup reloads them (tests)."""
+    global _pm, _registry
+    with _lock:
+        _pm = None
+        _registry = None

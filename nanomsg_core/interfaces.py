@@ -1,0 +1,366 @@
+"""The plugin seams: what a protocol, a transport and a poller implement.
+
+Three kinds of plugin meet the engine here, each through ``typing.Protocol``
+classes no wider than they need to be:
+
+* **Protocols** (PAIR, REQ, PUB, ...) are sans-IO state machines.  The engine
+  calls them under the socket's lock with pipes and timer events; they answer
+  by queueing messages on pipes, returning received messages, arming timers
+  through their :class:`ProtocolHost` and raising :class:`NanomsgError`.  They
+  never touch sockets, threads or clocks.
+* **Transports** (inproc, ipc, tcp, ...) turn URLs into :class:`Dialer` and
+  :class:`Listener` objects that produce connected :class:`TransportPipe`
+  objects.  The engine wraps each in a :class:`ProtocolPipe` with a bounded
+  receive queue and hands that to the protocol.
+* **Pollers** wait for I/O.  The interface is completion-shaped ("receive into
+  this buffer, call me with the count") so that a readiness backend
+  (selectors) and a completion backend (IOCP) fit it alike.
+
+Ownership rule everywhere: a :class:`~nanomsg_core.Message` passed to a
+``send`` that returns ``True`` belongs to the callee; one passed to a
+``send`` that returns ``False`` stays with the caller.  Messages are never
+mutated after they are handed over, so one object may sit in several queues.
+"""
+
+from __future__ import annotations
+
+import socket as _socket
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Sequence, Union
+
+if TYPE_CHECKING:
+    from ._message import Message
+
+__all__ = [
+    "CompletionCallback",
+    "Dialer",
+    "EndpointContext",
+    "Listener",
+    "Poller",
+    "PipeEvents",
+    "ProtocolFactory",
+    "ProtocolHost",
+    "ProtocolPipe",
+    "SocketProtocol",
+    "TimerHandle",
+    "Transport",
+    "TransportPipe",
+]
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+
+# --------------------------------------------------------------------------
+# Protocols (scalability patterns)
+# --------------------------------------------------------------------------
+
+class ProtocolPipe(Protocol):
+    """One connection as a protocol sees it.
+
+    All methods are non-blocking and are called under the owning socket's
+    lock.  ``data`` is a free slot for the protocol's per-pipe state.
+    """
+
+    id: int
+    """31-bit id, unique within the process; REQ/REP devices push it."""
+    sndprio: int
+    rcvprio: int
+    data: Any
+    transport: str
+    local_address: str
+    remote_address: str
+
+    def recv(self) -> Optional["Message"]:
+        """Pop the oldest received message, or ``None`` if none is queued.
+
+        The message (with ``header`` empty and the whole SP payload in
+        ``body``) now belongs to the caller; ``message.pipe`` is this pipe.
+        """
+
+    def send(self, msg: "Message") -> bool:
+        """Queue *msg* for the peer without blocking.
+
+        ``True``: taken (the pipe owns it now).  ``False``: the pipe is full
+        (or closed); the caller keeps the message, and the engine will wake
+        the socket's senders when space frees.  Never raises.
+        """
+
+    def can_send(self) -> bool:
+        """Whether :meth:`send` would take a message now."""
+
+    def can_recv(self) -> bool:
+        """Whether :meth:`recv` would return a message now."""
+
+    def close(self) -> None:
+        """Drop the connection (e.g. after a protocol violation).
+
+        The engine later calls ``SocketProtocol.remove_pipe``.  Idempotent.
+        """
+
+
+class ProtocolHost(Protocol):
+    """What the engine offers a protocol instance: timers, wake-ups, options.
+
+    A protocol keeps its host and calls it from its own methods; the engine
+    calls back ``SocketProtocol.on_timer`` under the socket lock.
+    """
+
+    raw: bool
+    """True for an ``AF_SP_RAW`` socket."""
+
+    def now(self) -> float:
+        """Monotonic time in milliseconds (a manual clock in tests)."""
+
+    def arm_timer(self, key: object, delay_ms: float) -> None:
+        """Call ``on_timer(key)`` after *delay_ms*; re-arming replaces."""
+
+    def cancel_timer(self, key: object) -> None:
+        """Forget the timer *key*; no-op if it is not armed."""
+
+    def wake_recv(self) -> None:
+        """Tell blocked receivers the receive state changed (e.g. a deadline)."""
+
+    def wake_send(self) -> None:
+        """Tell blocked senders the send state changed."""
+
+    def get_socket_option(self, option: int) -> Any:
+        """The current value of a ``SOL_SOCKET`` option (e.g. ``MAXTTL``)."""
+
+
+class SocketProtocol(Protocol):
+    """A scalability protocol: one instance per socket.
+
+    Every method runs under the socket's lock and must not block.
+    """
+
+    def add_pipe(self, pipe: ProtocolPipe) -> bool:
+        """A connection to a compatible peer was established.
+
+        Return ``False`` to refuse it (PAIR's exclusivity): the engine then
+        closes it and never calls :meth:`remove_pipe` for it.
+        """
+
+    def remove_pipe(self, pipe: ProtocolPipe) -> None:
+        """*pipe* is gone; messages still queued in it may be drained by
+        :meth:`ProtocolPipe.recv` but :meth:`ProtocolPipe.send` now fails."""
+
+    def send(self, msg: "Message") -> bool:
+        """Send *msg* (``header`` set only on raw sockets).
+
+        ``True``: taken.  ``False``: not now, keep the message and retry when
+        woken (this is how ``send`` blocks and how ``DONTWAIT`` gets
+        ``EAGAIN``).  Raises :class:`NanomsgError` for a send the protocol
+        cannot do at all (``ENOTSUP`` on SUB, ``EFSM``).
+        """
+
+    def recv(self) -> Optional["Message"]:
+        """Return the next message for the application or ``None``.
+
+        Cooked protocols strip their header into ``msg.header``'s place
+        (or drop it); raw ones split it out into ``msg.header``.  Raises
+        :class:`NanomsgError` for ``ENOTSUP``, ``EFSM``, ``ETIMEDOUT``.
+        """
+
+    def can_send(self) -> bool:
+        """Whether :meth:`send` would take a message now (``POLLOUT``)."""
+
+    def can_recv(self) -> bool:
+        """Whether :meth:`recv` would return a message now (``POLLIN``)."""
+
+    def set_option(self, option: int, value: Any) -> None:
+        """Set a protocol-level option; ``ENOPROTOOPT`` / ``EINVAL``."""
+
+    def get_option(self, option: int) -> Any:
+        """Read a protocol-level option; ``ENOPROTOOPT`` if unknown."""
+
+    def on_timer(self, key: object) -> None:
+        """A timer armed through :meth:`ProtocolHost.arm_timer` expired."""
+
+    def close(self) -> None:
+        """The socket is closing: cancel timers, drop state."""
+
+
+class ProtocolFactory(Protocol):
+    """Builds one :class:`SocketProtocol` per socket."""
+
+    def __call__(self, host: ProtocolHost) -> SocketProtocol: ...
+
+
+# --------------------------------------------------------------------------
+# Transports
+# --------------------------------------------------------------------------
+
+class PipeEvents(Protocol):
+    """The engine side of a connection, as a transport calls it.
+
+    Callable from any thread; none of these block.
+    """
+
+    def deliver(self, msg: "Message") -> bool:
+        """Queue a received message (the whole SP payload in ``body``).
+
+        Always takes the message.  Returns ``False`` once the receive queue
+        is at ``RCVBUF``: a transport that reads from the OS then stops
+        reading until :meth:`TransportPipe.resume_recv` is called.
+        """
+
+    def on_writable(self) -> None:
+        """Space freed after :meth:`TransportPipe.send` returned ``False``."""
+
+    def on_closed(self, exc: Optional[BaseException]) -> None:
+        """The connection died (``exc`` says why; ``None`` for a clean EOF).
+
+        Call once; the transport makes no further calls for this pipe.
+        """
+
+
+class TransportPipe(Protocol):
+    """An established connection that has passed its SP handshake."""
+
+    transport: str
+    local_address: str
+    remote_address: str
+    peer_protocol: int
+
+    def start(self, events: PipeEvents) -> None:
+        """Begin delivering received messages to *events*.
+
+        Called once, before any other method, from any thread.
+        """
+
+    def send(self, msg: "Message") -> bool:
+        """Queue or write *msg* (``header + body`` go out as one message).
+
+        Non-blocking, callable from any thread (calls are serialised by the
+        caller's socket lock).  ``True``: taken.  ``False``: full; call
+        ``events.on_writable()`` once it can take more.
+        """
+
+    def can_send(self) -> bool:
+        """Whether :meth:`send` would take a message now."""
+
+    def resume_recv(self) -> None:
+        """The receive queue drained below ``RCVBUF``: read again."""
+
+    def close(self) -> None:
+        """Drop the connection at once.  Idempotent; no callback follows."""
+
+
+class EndpointContext(Protocol):
+    """What a transport may ask of the endpoint it serves."""
+
+    url: str
+    protocol_id: int
+    """This socket's protocol id: what it sends in the SP header."""
+
+    def peer_ok(self, peer_protocol: int) -> bool:
+        """Whether a peer speaking *peer_protocol* may connect."""
+
+    def get_option(self, level: int, option: int) -> Any:
+        """A socket option as it was when the endpoint was created
+        (``RCVMAXSIZE``, ``IPV4ONLY``, transport levels like ``TCP_NODELAY``)."""
+
+    @property
+    def engine(self) -> "Engine":
+        """The process-wide I/O engine (poller thread and timers)."""
+
+
+class Dialer(Protocol):
+    """The connecting side of one ``connect`` endpoint."""
+
+    def dial(self, done: Callable[[Optional[TransportPipe], Optional[BaseException]], None]) -> None:
+        """Make one connection attempt, asynchronously.
+
+        Calls ``done(pipe, None)`` or ``done(None, exc)`` once, from any
+        thread.  The engine owns the reconnect loop and its back-off.
+        """
+
+    def close(self) -> None:
+        """Abandon an attempt in progress (``done`` is then never called)."""
+
+
+class Listener(Protocol):
+    """The accepting side of one ``bind`` endpoint."""
+
+    bound_address: str
+    """The URL actually bound (port 0 replaced by the chosen port)."""
+
+    def listen(self, accepted: Callable[[TransportPipe], None]) -> None:
+        """Bind at once (raising ``EADDRINUSE``, ``EADDRNOTAVAIL``, ...),
+        then call ``accepted`` from any thread for each connection."""
+
+    def close(self) -> None:
+        """Stop accepting and release the address.  Established pipes live on."""
+
+
+class Transport(Protocol):
+    """A URL scheme (``inproc``, ``tcp``, ...)."""
+
+    scheme: str
+
+    def new_dialer(self, url: str, endpoint: EndpointContext) -> Dialer:
+        """Parse *url* (``EINVAL`` if malformed) and return a dialer.  No I/O."""
+
+    def new_listener(self, url: str, endpoint: EndpointContext) -> Listener:
+        """Parse *url* (``EINVAL`` if malformed) and return a listener.  No I/O."""
+
+
+# --------------------------------------------------------------------------
+# Pollers
+# --------------------------------------------------------------------------
+
+CompletionCallback = Callable[[int, Optional[OSError]], None]
+"""``(nbytes, error)``: exactly one of them is meaningful."""
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None:
+        """Prevent the callback from running; idempotent, any thread."""
+
+
+class Poller(Protocol):
+    """The engine's I/O backend, driven by the engine thread.
+
+    Operations are *completion-shaped*: start one, get one callback.  A
+    readiness backend waits for readiness and then does the syscall; a
+    completion backend (IOCP) submits the overlapped call.  All methods but
+    :meth:`wakeup` run on the engine thread; callbacks run there too, from
+    inside :meth:`wait`.  At most one receive and one send may be pending per
+    handle.
+    """
+
+    name: str
+
+    def wait(self, timeout: Optional[float]) -> None:
+        """Block up to *timeout* seconds (``None`` = forever) for
+        completions, running their callbacks.  Returns early on
+        :meth:`wakeup`."""
+
+    def wakeup(self) -> None:
+        """Make a :meth:`wait` in progress return.  Any thread."""
+
+    def recv_into(self, sock: _socket.socket, buf: memoryview,
+                  done: CompletionCallback) -> None:
+        """Receive into *buf*; ``done(n, None)`` with ``n == 0`` on EOF."""
+
+    def send(self, sock: _socket.socket, bufs: Sequence[Buffer],
+             done: CompletionCallback) -> None:
+        """Write some prefix of *bufs* (gathered); ``done(n_written, None)``."""
+
+    def accept(self, sock: _socket.socket,
+               done: Callable[[Optional[_socket.socket], Optional[OSError]], None]) -> None:
+        """Accept one connection on a listening socket (non-blocking result)."""
+
+    def connect(self, sock: _socket.socket, address: Any,
+                done: Callable[[Optional[OSError]], None]) -> None:
+        """Connect a non-blocking socket."""
+
+    def cancel(self, sock: _socket.socket) -> None:
+        """Abandon every pending operation on *sock* (no callbacks follow);
+        call before closing it."""
+
+    def close(self) -> None:
+        """Release the poller's own resources."""
+
+
+if TYPE_CHECKING:
+    from ._engine import Engine

@@ -1,0 +1,210 @@
+"""Building blocks for protocol plugins: nanomsg's excl, fq, lb and dist.
+
+Each is a small sans-IO container of :class:`~nanomsg_core.interfaces.ProtocolPipe`
+objects that a protocol keeps and calls under its socket's lock.
+
+* :class:`Exclusive` -- one pipe at a time (PAIR).
+* :class:`FairQueue` -- receive from the best ``RCVPRIO`` pipe with a
+  message, round-robin among equals (PULL, REP, SUB, BUS, ...).
+* :class:`LoadBalancer` -- send to the best ``SNDPRIO`` pipe that can take a
+  message, round-robin among equals (PUSH, REQ, ...).
+* :class:`Distributor` -- send to every pipe that can take it, dropping for
+  the full ones (PUB, BUS).
+
+A pipe removed while it still holds received messages stays readable in
+the :class:`FairQueue` until drained: what a peer sent before it went away
+is still delivered.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ._message import Message
+from .interfaces import ProtocolPipe
+
+__all__ = ["Distributor", "Exclusive", "FairQueue", "LoadBalancer"]
+
+
+class Exclusive:
+    """At most one pipe (PAIR); later pipes are refused while it lives."""
+
+    __slots__ = ("pipe", "_draining")
+
+    def __init__(self) -> None:
+        self.pipe: Optional[ProtocolPipe] = None
+        self._draining: list[ProtocolPipe] = []
+
+    def add(self, pipe: ProtocolPipe) -> bool:
+        if self.pipe is not None:
+            return False
+        self.pipe = pipe
+        return True
+
+    def remove(self, pipe: ProtocolPipe) -> None:
+        if self.pipe is pipe:
+            self.pipe = None
+            if pipe.can_recv():
+                self._draining.append(pipe)
+
+    def send(self, msg: Message) -> bool:
+        pipe = self.pipe
+        return pipe is not None and pipe.send(msg)
+
+    def recv(self) -> Optional[Message]:
+        if self._draining:
+            msg = self._drain()
+            if msg is not None:
+                return msg
+        pipe = self.pipe
+        return pipe.recv() if pipe is not None else None
+
+    def _drain(self) -> Optional[Message]:
+        while self._draining:
+            msg = self._draining[0].recv()
+            if msg is not None:
+                return msg
+            self._draining.pop(0)
+        return None
+
+    def can_send(self) -> bool:
+        pipe = self.pipe
+        return pipe is not None and pipe.can_send()
+
+    def can_recv(self) -> bool:
+        pipe = self.pipe
+        return (pipe is not None and pipe.can_recv()) or any(p.can_recv() for p in self._draining)
+
+
+class _Prioritised:
+    """Pipes grouped by priority (1 best .. 16), round-robin inside a group."""
+
+    __slots__ = ("_groups", "_prio_of")
+
+    def __init__(self) -> None:
+        self._groups: dict[int, list[ProtocolPipe]] = {}
+        self._prio_of: dict[int, int] = {}
+
+    def _prio(self, pipe: ProtocolPipe) -> int:
+        raise NotImplementedError
+
+    def add(self, pipe: ProtocolPipe) -> None:
+        prio = self._prio(pipe)
+        self._prio_of[pipe.id] = prio
+        group = self._groups.get(prio)
+        if group is None:
+            self._groups = dict(sorted({**self._groups, prio: [pipe]}.items()))
+        else:
+            group.append(pipe)
+
+    def remove(self, pipe: ProtocolPipe) -> None:
+        prio = self._prio_of.pop(pipe.id, None)
+        if prio is None:
+            return
+        group = self._groups[prio]
+        group.remove(pipe)
+        if not group:
+            del self._groups[prio]
+
+    def __len__(self) -> int:
+        return len(self._prio_of)
+
+    def __contains__(self, pipe: ProtocolPipe) -> bool:
+        return pipe.id in self._prio_of
+
+
+class FairQueue(_Prioritised):
+    """Receive from the best-priority pipe that has a message."""
+
+    __slots__ = ("_gone",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._gone: list[ProtocolPipe] = []
+
+    def _prio(self, pipe: ProtocolPipe) -> int:
+        return pipe.rcvprio
+
+    def remove(self, pipe: ProtocolPipe) -> None:
+        if pipe in self:
+            super().remove(pipe)
+            if pipe.can_recv():
+                self._gone.append(pipe)
+
+    def recv(self) -> Optional[Message]:
+        for group in self._groups.values():
+            n = len(group)
+            if n == 1:
+                msg = group[0].recv()
+                if msg is not None:
+                    return msg
+                continue
+            for i in range(n):
+                pipe = group[i]
+                msg = pipe.recv()
+                if msg is not None:
+                    # rotate: the pipe just served goes to the back
+                    del group[i]
+                    group.append(pipe)
+                    return msg
+        while self._gone:
+            msg = self._gone[0].recv()
+            if msg is not None:
+                return msg
+            self._gone.pop(0)
+        return None
+
+    def can_recv(self) -> bool:
+        return (any(p.can_recv() for g in self._groups.values() for p in g)
+                or any(p.can_recv() for p in self._gone))
+
+
+class LoadBalancer(_Prioritised):
+    """Send to the best-priority pipe that can take a message now."""
+
+    __slots__ = ()
+
+    def _prio(self, pipe: ProtocolPipe) -> int:
+        return pipe.sndprio
+
+    def send(self, msg: Message) -> Optional[ProtocolPipe]:
+        """Send *msg*; return the pipe that took it, or ``None`` (all full)."""
+        for group in self._groups.values():
+            n = len(group)
+            for i in range(n):
+                pipe = group[i]
+                if pipe.send(msg):
+                    if n > 1:
+                        del group[i]
+                        group.append(pipe)
+                    return pipe
+        return None
+
+    def can_send(self) -> bool:
+        return any(p.can_send() for g in self._groups.values() for p in g)
+
+
+class Distributor:
+    """Send to every pipe; a full pipe misses the message (PUB, BUS)."""
+
+    __slots__ = ("pipes",)
+
+    def __init__(self) -> None:
+        self.pipes: list[ProtocolPipe] = []
+
+    def add(self, pipe: ProtocolPipe) -> None:
+        self.pipes.append(pipe)
+
+    def remove(self, pipe: ProtocolPipe) -> None:
+        try:
+            self.pipes.remove(pipe)
+        except ValueError:
+            pass
+
+    def send(self, msg: Message, exclude: Optional[ProtocolPipe] = None) -> int:
+        """Send to all but *exclude*; return how many pipes took it."""
+        n = 0
+        for pipe in self.pipes:
+            if pipe is not exclude and pipe.send(msg):
+                n += 1
+        return n

@@ -1,0 +1,53 @@
+"""PAIR v0: one peer at a time, both directions, no header on the wire.
+
+Cooked and raw behave alike (PAIR has no protocol header); the first pipe
+wins and later ones are refused until it goes away.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Any, Optional
+
+from nanomsg_core import Message, NanomsgError
+from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
+from nanomsg_core.protokit import Exclusive
+
+__all__ = ["Pair"]
+
+
+class Pair:
+    """The PAIR state machine (a :class:`~nanomsg_core.interfaces.SocketProtocol`)."""
+
+    def __init__(self, host: ProtocolHost) -> None:
+        self._host = host
+        excl = Exclusive()
+        self._excl = excl
+        # the hot path calls straight into the exclusive pipe holder
+        self.send = excl.send
+        self.recv = excl.recv
+        self.can_send = excl.can_send
+        self.can_recv = excl.can_recv
+
+    def add_pipe(self, pipe: ProtocolPipe) -> bool:
+        return self._excl.add(pipe)
+
+    def remove_pipe(self, pipe: ProtocolPipe) -> None:
+        self._excl.remove(pipe)
+
+    def set_option(self, option: int, value: Any) -> None:
+        raise NanomsgError(errno.ENOPROTOOPT, "PAIR has no protocol options")
+
+    def get_option(self, option: int) -> Any:
+        raise NanomsgError(errno.ENOPROTOOPT, "PAIR has no protocol options")
+
+    def on_timer(self, key: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def peer(self) -> Optional[ProtocolPipe]:
+        return self._excl.pipe
+
