@@ -25,6 +25,7 @@ from ._constants import (AF_SP, AF_SP_RAW, BUS, DOMAIN, DONTWAIT, EFSM, ETERM, F
                          STAT_MESSAGES_RECEIVED, STAT_MESSAGES_SENT, SUB, SUB_SUBSCRIBE,
                          SUB_UNSUBSCRIBE, SURVEYOR, SURVEYOR_DEADLINE, SYMBOLS, TCP,
                          TCP_NODELAY, WS)
+from ._device import device
 from ._errors import NanomsgError, strerror
 from ._message import Message
 from ._pipe import Pipe
@@ -70,6 +71,6 @@ __all__ = sorted([
     "STAT_DROPPED_CONNECTIONS", "STAT_ESTABLISHED_CONNECTIONS",
     "STAT_INPROGRESS_CONNECTIONS", "STAT_MESSAGES_RECEIVED", "STAT_MESSAGES_SENT", "SUB",
     "SUB_SUBSCRIBE", "SUB_UNSUBSCRIBE", "SURVEYOR", "SURVEYOR_DEADLINE", "Socket", "TCP",
-    "TCP_NODELAY", "WS", "__version__", "get_registry", "hookimpl", "register_plugin",
+    "TCP_NODELAY", "WS", "__version__", "device", "get_registry", "hookimpl", "register_plugin",
     "strerror", "symbol", "term",
 ])

@@ -1,0 +1,85 @@
+"""Real peers for interop tests: C nanomsg's ``nanocat`` and NNG through ``pynng``.
+
+Both are required (``.ci/run`` installs them); tests fail, not skip, when
+they are missing, so an interop test can never pass by not running.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from typing import Any, Optional, Sequence
+
+NANOCAT_TYPES = {"pair": "--pair", "pub": "--pub", "sub": "--sub", "req": "--req",
+                 "rep": "--rep", "push": "--push", "pull": "--pull",
+                 "surveyor": "--surveyor", "respondent": "--respondent", "bus": "--bus"}
+
+
+def nanocat_bin() -> str:
+    path = shutil.which("nanocat")
+    assert path, "nanocat not found: apt-get install nanomsg-utils (.ci/run does)"
+    return path
+
+
+class Nanocat:
+    """A running ``nanocat`` process; use as a context manager."""
+
+    def __init__(self, kind: str, *args: str, bind: Optional[str] = None,
+                 connect: Optional[str] = None, stdin: Any = subprocess.DEVNULL) -> None:
+        cmd = [nanocat_bin(), NANOCAT_TYPES[kind]]
+        if bind:
+            cmd += ["--bind", bind]
+        if connect:
+            cmd += ["--connect", connect]
+        cmd += list(args)
+        self.cmd = cmd
+        self.proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+
+    def __enter__(self) -> "Nanocat":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait(self, timeout: float = 10.0) -> tuple[bytes, bytes, int]:
+        """Wait for exit; return (stdout, stderr, returncode)."""
+        out, err = self.proc.communicate(timeout=timeout)
+        return out, err, self.proc.returncode
+
+    def stop(self) -> tuple[bytes, bytes]:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            out, err = self.proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        return out, err
+
+
+def pynng_socket(kind: str, **kw: Any) -> Any:
+    """A pynng socket of the given pattern (``"pair"`` -> ``pynng.Pair0``)."""
+    import pynng
+    cls = {"pair": pynng.Pair0, "pub": pynng.Pub0, "sub": pynng.Sub0, "req": pynng.Req0,
+           "rep": pynng.Rep0, "push": pynng.Push0, "pull": pynng.Pull0,
+           "surveyor": pynng.Surveyor0, "respondent": pynng.Respondent0,
+           "bus": pynng.Bus0}[kind]
+    kw.setdefault("recv_timeout", 5000)
+    kw.setdefault("send_timeout", 5000)
+    return cls(**kw)
+
+
+def wait_until(pred: Any, timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll *pred* (an event-free peer offers nothing better) until true."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for %s" % what)
+        time.sleep(0.005)
+
+
+def both_ways(urls: Sequence[str]) -> list[tuple[str, str]]:
+    """Parametrise helper: every URL with both roles (we bind / we connect)."""
+    return [(u, role) for u in urls for role in ("we-bind", "we-connect")]
