@@ -56,7 +56,7 @@ def symbol(index: int) -> tuple[str, int]:
     return SYMBOLS[index]
 
 
-__all__ = sorted([
+__all__ = [
     "AF_SP", "AF_SP_RAW", "BUS", "DOMAIN", "DONTWAIT", "EADDRINUSE", "EADDRNOTAVAIL",
     "EAFNOSUPPORT", "EAGAIN", "EBADF", "ECONNREFUSED", "EFSM", "EINVAL", "EMSGSIZE",
     "ENOPROTOOPT", "ENOTSUP", "EPROTONOSUPPORT", "ETERM", "ETIMEDOUT", "FANIN", "FANOUT",
@@ -71,6 +71,6 @@ __all__ = sorted([
     "STAT_DROPPED_CONNECTIONS", "STAT_ESTABLISHED_CONNECTIONS",
     "STAT_INPROGRESS_CONNECTIONS", "STAT_MESSAGES_RECEIVED", "STAT_MESSAGES_SENT", "SUB",
     "SUB_SUBSCRIBE", "SUB_UNSUBSCRIBE", "SURVEYOR", "SURVEYOR_DEADLINE", "Socket", "TCP",
-    "TCP_NODELAY", "WS", "__version__", "device", "get_registry", "hookimpl", "register_plugin",
-    "strerror", "symbol", "term",
-])
+    "TCP_NODELAY", "WS", "__version__", "device", "get_registry", "hookimpl",
+    "register_plugin", "strerror", "symbol", "term",
+]

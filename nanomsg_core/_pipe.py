@@ -8,7 +8,8 @@ with :meth:`Pipe.recv` under the socket lock.  The bytes queued are counted
 by two monotonic counters, each written by one side only (``_added`` by the
 deliverer, ``_taken`` by the receiver), so their difference is a safe
 lock-free level.  At ``RCVBUF`` the deliverer is told to stop; the receiver
-calls ``resume_recv`` once it drains below.  Sends go straight to the
+calls ``resume_recv`` once it has drained to half of that (hysteresis: a
+blocked sender is woken once per half-buffer, not once per message).  Sends go straight to the
 transport pipe: ``pipe.send`` *is* the transport's bound ``send``.
 """
 
@@ -23,7 +24,7 @@ from .interfaces import TransportPipe
 
 if TYPE_CHECKING:
     from ._endpoint import Endpoint
-    from ._socket import _SocketCore
+    from ._socket import Socket as _SocketCore
 
 __all__ = ["Pipe"]
 
@@ -48,7 +49,7 @@ class Pipe:
 
     __slots__ = ("id", "transport", "local_address", "remote_address", "peer_protocol",
                  "sndprio", "rcvprio", "endpoint", "data", "send", "can_send",
-                 "_tp", "_core", "_ep", "_inq", "_added", "_taken", "_limit",
+                 "_tp", "_core", "_ep", "_inq", "_added", "_taken", "_limit", "_low",
                  "_resume_wanted", "_closed", "_wake_recv")
 
     send: Callable[[Message], bool]
@@ -73,6 +74,7 @@ class Pipe:
         self._added = 0
         self._taken = 0
         self._limit = ep.rcvbuf
+        self._low = ep.rcvbuf // 2
         self._resume_wanted = False
         self._closed = False
         self._wake_recv = core.wake_recv
@@ -88,7 +90,7 @@ class Pipe:
         except IndexError:
             return None
         self._taken += len(msg.body)
-        if self._resume_wanted and self._added - self._taken < self._limit:
+        if self._resume_wanted and self._added - self._taken <= self._low:
             self._resume_wanted = False
             self._tp.resume_recv()
         return msg
@@ -114,7 +116,7 @@ class Pipe:
         if self._added - self._taken < self._limit:
             return True
         self._resume_wanted = True
-        if self._added - self._taken < self._limit:   # the receiver drained meanwhile
+        if self._added - self._taken <= self._low:   # the receiver drained meanwhile
             self._resume_wanted = False
             return True
         return False

@@ -223,7 +223,8 @@ class Socket:
         pipe = Pipe(self, ep, tp)
         tp.start(pipe)
         with self._lock:
-            ok = not self._dead and not ep.closed and self._proto.add_pipe(pipe)
+            ok = (not self._dead and not ep.closed and not pipe._closed
+                  and self._proto.add_pipe(pipe))
             if ok:
                 self._pipes.add(pipe)
                 ep.pipes.add(pipe)
@@ -239,6 +240,7 @@ class Socket:
         return pipe
 
     def pipe_closed(self, pipe: Pipe, exc: Optional[BaseException]) -> None:
+        pipe._closed = True     # seen by attach_pipe if this beats the attach
         with self._lock:
             present = pipe in self._pipes
             if present:
