@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install what the tests need (nanocat from Debian, pynng/pytest/mypy from PyPI)
+# and run every test, then the strict type checks (Linux and win32).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if ! command -v nanocat >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nanomsg-utils >/dev/null
+fi
+bash scripts/install.sh
+"$PY" -m pip install -q "pytest>=7" pytest-timeout "mypy>=1.8" pynng pyzmq
+"$PY" -m pytest "$@"
+pkgs=(nanomsg_core)
+for d in plugins/*/nanomsg_*/; do pkgs+=("${d%/}"); done
+"$PY" -m mypy --strict "${pkgs[@]}"
+"$PY" -m mypy --strict --platform win32 "${pkgs[@]}"
