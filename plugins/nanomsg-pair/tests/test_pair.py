@@ -1,4 +1,4 @@
-"""PAIR over inproc: exclusivity, ordering under load, endpoints, raw sockets."""
+"""PAIR sockets (over inproc): exclusivity, ordering under load, endpoints, raw."""
 
 from __future__ import annotations
 
