@@ -62,12 +62,12 @@ class SelectorPoller:
         for key, mask in events:
             h: Optional[_Handle] = key.data
             if h is None:
-                self._woken = False
                 try:
                     while self._wake_r.recv(4096):
                         pass
                 except (BlockingIOError, OSError):
                     pass
+                self._woken = False     # after draining: a wakeup racing the drain must not be lost
                 continue
             if mask & _READ and h.read is not None:
                 op = h.read

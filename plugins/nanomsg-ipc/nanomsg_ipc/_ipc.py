@@ -1,0 +1,141 @@
+"""The ipc transport: SP over Unix-domain stream sockets.
+
+Theory of operation: as for tcp, the handshake, framing (here with the
+``0x01`` type byte before each length), the pipe and the accept/connect
+loops are :mod:`nanomsg_core._stream`'s; this module handles paths.
+
+Binding follows nanomsg's stale-file rule: first try to connect to the
+path; if a socket file is there and nobody answers (``ECONNREFUSED``) it is
+a leftover and is removed; if someone answers the address is in use
+(``EADDRINUSE``).  Only socket files are ever removed.  When the binding
+endpoint closes, the file goes too (if it is still the one we created).
+Windows has no ipc here (nanomsg uses named pipes there): ``EPROTONOSUPPORT``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat
+import sys
+from typing import Callable, Optional
+
+from nanomsg_core import NanomsgError
+from nanomsg_core._errors import from_oserror
+from nanomsg_core._stream import DialTarget, StreamDialer, StreamListener
+from nanomsg_core.interfaces import EndpointContext
+from nanomsg_core.wire import IPC_FRAMING
+
+__all__ = ["IpcDialer", "IpcListener", "IpcTransport", "parse_path"]
+
+_PREFIX = "ipc://"
+BACKLOG = 128
+MAX_PATH = 107 if sys.platform.startswith("linux") else 103
+"""Longest path ``sun_path`` holds (bytes, without the terminating NUL)."""
+
+
+def parse_path(url: str) -> str:
+    """The filesystem path of an ``ipc://`` URL; ``EINVAL`` / ``ENAMETOOLONG``."""
+    if not url.startswith(_PREFIX) or len(url) == len(_PREFIX):
+        raise NanomsgError(errno.EINVAL, "malformed ipc URL %r (expected ipc://PATH)" % url)
+    path = url[len(_PREFIX):]
+    if "\0" in path:
+        raise NanomsgError(errno.EINVAL, "ipc path contains NUL: %r" % url)
+    if len(os.fsencode(path)) > MAX_PATH:
+        raise NanomsgError(errno.ENAMETOOLONG, "ipc path longer than %d bytes: %r"
+                           % (MAX_PATH, path))
+    return path
+
+
+def _unix() -> int:
+    if sys.platform == "win32":
+        raise NanomsgError(errno.EPROTONOSUPPORT, "ipc:// needs Unix-domain sockets")
+    return int(socket.AF_UNIX)
+
+
+class _IpcMixin:
+    transport = "ipc"
+    framing = IPC_FRAMING
+
+
+class IpcListener(_IpcMixin, StreamListener):
+    """``bind("ipc://PATH")``."""
+
+    def __init__(self, url: str, endpoint: EndpointContext) -> None:
+        super().__init__(url, endpoint)
+        self.path = parse_path(url)
+        self._family = _unix()
+        self._ino: Optional[tuple[int, int]] = None
+
+    def _clear_stale(self) -> None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return
+        if not stat.S_ISSOCK(st.st_mode):
+            return                                    # bind reports EADDRINUSE
+        probe = socket.socket(self._family, socket.SOCK_STREAM)
+        try:
+            probe.settimeout(1.0)
+            err = probe.connect_ex(self.path)
+        finally:
+            probe.close()
+        if err == 0:
+            raise NanomsgError(errno.EADDRINUSE, "ipc path %r is in use" % self.path)
+        if err == errno.ECONNREFUSED:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise from_oserror(e, "removing stale %s" % self.path) from None
+
+    def open_socket(self) -> socket.socket:
+        self._clear_stale()
+        sock = socket.socket(self._family, socket.SOCK_STREAM)
+        try:
+            sock.bind(self.path)
+            sock.listen(BACKLOG)
+            st = os.stat(self.path)
+            self._ino = (st.st_dev, st.st_ino)
+        except OSError as e:
+            sock.close()
+            raise from_oserror(e, "ipc bind %s" % self.path) from None
+        return sock
+
+    def release(self) -> None:
+        if self._ino is None:
+            return
+        try:
+            st = os.stat(self.path)
+            if (st.st_dev, st.st_ino) == self._ino:
+                os.unlink(self.path)
+        except OSError:
+            pass
+        self._ino = None
+
+
+class IpcDialer(_IpcMixin, StreamDialer):
+    """``connect("ipc://PATH")``."""
+
+    def __init__(self, url: str, endpoint: EndpointContext) -> None:
+        super().__init__(url, endpoint)
+        self.path = parse_path(url)
+        self._family = _unix()
+
+    def resolve(self, done: Callable[[Optional[DialTarget], Optional[BaseException]], None]
+                ) -> None:
+        done((self._family, self.path, None), None)
+
+
+class IpcTransport:
+    """``ipc://``."""
+
+    scheme = "ipc"
+
+    def new_dialer(self, url: str, endpoint: EndpointContext) -> IpcDialer:
+        return IpcDialer(url, endpoint)
+
+    def new_listener(self, url: str, endpoint: EndpointContext) -> IpcListener:
+        return IpcListener(url, endpoint)

@@ -1,0 +1,7 @@
+"""nanomsg-tcp: the TCP transport (``tcp://HOST:PORT``) for nanomsg_core."""
+
+from __future__ import annotations
+
+from ._tcp import TcpDialer, TcpListener, TcpTransport
+
+__all__ = ["TcpDialer", "TcpListener", "TcpTransport"]

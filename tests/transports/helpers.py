@@ -1,0 +1,97 @@
+"""Helpers for the stream-transport tests (raw peers, framing, leak counting)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+
+import nanomsg_core as nn
+
+
+def raw_connect(url: str, timeout: float = 5.0) -> socket.socket:
+    """A plain stdlib socket connected to *url* (no SP handshake)."""
+    if url.startswith("tcp://"):
+        host, port = url[6:].rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=timeout)
+    else:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(url[6:])
+    return s
+
+
+def raw_listen(url: str) -> socket.socket:
+    if url.startswith("tcp://"):
+        host, port = url[6:].rsplit(":", 1)
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, int(port)))
+    else:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(url[6:])
+    s.listen(16)
+    return s
+
+
+def frame(url: str, payload: bytes) -> bytes:
+    n = len(payload).to_bytes(8, "big")
+    return (n if url.startswith("tcp://") else b"\x01" + n) + payload
+
+
+def read_exact(s: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("peer closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def closed_by_peer(s: socket.socket, timeout: float = 5.0) -> bool:
+    """True once the peer closes *s* (EOF or reset), False on timeout."""
+    s.settimeout(timeout)
+    try:
+        while s.recv(4096):
+            pass
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+    return True
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for %s" % what)
+        time.sleep(0.005)
+
+
+def fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def pair(timeout_ms: int = 5000) -> nn.Socket:
+    s = nn.Socket(nn.AF_SP, nn.PAIR)
+    s.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, timeout_ms)
+    s.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, timeout_ms)
+    return s
+
+
+def echo_child(url: str, role: str, count: int) -> None:
+    """Run in a child process: a PAIR that echoes *count* messages, reversed."""
+    s = pair(10000)
+    s.setsockopt(nn.SOL_SOCKET, nn.RECONNECT_IVL, 20)
+    s.setsockopt(nn.SOL_SOCKET, nn.RCVMAXSIZE, -1)
+    if role == "bind":
+        s.bind(url)
+    else:
+        s.connect(url)
+    for _ in range(count):
+        s.send(s.recv()[::-1])
+    s.recv()                          # wait for the parent's "bye"
+    s.close()

@@ -1,0 +1,106 @@
+"""Sans-IO tests of nanomsg_core.wire: header, framing, incremental decoding."""
+
+from __future__ import annotations
+
+import errno
+import struct
+
+import pytest
+
+from nanomsg_core.wire import (IPC_FRAMING, TCP_FRAMING, FrameDecoder, WireError,
+                               encode_frame, encode_header, parse_header)
+
+
+def test_header_bytes() -> None:
+    assert encode_header(16) == b"\x00SP\x00\x00\x10\x00\x00"
+    assert encode_header(0x70) == bytes([0, 0x53, 0x50, 0, 0, 0x70, 0, 0])
+    assert parse_header(encode_header(49)) == 49
+
+
+@pytest.mark.parametrize("raw,why", [
+    (b"HTTP/1.1", "not an SP peer"),
+    (b"\x00SP\x01\x00\x10\x00\x00", "version"),
+    (b"\x00SP\x00\x00\x10\x00\x01", "reserved"),
+    (b"\x00SP\x00\x00\x10\x01\x00", "reserved"),
+    (b"\x00SP\x00\x00\x10", "8 bytes"),
+])
+def test_bad_headers(raw: bytes, why: str) -> None:
+    with pytest.raises(WireError, match=why) as ei:
+        parse_header(raw)
+    assert ei.value.errno == errno.EPROTO
+
+
+def test_encode_header_range() -> None:
+    with pytest.raises(ValueError):
+        encode_header(0x10000)
+
+
+def test_frame_encoding() -> None:
+    assert encode_frame(TCP_FRAMING, b"abc") == b"\x00" * 7 + b"\x03abc"
+    assert encode_frame(IPC_FRAMING, b"abc") == b"\x01" + b"\x00" * 7 + b"\x03abc"
+    assert encode_frame(TCP_FRAMING, b"") == b"\x00" * 8
+
+
+@pytest.mark.parametrize("framing", [TCP_FRAMING, IPC_FRAMING], ids=["tcp", "ipc"])
+def test_decode_byte_by_byte(framing: object) -> None:
+    payloads = [b"", b"a", b"hello" * 100, bytes(range(256))]
+    stream = b"".join(encode_frame(framing, p) for p in payloads)  # type: ignore[arg-type]
+    dec = FrameDecoder(framing, -1, buffer_size=64)  # type: ignore[arg-type]
+    out: list[bytes] = []
+    for i in range(len(stream)):
+        out += dec.feed(stream[i:i + 1])
+    assert out == payloads
+    assert dec.pending == 0
+
+
+@pytest.mark.parametrize("framing", [TCP_FRAMING, IPC_FRAMING], ids=["tcp", "ipc"])
+def test_decode_many_per_read_and_big_frames(framing: object) -> None:
+    payloads = [bytes([i % 251]) * (i * 37 % 3000) for i in range(300)]
+    stream = b"".join(encode_frame(framing, p) for p in payloads)  # type: ignore[arg-type]
+    dec = FrameDecoder(framing, -1, buffer_size=1024)  # type: ignore[arg-type]
+    out: list[bytes] = []
+    for i in range(0, len(stream), 777):
+        out += dec.feed(stream[i:i + 777])
+    assert out == payloads
+
+
+def test_recv_buffer_commit_protocol() -> None:
+    dec = FrameDecoder(TCP_FRAMING, -1, buffer_size=128)
+    data = encode_frame(TCP_FRAMING, b"x" * 1000) + encode_frame(TCP_FRAMING, b"yz")
+    out: list[bytes] = []
+    while data:
+        view = dec.recv_buffer()
+        assert len(view) > 0
+        k = min(len(view), len(data))
+        view[:k] = data[:k]
+        data = data[k:]
+        out += dec.commit(k)
+    assert out == [b"x" * 1000, b"yz"]
+
+
+def test_rcvmaxsize() -> None:
+    dec = FrameDecoder(TCP_FRAMING, 10)
+    assert dec.feed(encode_frame(TCP_FRAMING, b"0123456789")) == [b"0123456789"]
+    with pytest.raises(WireError) as ei:
+        dec.feed(encode_frame(TCP_FRAMING, b"0123456789A"))
+    assert ei.value.errno == errno.EMSGSIZE
+
+
+@pytest.mark.parametrize("max_size", [-1, 1 << 20])
+def test_length_2_to_63(max_size: int) -> None:
+    dec = FrameDecoder(TCP_FRAMING, max_size)
+    with pytest.raises(WireError) as ei:
+        dec.feed(struct.pack(">Q", 1 << 63))
+    assert ei.value.errno == errno.EMSGSIZE
+
+
+def test_ipc_bad_type() -> None:
+    dec = FrameDecoder(IPC_FRAMING)
+    with pytest.raises(WireError, match="type"):
+        dec.feed(b"\x02" + struct.pack(">Q", 1) + b"x")
+
+
+def test_pending_reports_truncation() -> None:
+    dec = FrameDecoder(TCP_FRAMING)
+    assert dec.feed(encode_frame(TCP_FRAMING, b"abcdef")[:10]) == []
+    assert dec.pending > 0
