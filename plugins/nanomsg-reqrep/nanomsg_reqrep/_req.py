@@ -1,0 +1,271 @@
+"""REQ v0 (protocol 48): send requests, get the matching replies.
+
+Theory of operation.  A REQ socket keeps its pipes in a
+:class:`~nanomsg_core.protokit.LoadBalancer` (requests go to one ready peer)
+and a :class:`~nanomsg_core.protokit.FairQueue` (replies come from any).
+Everything about one request lives in a :class:`ReqContext`, apart from the
+pipe set, so that several contexts could later share one socket's pipes;
+today each socket has one.
+
+A request is stamped with a fresh id (:class:`~nanomsg_core.backtrace.IdSequence`)
+and kept for resending.  It goes out at once if a pipe takes it; with no
+pipe at all it is *parked* and goes out when one arrives.  It is resent
+after ``REQ_RESEND_IVL`` without a reply, and at once to another pipe when
+the pipe it went to dies.  A new ``send`` replaces the outstanding request:
+the old id is forgotten, so its late reply is dropped like any reply with
+an unknown id.  ``recv`` with nothing outstanding fails with ``EFSM``.
+
+Raw REQ (:class:`XReq`) tracks nothing: it load-balances messages with
+their header as given and hands replies up with the backtrace split off
+into ``Message.header``.
+"""
+
+from __future__ import annotations
+
+import errno
+import struct
+from typing import Any, Optional, Union
+
+from nanomsg_core import EFSM, REQ_RESEND_IVL, Message, NanomsgError
+from nanomsg_core.backtrace import Deadline, IdSequence, id_word, split
+from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
+from nanomsg_core.protokit import FairQueue, LoadBalancer
+
+_word = struct.Struct(">I").unpack_from
+
+__all__ = ["Req", "ReqContext", "XReq", "new_req"]
+
+DEFAULT_RESEND_IVL = 60000
+
+# Context states, and what each event does to them (absent = not allowed).
+IDLE = "idle"        # nothing outstanding: recv is EFSM
+PARKED = "parked"    # request stored, no pipe to send it on yet
+SENT = "sent"        # request out (or waiting to be resent), reply awaited
+READY = "ready"      # reply stored, waiting for the application's recv
+
+TRANSITIONS: dict[str, dict[str, str]] = {
+    # event       from state -> to state
+    "sent":   {IDLE: SENT, PARKED: SENT, SENT: SENT, READY: SENT},
+    "parked": {IDLE: PARKED, PARKED: PARKED, SENT: PARKED, READY: PARKED},
+    "reply":  {PARKED: READY, SENT: READY},
+    "taken":  {READY: IDLE},
+}
+
+
+class ReqContext:
+    """One outstanding request: its id, the message to resend, the reply."""
+
+    __slots__ = ("state", "id", "request", "sent_to", "reply", "resend")
+
+    def __init__(self, host: ProtocolHost) -> None:
+        self.state = IDLE
+        self.id = 0
+        self.request: Optional[Message] = None
+        self.sent_to: Optional[ProtocolPipe] = None
+        self.reply: Optional[Message] = None
+        self.resend = Deadline(host, self)
+
+    def move(self, event: str) -> None:
+        self.state = TRANSITIONS[event][self.state]
+
+
+class _ReqPipes:
+    """The pipe set shared by cooked and raw REQ."""
+
+    def __init__(self, host: ProtocolHost) -> None:
+        self._host = host
+        self._lb = LoadBalancer()
+        self._fq = FairQueue()
+
+    def set_option(self, option: int, value: Any) -> None:
+        raise NanomsgError(errno.ENOPROTOOPT, "unknown REQ option %r" % (option,))
+
+    def get_option(self, option: int) -> Any:
+        raise NanomsgError(errno.ENOPROTOOPT, "unknown REQ option %r" % (option,))
+
+    def on_timer(self, key: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class XReq(_ReqPipes):
+    """Raw REQ: load-balanced sends with the header as given; replies with
+    their backtrace in ``Message.header``."""
+
+    def add_pipe(self, pipe: ProtocolPipe) -> bool:
+        self._lb.add(pipe)
+        self._fq.add(pipe)
+        return True
+
+    def remove_pipe(self, pipe: ProtocolPipe) -> None:
+        self._lb.remove(pipe)
+        self._fq.remove(pipe)
+
+    def send(self, msg: Message) -> bool:
+        return self._lb.send(msg) is not None
+
+    def can_send(self) -> bool:
+        return self._lb.can_send()
+
+    def recv(self) -> Optional[Message]:
+        fq = self._fq
+        while True:
+            msg = fq.recv()
+            if msg is None:
+                return None
+            parts = split(msg.body)
+            if parts is not None:
+                return Message(parts[1], parts[0], msg.pipe)
+
+    def can_recv(self) -> bool:
+        return self._fq.can_recv()
+
+
+class Req(_ReqPipes):
+    """Cooked REQ: request ids, resending, one outstanding request per context."""
+
+    def __init__(self, host: ProtocolHost) -> None:
+        super().__init__(host)
+        self._ids = IdSequence()
+        self._resend_ivl = DEFAULT_RESEND_IVL
+        self._by_id: dict[int, ReqContext] = {}
+        self._ctx = ReqContext(host)
+
+    # -- pipes --
+    def add_pipe(self, pipe: ProtocolPipe) -> bool:
+        self._lb.add(pipe)
+        self._fq.add(pipe)
+        ctx = self._ctx
+        if ctx.state is PARKED:
+            self._transmit(ctx)
+        return True
+
+    def remove_pipe(self, pipe: ProtocolPipe) -> None:
+        self._lb.remove(pipe)
+        self._fq.remove(pipe)
+        ctx = self._ctx
+        if ctx.sent_to is pipe and ctx.state is SENT:
+            ctx.sent_to = None
+            self._transmit(ctx)      # at once to another peer, or park
+
+    # -- sending --
+    def send(self, msg: Message) -> bool:
+        return self.ctx_send(self._ctx, msg)
+
+    def ctx_send(self, ctx: ReqContext, msg: Message) -> bool:
+        """Start a new request on *ctx*, cancelling the one outstanding."""
+        ident = self._ids.next()     # an id spent on a blocked attempt is harmless
+        request = Message(msg.body, id_word(ident))
+        lb = self._lb
+        pipe = lb.send(request)
+        if pipe is None and len(lb):
+            return False             # peers exist but all are full: block
+        by_id = self._by_id
+        by_id.pop(ctx.id, None)
+        by_id[ident] = ctx
+        ctx.id = ident
+        ctx.reply = None
+        ctx.request = request
+        self._sent(ctx, pipe)
+        return True
+
+    def _transmit(self, ctx: ReqContext) -> None:
+        """(Re)send ctx's request: to a pipe, else park it until one arrives."""
+        request = ctx.request
+        assert request is not None
+        self._sent(ctx, self._lb.send(request))
+
+    def _sent(self, ctx: ReqContext, pipe: Optional[ProtocolPipe]) -> None:
+        """Record where ctx's request went (``None``: nowhere, yet)."""
+        if pipe is None and not len(self._lb):
+            ctx.sent_to = None
+            ctx.resend.clear()
+            ctx.move("parked")
+            return
+        # sent, or every pipe is full: then the next attempt is a resend
+        ctx.sent_to = pipe
+        ctx.resend.set(self._resend_ivl)
+        ctx.move("sent")
+
+    def can_send(self) -> bool:
+        lb = self._lb
+        return not len(lb) or lb.can_send()
+
+    # -- receiving --
+    def recv(self) -> Optional[Message]:
+        return self.ctx_recv(self._ctx)
+
+    def ctx_recv(self, ctx: ReqContext) -> Optional[Message]:
+        state = ctx.state
+        if state is IDLE:
+            raise NanomsgError(EFSM, "no request outstanding")
+        if state is not READY:
+            self._collect()
+            if ctx.state is not READY:
+                return None
+        reply = ctx.reply
+        ctx.reply = None
+        ctx.move("taken")
+        return reply
+
+    def _collect(self) -> None:
+        """Route queued replies to their contexts until the pipes are empty
+        or a context became ready; drop the ones nobody awaits."""
+        fq = self._fq
+        by_id = self._by_id
+        while True:
+            msg = fq.recv()
+            if msg is None:
+                return
+            payload = msg.body
+            if len(payload) < 4 or not payload[0] & 0x80:
+                continue
+            ctx = by_id.pop(_word(payload)[0], None)   # only outstanding ids are here
+            if ctx is None:
+                continue
+            ctx.resend.clear()
+            ctx.sent_to = None
+            ctx.request = None
+            ctx.reply = Message(payload[4:], b"", msg.pipe)
+            ctx.move("reply")
+            return
+
+    def can_recv(self) -> bool:
+        ctx = self._ctx
+        if ctx.state is SENT or ctx.state is PARKED:
+            self._collect()
+        return ctx.state is READY
+
+    # -- timers, options --
+    def on_timer(self, key: object) -> None:
+        if isinstance(key, ReqContext) and key.state is SENT and key.resend.expired():
+            self._transmit(key)
+
+    def set_option(self, option: int, value: Any) -> None:
+        if option != REQ_RESEND_IVL:
+            super().set_option(option, value)
+        if isinstance(value, bool) or not isinstance(value, int) or (value < 1 and value != -1):
+            raise NanomsgError(errno.EINVAL, "REQ_RESEND_IVL takes an int >= 1 (ms) "
+                                             "or -1 (never), not %r" % (value,))
+        self._resend_ivl = value
+
+    def get_option(self, option: int) -> Any:
+        if option != REQ_RESEND_IVL:
+            super().get_option(option)
+        return self._resend_ivl
+
+    def close(self) -> None:
+        self._ctx.resend.cancel()
+        self._by_id.clear()
+
+    @property
+    def context(self) -> ReqContext:
+        """The socket's (only, for now) request context."""
+        return self._ctx
+
+
+def new_req(host: ProtocolHost) -> Union[Req, XReq]:
+    """The REQ factory: raw or cooked by ``host.raw``."""
+    return XReq(host) if host.raw else Req(host)
