@@ -1,0 +1,100 @@
+"""PIPELINE v0: PUSH load-balances, PULL fair-queues; no header on the wire.
+
+Theory of operation: PUSH keeps a :class:`~nanomsg_core.protokit.LoadBalancer`
+and hands each message to exactly one pipe: the best ``SNDPRIO`` pipe that
+can take it now, round-robin among equals.  When no pipe can, ``send``
+returns ``False`` and the engine blocks the caller until a pipe frees up or
+a new one arrives.  PULL keeps a :class:`~nanomsg_core.protokit.FairQueue`:
+the best ``RCVPRIO`` pipe with a message waiting, round-robin among equals.
+Messages a peer sent before it left are still delivered.
+
+Raw sockets behave as cooked ones (the pattern has no header).  ``recv`` on
+PUSH and ``send`` on PULL raise ``ENOTSUP``.  The 0.1-era names map here:
+``FANOUT`` and ``SOURCE`` are PUSH, ``FANIN`` and ``SINK`` are PULL.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Any, Optional
+
+from nanomsg_core import Message, NanomsgError
+from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
+from nanomsg_core.protokit import FairQueue, LoadBalancer
+
+__all__ = ["Pull", "Push"]
+
+
+class Push:
+    """The PUSH state machine: one message, one pipe."""
+
+    def __init__(self, host: ProtocolHost) -> None:
+        self._host = host
+        lb = LoadBalancer()
+        self._lb = lb
+        self.can_send = lb.can_send
+
+    def add_pipe(self, pipe: ProtocolPipe) -> bool:
+        self._lb.add(pipe)
+        return True
+
+    def remove_pipe(self, pipe: ProtocolPipe) -> None:
+        self._lb.remove(pipe)
+
+    def send(self, msg: Message) -> bool:
+        return self._lb.send(msg) is not None
+
+    def recv(self) -> Optional[Message]:
+        raise NanomsgError(errno.ENOTSUP, "recv is not supported on a PUSH socket")
+
+    def can_recv(self) -> bool:
+        return False
+
+    def set_option(self, option: int, value: Any) -> None:
+        raise NanomsgError(errno.ENOPROTOOPT, "PUSH has no protocol options")
+
+    def get_option(self, option: int) -> Any:
+        raise NanomsgError(errno.ENOPROTOOPT, "PUSH has no protocol options")
+
+    def on_timer(self, key: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class Pull:
+    """The PULL state machine: fair-queue every pipe, send nothing."""
+
+    def __init__(self, host: ProtocolHost) -> None:
+        self._host = host
+        fq = FairQueue()
+        self._fq = fq
+        # the hot path calls straight into the fair queue
+        self.recv = fq.recv
+        self.can_recv = fq.can_recv
+
+    def add_pipe(self, pipe: ProtocolPipe) -> bool:
+        self._fq.add(pipe)
+        return True
+
+    def remove_pipe(self, pipe: ProtocolPipe) -> None:
+        self._fq.remove(pipe)
+
+    def send(self, msg: Message) -> bool:
+        raise NanomsgError(errno.ENOTSUP, "send is not supported on a PULL socket")
+
+    def can_send(self) -> bool:
+        return False
+
+    def set_option(self, option: int, value: Any) -> None:
+        raise NanomsgError(errno.ENOPROTOOPT, "PULL has no protocol options")
+
+    def get_option(self, option: int) -> Any:
+        raise NanomsgError(errno.ENOPROTOOPT, "PULL has no protocol options")
+
+    def on_timer(self, key: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

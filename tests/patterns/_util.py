@@ -1,0 +1,93 @@
+"""Helpers for the socket-level pattern tests: transports, URLs, waiting."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from typing import IO, Callable, Iterator
+
+import nanomsg_core as nn
+
+TRANSPORTS = ("inproc", "ipc", "tcp")
+_names = itertools.count()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Urls:
+    """Fresh addresses of one transport: ``urls()`` returns a new one each call."""
+
+    def __init__(self, transport: str) -> None:
+        self.transport = transport
+        self._dir = tempfile.mkdtemp(prefix="nnp-") if transport == "ipc" else ""
+
+    def __call__(self) -> str:
+        n = next(_names)
+        if self.transport == "inproc":
+            return "inproc://patterns-%d-%d" % (os.getpid(), n)
+        if self.transport == "ipc":
+            return "ipc://%s/%d.ipc" % (self._dir, n)
+        return "tcp://127.0.0.1:%d" % _free_port()
+
+    def cleanup(self) -> None:
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def urls_for(transport: str) -> Iterator[Urls]:
+    u = Urls(transport)
+    try:
+        yield u
+    finally:
+        u.cleanup()
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    """Wait for a condition of socket state (no fixed sleeps in tests)."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for %s" % what)
+        time.sleep(0.001)
+
+
+def wait_pipes(sock: nn.Socket, n: int, timeout: float = 5.0) -> None:
+    """Wait until *sock* has *n* established connections."""
+    wait_until(lambda: len(sock.pipes) >= n, timeout, "%d pipe(s) on %r" % (n, sock))
+
+
+def timeouts(sock: nn.Socket, ms: int = 5000) -> nn.Socket:
+    """Bound blocking calls so a broken test fails instead of hanging."""
+    sock.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, ms)
+    sock.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, ms)
+    return sock
+
+
+class LineReader:
+    """Lines from a child's stdout, read by a thread (so a test can time out)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._q: "queue.Queue[bytes]" = queue.Queue()
+        self._t = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._t.start()
+
+    def _pump(self, stream: IO[bytes]) -> None:
+        for line in iter(stream.readline, b""):
+            self._q.put(line.rstrip(b"\r\n"))
+
+    def line(self, timeout: float = 5.0) -> bytes:
+        """The next line; ``AssertionError`` if none comes in time."""
+        try:
+            return self._q.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("no output line within %.1fs" % timeout) from None
