@@ -1,80 +1,161 @@
-"""The default poller: completion-shaped operations over ``selectors``.
+"""The default poller: completion-shaped operations over a readiness selector.
 
 Theory of operation: each handle has at most one pending read-side
 operation (``recv_into`` or ``accept``) and one write-side operation
-(``send`` or ``connect``).  The selector is level-triggered; when a handle is
-ready the pending operation makes its syscall, and only if that completes
-(anything but ``BlockingIOError``) is the operation cleared and its callback
-run.  The registration mask is updated after the callbacks, so a callback
-that starts the next receive at once costs no ``epoll_ctl``.
+(``send`` or ``connect``).  Readiness is level-triggered (``epoll`` directly
+on Linux, ``selectors`` elsewhere); when a handle is ready the pending
+operation makes its syscall, and only if that completes (anything but
+``BlockingIOError``) is the operation cleared and its callback run.  The
+registration mask is updated after the callbacks, so a callback that starts
+the next receive at once costs no ``epoll_ctl``.
+
+Direct reads: :meth:`SelectorPoller.detach_read` lets another thread take a
+handle's pending receive away (the engine then stops watching it for
+reading) and :meth:`SelectorPoller.attach_read` gives a receive back.  A
+thread blocked in ``recv`` uses this to read its one connection itself,
+with no hand-off through the engine thread.  Handle state is guarded by one
+small lock, never held while a syscall on a connection or a callback runs;
+``epoll_ctl`` from another thread takes effect in a running ``epoll_wait``.
 """
 
 from __future__ import annotations
 
 import errno
+import select
 import selectors
 import socket
+import sys
+import threading
 from typing import Any, Callable, Optional, Sequence
 
 from .interfaces import Buffer, CompletionCallback
 
 __all__ = ["SelectorPoller"]
 
-_READ = selectors.EVENT_READ
-_WRITE = selectors.EVENT_WRITE
+_READ = 1
+_WRITE = 2
 
 
 class _Handle:
-    __slots__ = ("sock", "read", "write", "mask")
+    __slots__ = ("sock", "fd", "read", "write", "mask", "reading")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, fd: int) -> None:
         self.sock = sock
+        self.fd = fd
         self.read: Optional[Callable[[], bool]] = None
         self.write: Optional[Callable[[], bool]] = None
         self.mask = 0
+        self.reading = False
+
+
+class _EpollBackend:
+    """Linux: ``select.epoll`` without the ``selectors`` layer."""
+
+    direct_reads = True
+
+    def __init__(self) -> None:
+        self._ep = select.epoll()  # type: ignore[attr-defined,unused-ignore]
+        self._flags = {0: 0, _READ: select.EPOLLIN, _WRITE: select.EPOLLOUT,  # type: ignore[attr-defined,unused-ignore]
+                       _READ | _WRITE: select.EPOLLIN | select.EPOLLOUT}  # type: ignore[attr-defined,unused-ignore]
+        self._in = select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP  # type: ignore[attr-defined,unused-ignore]
+        self._out = select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP  # type: ignore[attr-defined,unused-ignore]
+
+    def apply(self, fd: int, old: int, new: int) -> None:
+        if old == 0:
+            self._ep.register(fd, self._flags[new])
+        elif new == 0:
+            self._ep.unregister(fd)
+        else:
+            self._ep.modify(fd, self._flags[new])
+
+    def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
+        out = []
+        rin, rout = self._in, self._out
+        for fd, ev in self._ep.poll(-1 if timeout is None else timeout):
+            out.append((fd, (_READ if ev & rin else 0) | (_WRITE if ev & rout else 0)))
+        return out
+
+    def close(self) -> None:
+        self._ep.close()
+
+
+class _SelectorsBackend:
+    """Everywhere else: the best ``selectors`` selector."""
+
+    direct_reads = False
+
+    def __init__(self) -> None:
+        self._sel = selectors.DefaultSelector()
+
+    def apply(self, fd: int, old: int, new: int) -> None:
+        if old == 0:
+            self._sel.register(fd, new)
+        elif new == 0:
+            self._sel.unregister(fd)
+        else:
+            self._sel.modify(fd, new)
+
+    def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
+        return [(key.fd, ev) for key, ev in self._sel.select(timeout)]
+
+    def close(self) -> None:
+        self._sel.close()
 
 
 class SelectorPoller:
-    """Readiness backend (epoll/kqueue/poll/select) behind the completion API."""
+    """Readiness backend (epoll, or any ``selectors`` selector) behind the completion API."""
 
     name = "selectors"
 
     def __init__(self) -> None:
-        self._sel = selectors.DefaultSelector()
+        self._be: Any = _EpollBackend() if hasattr(select, "epoll") else _SelectorsBackend()
+        self.direct_reads: bool = self._be.direct_reads
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
+        self._wake_fd = self._wake_r.fileno()
         self._woken = False
-        self._sel.register(self._wake_r, _READ, None)
+        self._be.apply(self._wake_fd, 0, _READ)
         self._handles: dict[int, _Handle] = {}
         self._dirty: set[_Handle] = set()
+        self._lock = threading.Lock()
 
     def wakeup(self) -> None:
         if not self._woken:
             self._woken = True
             try:
                 self._wake_w.send(b"\0")
-            except (BlockingIOError, OSError):
+            except OSError:
                 pass
 
     def wait(self, timeout: Optional[float]) -> None:
-        events = self._sel.select(timeout)
-        for key, mask in events:
-            h: Optional[_Handle] = key.data
-            if h is None:
+        events = self._be.poll(timeout)
+        lock = self._lock
+        handles = self._handles
+        for fd, mask in events:
+            if fd == self._wake_fd:
                 try:
                     while self._wake_r.recv(4096):
                         pass
-                except (BlockingIOError, OSError):
+                except OSError:
                     pass
                 self._woken = False     # after draining: a wakeup racing the drain must not be lost
                 continue
-            if mask & _READ and h.read is not None:
-                op = h.read
-                if op():
-                    if h.read is op:
-                        h.read = None
-                    self._dirty.add(h)
+            h = handles.get(fd)
+            if h is None:
+                continue
+            if mask & _READ:
+                with lock:
+                    op = h.read
+                    if op is not None:
+                        h.reading = True
+                if op is not None:
+                    done = op()
+                    with lock:
+                        h.reading = False
+                        if done and h.read is op:
+                            h.read = None
+                        self._dirty.add(h)
             if mask & _WRITE and h.write is not None:
                 op = h.write
                 if op():
@@ -82,44 +163,45 @@ class SelectorPoller:
                         h.write = None
                     self._dirty.add(h)
         if self._dirty:
-            self._sync()
+            with lock:
+                self._sync()
 
     def _handle(self, sock: socket.socket) -> _Handle:
         fd = sock.fileno()
         h = self._handles.get(fd)
         if h is None or h.sock is not sock:
-            h = _Handle(sock)
+            h = _Handle(sock, fd)
             self._handles[fd] = h
         return h
 
     def _sync(self) -> None:
+        """Bring registrations in line with pending operations (lock held)."""
         for h in self._dirty:
-            want = (_READ if h.read is not None else 0) | (_WRITE if h.write is not None else 0)
-            if want == h.mask:
-                continue
-            try:
-                if h.mask == 0:
-                    self._sel.register(h.sock, want, h)
-                elif want == 0:
-                    self._sel.unregister(h.sock)
-                else:
-                    self._sel.modify(h.sock, want, h)
-                h.mask = want
-            except (KeyError, ValueError, OSError):
-                h.mask = 0
+            self._apply(h)
         self._dirty.clear()
+
+    def _apply(self, h: _Handle) -> None:
+        want = (_READ if h.read is not None else 0) | (_WRITE if h.write is not None else 0)
+        if want == h.mask:
+            return
+        try:
+            self._be.apply(h.fd, h.mask, want)
+            h.mask = want
+        except (KeyError, ValueError, OSError):
+            h.mask = 0
 
     def _arm(self, h: _Handle, read: Optional[Callable[[], bool]] = None,
              write: Optional[Callable[[], bool]] = None) -> None:
-        if read is not None:
-            h.read = read
-        if write is not None:
-            h.write = write
-        self._dirty.add(h)
-        self._sync()
+        with self._lock:
+            if read is not None:
+                h.read = read
+            if write is not None:
+                h.write = write
+            self._apply(h)
 
     # -- operations --
-    def recv_into(self, sock: socket.socket, buf: memoryview, done: CompletionCallback) -> None:
+    @staticmethod
+    def _recv_op(sock: socket.socket, buf: memoryview, done: CompletionCallback) -> Callable[[], bool]:
         def op() -> bool:
             try:
                 n = sock.recv_into(buf)
@@ -130,15 +212,43 @@ class SelectorPoller:
                 return True
             done(n, None)
             return True
+        return op
+
+    def recv_into(self, sock: socket.socket, buf: memoryview, done: CompletionCallback) -> None:
+        op = self._recv_op(sock, buf, done)
         h = self._handle(sock)
-        h.read = op
-        if h.mask & _READ == 0:
-            self._arm(h)
+        if h.mask & _READ and h.reading:
+            h.read = op                 # re-armed from its own callback: no epoll_ctl
+        else:
+            self._arm(h, read=op)
+
+    def detach_read(self, sock: socket.socket) -> bool:
+        """Any thread: take away *sock*'s pending receive so the caller can read
+        the socket itself.  ``False`` if there is none or it is running now."""
+        with self._lock:
+            h = self._handles.get(sock.fileno())
+            if h is None or h.sock is not sock or h.read is None or h.reading:
+                return False
+            h.read = None
+            self._apply(h)
+            return True
+
+    def attach_read(self, sock: socket.socket, buf: memoryview, done: CompletionCallback) -> None:
+        """Any thread: give *sock* a pending receive again (after :meth:`detach_read`)."""
+        op = self._recv_op(sock, buf, done)
+        with self._lock:
+            h = self._handles.get(sock.fileno())
+            if h is None or h.sock is not sock:
+                return                  # cancelled meanwhile: the connection is gone
+            h.read = op
+            self._apply(h)
 
     def send(self, sock: socket.socket, bufs: Sequence[Buffer], done: CompletionCallback) -> None:
+        sendmsg = _sendmsg_of(sock)
+
         def op() -> bool:
             try:
-                n = sock.sendmsg(bufs)
+                n = sendmsg(bufs)
             except (BlockingIOError, InterruptedError):
                 return False
             except OSError as e:
@@ -165,10 +275,7 @@ class SelectorPoller:
                 return True
             done(conn, None)
             return True
-        h = self._handle(sock)
-        h.read = op
-        if h.mask & _READ == 0:
-            self._arm(h)
+        self._arm(self._handle(sock), read=op)
 
     def connect(self, sock: socket.socket, address: Any,
                 done: Callable[[Optional[OSError]], None]) -> None:
@@ -191,20 +298,25 @@ class SelectorPoller:
             fd = sock.fileno()
         except OSError:
             return
-        h = self._handles.get(fd)
-        if h is None or h.sock is not sock:
-            return
-        del self._handles[fd]
-        self._dirty.discard(h)
-        h.read = h.write = None
-        if h.mask:
-            try:
-                self._sel.unregister(sock)
-            except (KeyError, ValueError, OSError):
-                pass
-            h.mask = 0
+        with self._lock:
+            h = self._handles.get(fd)
+            if h is None or h.sock is not sock:
+                return
+            del self._handles[fd]
+            self._dirty.discard(h)
+            h.read = h.write = None
+            self._apply(h)
 
     def close(self) -> None:
-        self._sel.close()
+        self._be.close()
         self._wake_r.close()
         self._wake_w.close()
+
+
+def _sendmsg_of(sock: socket.socket) -> Callable[[Sequence[Buffer]], int]:
+    if sys.platform != "win32":
+        return sock.sendmsg
+
+    def joined(bufs: Sequence[Buffer]) -> int:   # Windows sockets have no sendmsg
+        return sock.send(b"".join(bufs))
+    return joined

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import threading
 import time
 import weakref
@@ -365,11 +366,78 @@ class Socket:
     def _block_send(self, msg: Message, flags: int) -> None:
         self._block(self._swaiters, lambda: self._try_send(msg), self._sndtimeo, flags)
 
+    def _direct_reader(self) -> Optional[Callable[[int, "_DirectWaker"], bool]]:
+        """The ``direct_recv`` of this socket's only connection, if it has one."""
+        pipes = self._pipes
+        if len(pipes) != 1:
+            return None
+        try:
+            (pipe,) = pipes
+        except ValueError:       # changed meanwhile
+            return None
+        return getattr(pipe._tp, "direct_recv", None)
+
+    def _block_direct(self, attempt: Callable[[], Optional[T]],
+                      deadline: Optional[float]) -> T:
+        """Block in recv by reading the one connection in this thread.
+
+        The waker sits in the receive waiters like any other; while the
+        thread polls, a wake-up writes its fd, otherwise it releases its lock.
+        Falls back to sleeping on the lock whenever a direct read is refused.
+        """
+        waiters = self._rwaiters
+        w = _thread_waker()
+        lock = w.lock
+        while True:
+            waiters.append(w)
+            try:
+                result = attempt()
+            except BaseException:
+                self._unpark(waiters, w, lock, wake_next=False)
+                raise
+            if result is not None:
+                self._unpark(waiters, w, lock, wake_next=True)
+                return result
+            if deadline is None:
+                remaining_ms = -1
+            else:
+                remaining = deadline - _monotonic()
+                if remaining <= 0:
+                    break
+                remaining_ms = max(1, int(remaining * 1000 + 0.999))
+            reader = self._direct_reader()
+            if reader is not None:
+                w.polling = True
+                done = reader(remaining_ms, w)
+                w.polling = False
+                if done:
+                    w.drain()
+                    try:
+                        waiters.remove(w)
+                    except ValueError:          # popped: its wake-up is spent
+                        lock.acquire(False)
+                    continue
+            if deadline is None:
+                lock.acquire()
+                continue
+            remaining = deadline - _monotonic()
+            if remaining > 0 and lock.acquire(timeout=remaining):
+                continue
+            break
+        self._unpark(waiters, w, lock, wake_next=True)
+        lock.acquire(False)
+        result = attempt()
+        if result is not None:
+            return result
+        raise NanomsgError(errno.ETIMEDOUT)
+
     def _block(self, waiters: deque[Waiter], attempt: Callable[[], Optional[T]],
                timeout_ms: int, flags: int) -> T:
         if flags & C.DONTWAIT:
             raise NanomsgError(errno.EAGAIN)
         deadline = None if timeout_ms < 0 else _monotonic() + timeout_ms / 1000.0
+        if waiters is self._rwaiters and _HAVE_DIRECT and self._direct_reader() is not None:
+            return self._block_direct(attempt, deadline)
         lock = _allocate_lock()
         lock.acquire()
         wake = lock.release
@@ -567,6 +635,55 @@ class Socket:
             p._tp.close()
         self._wake_all()
         _live.discard(self)
+
+
+class _DirectWaker:
+    """A blocked receiver's wake-up: an fd while it polls, a lock otherwise.
+
+    One per thread (kept in a thread-local, its fd closed with the thread).
+    """
+
+    __slots__ = ("lock", "fd", "polling", "__weakref__")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self.polling = False
+
+    def __call__(self) -> None:
+        if self.polling:
+            try:
+                os.eventfd_write(self.fd, 1)
+            except OSError:
+                pass
+        try:
+            self.lock.release()
+        except RuntimeError:      # a stale wake-up: already released
+            pass
+
+    def drain(self) -> None:
+        try:
+            os.eventfd_read(self.fd)
+        except OSError:
+            pass
+
+    def __del__(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+_HAVE_DIRECT = hasattr(os, "eventfd")
+_local = threading.local()
+
+
+def _thread_waker() -> _DirectWaker:
+    w: Optional[_DirectWaker] = getattr(_local, "waker", None)
+    if w is None:
+        w = _local.waker = _DirectWaker()
+    return w
 
 
 def _resolve(fut: "asyncio.Future[None]") -> None:

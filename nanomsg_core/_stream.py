@@ -32,6 +32,7 @@ subclasses them with its address parsing, socket options and addresses.
 from __future__ import annotations
 
 import errno
+import select
 import socket
 import sys
 import threading
@@ -76,6 +77,7 @@ class StreamPipe:
                  "_sock", "_engine", "_poller", "_prefix", "_dec", "_sndbuf", "_lock",
                  "_outq", "_queued", "_flushing", "_want_writable", "_events",
                  "_closed", "_torn", "_paused", "_armed", "_held", "_sendmsg",
+                 "_alock", "_direct", "_direct_ok",
                  "__weakref__")
 
     def __init__(self, sock: socket.socket, endpoint: EndpointContext, framing: Framing,
@@ -94,6 +96,9 @@ class StreamPipe:
         sndbuf = endpoint.get_option(C.SOL_SOCKET, C.SNDBUF)
         self._sndbuf: int = 128 * 1024 if sndbuf is None else sndbuf
         self._lock = threading.Lock()
+        self._alock = threading.Lock()      # guards _armed / _direct against a direct reader
+        self._direct = False
+        self._direct_ok: bool = getattr(self._poller, "direct_reads", False)
         self._outq: deque[Buffer] = deque()
         self._queued = 0
         self._flushing = False
@@ -195,9 +200,79 @@ class StreamPipe:
 
     # -- engine thread: receiving --
     def _read(self) -> None:
-        if not self._closed and not self._armed:
+        with self._alock:
+            if self._closed or self._armed or self._direct:
+                return
             self._armed = True
-            self._poller.recv_into(self._sock, self._dec.recv_buffer(), self._on_recv)
+        self._poller.recv_into(self._sock, self._dec.recv_buffer(), self._on_recv)
+
+    # -- a user thread blocked in recv: read here, no engine hand-off --
+    def direct_recv(self, timeout_ms: int, waker: Any) -> bool:
+        """Wait for and read the next frames in the calling thread.
+
+        Called by a thread about to block in ``recv`` on a socket whose only
+        connection is this one (no socket lock held).  Returns within
+        *timeout_ms* (-1: no limit), as soon as ``waker.fd`` turns readable,
+        or after delivering what one read brought; ``False`` (at once) when
+        the engine is reading right now or reading is paused.  Sets
+        ``waker.polling = False`` before delivering anything.
+        """
+        if not self._direct_ok or self._closed or self._paused:
+            return False
+        sock = self._sock
+        with self._alock:
+            if self._direct or self._closed or self._paused or not self._armed:
+                return False
+            if not self._poller.detach_read(sock):
+                return False
+            self._armed = False
+            self._direct = True
+        failed = False
+        try:
+            poll = select.poll()
+            poll.register(sock, select.POLLIN)
+            poll.register(waker.fd, select.POLLIN)
+            ready = poll.poll(timeout_ms)
+            waker.polling = False
+            if any(fd != waker.fd for fd, _ in ready):
+                failed = self._direct_read(sock)
+        finally:
+            with self._alock:
+                self._direct = False
+                torn = self._torn
+                rearm = not (failed or torn or self._closed or self._paused or self._armed)
+                if rearm:
+                    self._armed = True
+                    self._poller.attach_read(sock, self._dec.recv_buffer(), self._on_recv)
+            if torn:
+                sock.close()       # the engine's teardown left the close to us
+        return True
+
+    def _direct_read(self, sock: socket.socket) -> bool:
+        """One read and delivery in the calling thread; ``True`` if the connection died."""
+        err: Optional[BaseException] = None
+        try:
+            n = sock.recv_into(self._dec.recv_buffer())
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as e:
+            err, n = e, 0
+        if n == 0:
+            if err is None and self._dec.pending:
+                err = WireError(errno.EPROTO, "connection closed in the middle of a frame")
+            self._engine.call_soon_threadsafe(self._fail, err)
+            return True
+        try:
+            payloads = self._dec.commit(n)
+        except WireError as e:
+            self._engine.call_soon_threadsafe(self._fail, e)
+            return True
+        # Back-pressure needs no pause here: this thread reads only while its
+        # socket has nothing to receive, one buffer at a time.
+        deliver = self._events.deliver  # type: ignore[union-attr]
+        for p in payloads:
+            deliver(Message(p))
+        return False
 
     def _on_recv(self, n: int, err: Optional[OSError]) -> None:
         self._armed = False
@@ -297,9 +372,12 @@ class StreamPipe:
     def _teardown(self) -> None:
         if self._torn:
             return
-        self._torn = True
         self._poller.cancel(self._sock)
-        self._sock.close()
+        with self._alock:
+            self._torn = True
+            direct = self._direct
+        if not direct:             # else the direct reader closes it on its way out
+            self._sock.close()
         with self._lock:
             self._outq.clear()
             self._queued = 0
