@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import sys
 import threading
 import time
 import weakref
@@ -407,15 +408,23 @@ class Socket:
                 remaining_ms = max(1, int(remaining * 1000 + 0.999))
             reader = self._direct_reader()
             if reader is not None:
+                w.called = w.signalled = False
                 w.polling = True
                 done = reader(remaining_ms, w)
                 w.polling = False
                 if done:
-                    w.drain()
-                    try:
-                        waiters.remove(w)
-                    except ValueError:          # popped: its wake-up is spent
+                    if w.signalled:
+                        w.drain()
+                    if w.called:                # popped: its wake-up is spent
                         lock.acquire(False)
+                    else:
+                        try:
+                            waiters.remove(w)
+                        except ValueError:
+                            lock.acquire(False)
+                    result = attempt()          # out of the deque: nothing to undo
+                    if result is not None:
+                        return result
                     continue
             if deadline is None:
                 lock.acquire()
@@ -643,16 +652,23 @@ class _DirectWaker:
     One per thread (kept in a thread-local, its fd closed with the thread).
     """
 
-    __slots__ = ("lock", "fd", "polling", "__weakref__")
+    __slots__ = ("lock", "fd", "polling", "called", "signalled", "poll", "polled_fd",
+                 "__weakref__")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.lock.acquire()
-        self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-        self.polling = False
+        self.polling = self.called = self.signalled = False
+        self.fd = -1
+        self.poll: Any = None           # a select.poll kept by the direct reader
+        self.polled_fd = -1
+        if sys.platform == "linux":
+            self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
 
     def __call__(self) -> None:
-        if self.polling:
+        self.called = True
+        if self.polling and sys.platform == "linux":
+            self.signalled = True
             try:
                 os.eventfd_write(self.fd, 1)
             except OSError:
@@ -663,19 +679,21 @@ class _DirectWaker:
             pass
 
     def drain(self) -> None:
-        try:
-            os.eventfd_read(self.fd)
-        except OSError:
-            pass
+        if sys.platform == "linux":
+            try:
+                os.eventfd_read(self.fd)
+            except OSError:
+                pass
 
     def __del__(self) -> None:
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
+        if self.fd >= 0:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
 
 
-_HAVE_DIRECT = hasattr(os, "eventfd")
+_HAVE_DIRECT = sys.platform == "linux" and hasattr(os, "eventfd")
 _local = threading.local()
 
 

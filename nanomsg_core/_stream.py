@@ -38,13 +38,13 @@ import sys
 import threading
 from collections import deque
 from itertools import islice
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Union, cast
 
 from . import _constants as C
 from ._engine import Engine, Timer
 from ._errors import NanomsgError, from_oserror
 from ._message import Message
-from .interfaces import EndpointContext, PipeEvents, TransportPipe
+from .interfaces import DirectReads, EndpointContext, PipeEvents, TransportPipe
 from .wire import HEADER_SIZE, FrameDecoder, Framing, WireError, encode_header, parse_header
 
 __all__ = ["HANDSHAKE_TIMEOUT", "RECV_BUFFER", "DialTarget", "Handshake", "StreamDialer",
@@ -77,7 +77,7 @@ class StreamPipe:
                  "_sock", "_engine", "_poller", "_prefix", "_dec", "_sndbuf", "_lock",
                  "_outq", "_queued", "_flushing", "_want_writable", "_events",
                  "_closed", "_torn", "_paused", "_armed", "_held", "_sendmsg",
-                 "_alock", "_direct", "_direct_ok",
+                 "_alock", "_direct", "_direct_poller",
                  "__weakref__")
 
     def __init__(self, sock: socket.socket, endpoint: EndpointContext, framing: Framing,
@@ -98,7 +98,9 @@ class StreamPipe:
         self._lock = threading.Lock()
         self._alock = threading.Lock()      # guards _armed / _direct against a direct reader
         self._direct = False
-        self._direct_ok: bool = getattr(self._poller, "direct_reads", False)
+        self._direct_poller: Optional[DirectReads] = (
+            cast(DirectReads, self._poller) if getattr(self._poller, "direct_reads", False)
+            else None)
         self._outq: deque[Buffer] = deque()
         self._queued = 0
         self._flushing = False
@@ -217,24 +219,37 @@ class StreamPipe:
         the engine is reading right now or reading is paused.  Sets
         ``waker.polling = False`` before delivering anything.
         """
-        if not self._direct_ok or self._closed or self._paused:
+        if sys.platform == "win32":
+            return False
+        dpoller = self._direct_poller
+        if dpoller is None or self._closed or self._paused:
             return False
         sock = self._sock
         with self._alock:
             if self._direct or self._closed or self._paused or not self._armed:
                 return False
-            if not self._poller.detach_read(sock):
+            if not dpoller.detach_read(sock):
                 return False
             self._armed = False
             self._direct = True
         failed = False
         try:
-            poll = select.poll()
-            poll.register(sock, select.POLLIN)
-            poll.register(waker.fd, select.POLLIN)
+            poll = waker.poll               # kept per waiting thread: fds rarely change
+            fd = sock.fileno()
+            if poll is None:
+                poll = waker.poll = select.poll()
+                poll.register(waker.fd, select.POLLIN)
+            if waker.polled_fd != fd:
+                if waker.polled_fd >= 0:
+                    try:
+                        poll.unregister(waker.polled_fd)
+                    except KeyError:
+                        pass
+                poll.register(fd, select.POLLIN)
+                waker.polled_fd = fd
             ready = poll.poll(timeout_ms)
             waker.polling = False
-            if any(fd != waker.fd for fd, _ in ready):
+            if len(ready) > 1 or (ready and ready[0][0] == fd):
                 failed = self._direct_read(sock)
         finally:
             with self._alock:
@@ -243,7 +258,7 @@ class StreamPipe:
                 rearm = not (failed or torn or self._closed or self._paused or self._armed)
                 if rearm:
                     self._armed = True
-                    self._poller.attach_read(sock, self._dec.recv_buffer(), self._on_recv)
+                    dpoller.attach_read(sock, self._dec.recv_buffer(), self._on_recv)
             if torn:
                 sock.close()       # the engine's teardown left the close to us
         return True

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CompletionCallback",
     "Dialer",
+    "DirectReads",
     "EndpointContext",
     "Listener",
     "Poller",
@@ -360,6 +361,21 @@ class Poller(Protocol):
 
     def close(self) -> None:
         """Release the poller's own resources."""
+
+
+class DirectReads(Protocol):
+    """Optional poller capability (readiness backends): let a thread blocked
+    in ``recv`` read its one connection itself, with no engine hand-off."""
+
+    direct_reads: bool
+
+    def detach_read(self, sock: _socket.socket) -> bool:
+        """Any thread: take away the pending receive of *sock*; ``False`` if
+        there is none or its callback is running now."""
+
+    def attach_read(self, sock: _socket.socket, buf: memoryview,
+                    done: CompletionCallback) -> None:
+        """Any thread: start a receive on *sock* again after :meth:`detach_read`."""
 
 
 if TYPE_CHECKING:
