@@ -34,7 +34,7 @@ from .interfaces import ProtocolHost, ProtocolPipe
 from .protokit import FairQueue
 
 __all__ = ["ID_FLAG", "Deadline", "IdSequence", "ReplyRouter", "id_word", "pop", "push",
-           "split", "words"]
+           "recv_split", "split", "words"]
 
 ID_FLAG = 0x80000000
 """The top bit: marks the bottom of the stack (a request or survey id)."""
@@ -85,6 +85,19 @@ def pop(header: bytes) -> Optional[tuple[int, bytes]]:
 def words(backtrace: bytes) -> list[int]:
     """The words of *backtrace* (for inspection and tests)."""
     return [_from_bytes(backtrace[i:i + 4], "big") for i in range(0, len(backtrace) - 3, 4)]
+
+
+def recv_split(fq: FairQueue) -> Optional[Message]:
+    """The next message from *fq* whose backtrace parses, split into
+    ``header`` (the backtrace) and ``body``; malformed ones are dropped.
+    What raw REQ and raw SURVEYOR hand the application."""
+    while True:
+        msg = fq.recv()
+        if msg is None:
+            return None
+        parts = split(msg.body)
+        if parts is not None:
+            return Message(parts[1], parts[0], msg.pipe)
 
 
 class IdSequence:

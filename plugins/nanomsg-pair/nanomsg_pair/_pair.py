@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 from typing import Any, Optional
 
-from nanomsg_core import Message, NanomsgError
+from nanomsg_core import NanomsgError
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 from nanomsg_core.protokit import Exclusive
 

@@ -27,7 +27,7 @@ import struct
 from typing import Any, Optional, Union
 
 from nanomsg_core import EFSM, REQ_RESEND_IVL, Message, NanomsgError
-from nanomsg_core.backtrace import Deadline, IdSequence, id_word, split
+from nanomsg_core.backtrace import Deadline, IdSequence, id_word, recv_split
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 from nanomsg_core.protokit import FairQueue, LoadBalancer
 
@@ -110,14 +110,7 @@ class XReq(_ReqPipes):
         return self._lb.can_send()
 
     def recv(self) -> Optional[Message]:
-        fq = self._fq
-        while True:
-            msg = fq.recv()
-            if msg is None:
-                return None
-            parts = split(msg.body)
-            if parts is not None:
-                return Message(parts[1], parts[0], msg.pipe)
+        return recv_split(self._fq)
 
     def can_recv(self) -> bool:
         return self._fq.can_recv()
