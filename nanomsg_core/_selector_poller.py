@@ -34,10 +34,11 @@ __all__ = ["SelectorPoller"]
 
 _READ = 1
 _WRITE = 2
+_HUP = 4        # watch for the peer hanging up only (the read slot holds a hang-up watch)
 
 
 class _Handle:
-    __slots__ = ("sock", "fd", "read", "write", "mask", "reading")
+    __slots__ = ("sock", "fd", "read", "write", "mask", "reading", "hup")
 
     def __init__(self, sock: socket.socket, fd: int) -> None:
         self.sock = sock
@@ -46,6 +47,7 @@ class _Handle:
         self.write: Optional[Callable[[], bool]] = None
         self.mask = 0
         self.reading = False
+        self.hup = False        # the read slot is a hang-up watch, not a receive
 
 
 class _EpollBackend:
@@ -54,19 +56,22 @@ class _EpollBackend:
     direct_reads = True
 
     def __init__(self) -> None:
-        self._ep = select.epoll()  # type: ignore[attr-defined,unused-ignore]
-        self._flags = {0: 0, _READ: select.EPOLLIN, _WRITE: select.EPOLLOUT,  # type: ignore[attr-defined,unused-ignore]
-                       _READ | _WRITE: select.EPOLLIN | select.EPOLLOUT}  # type: ignore[attr-defined,unused-ignore]
-        self._in = select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP  # type: ignore[attr-defined,unused-ignore]
-        self._out = select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP  # type: ignore[attr-defined,unused-ignore]
+        ep: Any = select
+        self._ep = ep.epoll()
+        self._flags = {0: 0, _READ: ep.EPOLLIN, _WRITE: ep.EPOLLOUT,
+                       _READ | _WRITE: ep.EPOLLIN | ep.EPOLLOUT,
+                       _HUP: ep.EPOLLRDHUP, _HUP | _WRITE: ep.EPOLLRDHUP | ep.EPOLLOUT}
+        self._in = ep.EPOLLIN | ep.EPOLLERR | ep.EPOLLHUP | ep.EPOLLRDHUP
+        self._out = ep.EPOLLOUT | ep.EPOLLERR | ep.EPOLLHUP
 
     def apply(self, fd: int, old: int, new: int) -> None:
+        flags = self._flags[new & ~_READ if new & _HUP else new]
         if old == 0:
-            self._ep.register(fd, self._flags[new])
+            self._ep.register(fd, flags)
         elif new == 0:
             self._ep.unregister(fd)
         else:
-            self._ep.modify(fd, self._flags[new])
+            self._ep.modify(fd, flags)
 
     def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
         out = []
@@ -155,6 +160,7 @@ class SelectorPoller:
                         h.reading = False
                         if done and h.read is op:
                             h.read = None
+                            h.hup = False
                         self._dirty.add(h)
             if mask & _WRITE and h.write is not None:
                 op = h.write
@@ -182,6 +188,8 @@ class SelectorPoller:
 
     def _apply(self, h: _Handle) -> None:
         want = (_READ if h.read is not None else 0) | (_WRITE if h.write is not None else 0)
+        if h.hup and h.read is not None:
+            want |= _HUP
         if want == h.mask:
             return
         try:
@@ -217,10 +225,28 @@ class SelectorPoller:
     def recv_into(self, sock: socket.socket, buf: memoryview, done: CompletionCallback) -> None:
         op = self._recv_op(sock, buf, done)
         h = self._handle(sock)
-        if h.mask & _READ and h.reading:
+        if h.mask & _READ and h.reading and not h.hup:
             h.read = op                 # re-armed from its own callback: no epoll_ctl
         else:
-            self._arm(h, read=op)
+            with self._lock:
+                h.read = op
+                h.hup = False
+                self._apply(h)
+
+    def watch_hangup(self, sock: socket.socket, done: Callable[[], None]) -> None:
+        """Any thread: call ``done()`` (engine thread) once the peer hangs up
+        or the connection fails, without watching for data; the read slot
+        holds this watch until it fires or :meth:`detach_read` takes it."""
+        def op() -> bool:
+            done()
+            return True
+        with self._lock:
+            h = self._handles.get(sock.fileno())
+            if h is None or h.sock is not sock:
+                return
+            h.read = op
+            h.hup = True
+            self._apply(h)
 
     def detach_read(self, sock: socket.socket) -> bool:
         """Any thread: take away *sock*'s pending receive so the caller can read
@@ -230,6 +256,7 @@ class SelectorPoller:
             if h is None or h.sock is not sock or h.read is None or h.reading:
                 return False
             h.read = None
+            h.hup = False
             self._apply(h)
             return True
 
@@ -241,6 +268,7 @@ class SelectorPoller:
             if h is None or h.sock is not sock:
                 return                  # cancelled meanwhile: the connection is gone
             h.read = op
+            h.hup = False
             self._apply(h)
 
     def send(self, sock: socket.socket, bufs: Sequence[Buffer], done: CompletionCallback) -> None:

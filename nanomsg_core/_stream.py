@@ -36,6 +36,7 @@ import select
 import socket
 import sys
 import threading
+import time
 from collections import deque
 from itertools import islice
 from typing import Any, Callable, Optional, Union, cast
@@ -54,6 +55,8 @@ HANDSHAKE_TIMEOUT = 10.0
 """Seconds a new connection may take to complete the SP header exchange."""
 RECV_BUFFER = 256 * 1024
 """Bytes read per receive syscall at most (frames above get their own buffer)."""
+IDLE_RETURN = 0.005
+"""Seconds a direct reader may keep its connection idle before the engine reads it again."""
 CLOSE_WAIT = 5.0
 """Seconds a listener's ``close`` waits for the engine to release the address."""
 
@@ -61,6 +64,7 @@ _IOV_MAX = 512          # buffers per gathered write
 _SMALL = 1024           # queued payloads up to this size are joined with their prefix
 
 Buffer = Union[bytes, bytearray, memoryview]
+_monotonic = time.monotonic
 DialDone = Callable[[Optional[TransportPipe], Optional[BaseException]], None]
 DialTarget = tuple[int, Any, Optional[Any]]
 """``(family, remote sockaddr, local sockaddr to bind first or None)``."""
@@ -77,7 +81,7 @@ class StreamPipe:
                  "_sock", "_engine", "_poller", "_prefix", "_dec", "_sndbuf", "_lock",
                  "_outq", "_queued", "_flushing", "_want_writable", "_events",
                  "_closed", "_torn", "_paused", "_armed", "_held", "_sendmsg",
-                 "_alock", "_direct", "_direct_poller",
+                 "_alock", "_direct", "_direct_poller", "_owned", "_owned_since",
                  "__weakref__")
 
     def __init__(self, sock: socket.socket, endpoint: EndpointContext, framing: Framing,
@@ -98,6 +102,8 @@ class StreamPipe:
         self._lock = threading.Lock()
         self._alock = threading.Lock()      # guards _armed / _direct against a direct reader
         self._direct = False
+        self._owned = False     # kept by a direct reader: the engine watches hang-ups only
+        self._owned_since = 0.0
         self._direct_poller: Optional[DirectReads] = (
             cast(DirectReads, self._poller) if getattr(self._poller, "direct_reads", False)
             else None)
@@ -206,7 +212,28 @@ class StreamPipe:
             if self._closed or self._armed or self._direct:
                 return
             self._armed = True
+            self._owned = False
         self._poller.recv_into(self._sock, self._dec.recv_buffer(), self._on_recv)
+
+    def _on_hangup(self) -> None:
+        self._reclaim()
+
+    def _reclaim(self, now: Optional[float] = None) -> bool:
+        """Engine thread: read this connection again after a direct reader kept
+        it -- at once on a hang-up (``now`` None), else once it has been idle
+        for :data:`IDLE_RETURN`.  ``True``: no longer kept."""
+        dpoller = self._direct_poller
+        with self._alock:
+            if self._direct or self._closed or not self._owned or dpoller is None:
+                return True
+            if now is not None and now - self._owned_since < IDLE_RETURN:
+                return False
+            if not dpoller.detach_read(self._sock) and now is not None:
+                return False            # its hang-up watch is firing: that call reclaims
+            self._owned = False
+            self._armed = True
+        self._poller.recv_into(self._sock, self._dec.recv_buffer(), self._on_recv)
+        return True
 
     # -- a user thread blocked in recv: read here, no engine hand-off --
     def direct_recv(self, timeout_ms: int, waker: Any) -> bool:
@@ -226,11 +253,11 @@ class StreamPipe:
             return False
         sock = self._sock
         with self._alock:
-            if self._direct or self._closed or self._paused or not self._armed:
+            if self._direct or self._closed or self._paused or not (self._armed or self._owned):
                 return False
             if not dpoller.detach_read(sock):
-                return False
-            self._armed = False
+                return False            # the engine is reading (or reclaiming) right now
+            self._armed = self._owned = False
             self._direct = True
         failed = False
         try:
@@ -252,13 +279,17 @@ class StreamPipe:
             if len(ready) > 1 or (ready and ready[0][0] == fd):
                 failed = self._direct_read(sock)
         finally:
+            # Keep the connection for the next recv, which most likely comes
+            # soon: the engine watches only for a hang-up meanwhile, and takes
+            # it back at once on one, or after IDLE_RETURN (see _IdleKept).
             with self._alock:
                 self._direct = False
                 torn = self._torn
-                rearm = not (failed or torn or self._closed or self._paused or self._armed)
-                if rearm:
-                    self._armed = True
-                    dpoller.attach_read(sock, self._dec.recv_buffer(), self._on_recv)
+                if not (failed or torn or self._closed or self._armed):
+                    self._owned = True
+                    self._owned_since = _monotonic()
+                    dpoller.watch_hangup(sock, self._on_hangup)
+                    _idle_kept(self._engine).add(self)
             if torn:
                 sock.close()       # the engine's teardown left the close to us
         return True
@@ -399,6 +430,55 @@ class StreamPipe:
         if self._want_writable and self._events is not None:
             self._want_writable = False
             self._events.on_writable()
+
+
+class _IdleKept:
+    """Connections a direct reader kept; the engine reads each again once idle.
+
+    One per engine.  While any connection is kept an engine timer ticks every
+    :data:`IDLE_RETURN` seconds, so data for a socket nobody is receiving
+    from is still read (and RCVBUF applied) within a few milliseconds.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pipes: set[StreamPipe] = set()
+        self.lock = threading.Lock()
+        self.armed = False
+
+    def add(self, pipe: "StreamPipe") -> None:
+        self.pipes.add(pipe)
+        with self.lock:
+            if not self.armed:
+                self.armed = True
+                self.engine.call_later(IDLE_RETURN, self.tick)
+
+    def tick(self) -> None:
+        now = _monotonic()
+        for pipe in list(self.pipes):
+            if pipe._reclaim(now):
+                with pipe._alock:
+                    if not pipe._owned:
+                        self.pipes.discard(pipe)
+        with self.lock:
+            if self.pipes:
+                self.engine.call_later(IDLE_RETURN, self.tick)
+            else:
+                self.armed = False
+
+
+_idle_lock = threading.Lock()
+
+
+def _idle_kept(engine: Engine) -> _IdleKept:
+    idle: Optional[_IdleKept] = getattr(engine, "_stream_idle_kept", None)
+    if idle is None:
+        with _idle_lock:
+            idle = getattr(engine, "_stream_idle_kept", None)
+            if idle is None:
+                idle = _IdleKept(engine)
+                setattr(engine, "_stream_idle_kept", idle)
+    return idle
 
 
 def _joined_send(sock: socket.socket) -> Callable[[Any], int]:

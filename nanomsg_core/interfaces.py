@@ -377,6 +377,11 @@ class DirectReads(Protocol):
                     done: CompletionCallback) -> None:
         """Any thread: start a receive on *sock* again after :meth:`detach_read`."""
 
+    def watch_hangup(self, sock: _socket.socket, done: Callable[[], None]) -> None:
+        """Any thread: fill the read slot with a watch that calls ``done()`` on
+        the engine thread when the peer hangs up or the connection fails
+        (data arriving does not fire it)."""
+
 
 if TYPE_CHECKING:
     from ._engine import Engine
