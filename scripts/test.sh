@@ -10,7 +10,8 @@ if ! command -v nanocat >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nanomsg-utils >/dev/null
 fi
 bash scripts/install.sh
-"$PY" -m pip install -q "pytest>=7" pytest-timeout "mypy>=1.8" pynng pyzmq
+"$PY" -m pip install -q "pytest>=7" pytest-timeout "mypy>=1.8" ruff pynng pyzmq
+"$PY" -m ruff check --select F,E9 nanomsg_core plugins tests
 "$PY" -m pytest "$@"
 pkgs=(nanomsg_core)
 for d in plugins/*/nanomsg_*/; do pkgs+=("${d%/}"); done
