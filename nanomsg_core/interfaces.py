@@ -245,6 +245,13 @@ class TransportPipe(Protocol):
     def close(self) -> None:
         """Drop the connection at once.  Idempotent; no callback follows."""
 
+    # Optional: ``direct_recv(timeout_ms, waker) -> bool``.  A transport pipe
+    # that has it lets a thread blocked in ``recv`` (on a socket whose only
+    # connection it is) wait for and read frames itself, delivering them
+    # through ``events.deliver`` as usual.  It returns within *timeout_ms*,
+    # when ``waker.fd`` turns readable, or after one read; ``False`` at once
+    # when it cannot read directly now.  See ``nanomsg_core._stream``.
+
 
 class EndpointContext(Protocol):
     """What a transport may ask of the endpoint it serves."""
