@@ -398,7 +398,7 @@ class StreamPipe:
             more = bool(q)
             if not more:
                 self._flushing = False
-            if self._want_writable and self._queued < self._sndbuf:
+            if self._want_writable and self._queued <= self._sndbuf // 2:   # hysteresis: wake once per half-buffer
                 self._want_writable = False
                 notify = True
         if more:
