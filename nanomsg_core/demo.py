@@ -103,6 +103,11 @@ def step_pipeline() -> None:
             sink.bind(results_url)
             workers = [_child("--work", tasks_url, results_url, "w%d" % i) for i in range(2)]
             try:
+                deadline = time.monotonic() + 10       # let both workers connect both ways
+                while len(vent.pipes) < 2 or len(sink.pipes) < 2:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the workers did not connect")
+                    time.sleep(0.01)
                 n = 2000
                 t0 = time.perf_counter()
                 for i in range(n):
