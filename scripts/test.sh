@@ -14,6 +14,9 @@ bash scripts/install.sh
 "$PY" -m ruff check --select F,E9 nanomsg_core plugins tests
 "$PY" -m pytest "$@"
 pkgs=(nanomsg_core)
-for d in plugins/*/nanomsg_*/; do pkgs+=("${d%/}"); done
+for d in plugins/*/nanomsg_*/; do
+    case "$d" in *.egg-info/) continue ;; esac
+    pkgs+=("${d%/}")
+done
 "$PY" -m mypy --strict "${pkgs[@]}"
 "$PY" -m mypy --strict --platform win32 "${pkgs[@]}"
