@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-"$PY" -m pip install -q -U pip "setuptools>=69" wheel pluggy
+"$PY" -m pip install -q -U pip "setuptools>=77" wheel pluggy
 args=(-e .)
 for d in plugins/*/; do
     [ -f "$d/pyproject.toml" ] && args+=(-e "$d")
