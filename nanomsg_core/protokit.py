@@ -10,6 +10,9 @@ objects that a protocol keeps and calls under its socket's lock.
   message, round-robin among equals (PUSH, REQ, ...).
 * :class:`Distributor` -- send to every pipe that can take it, dropping for
   the full ones (PUB, BUS).
+* :class:`ProtocolBase` -- the defaults of a protocol with no options, no
+  timers and nothing to release; :class:`SendOnly` / :class:`RecvOnly` for
+  one-way patterns (``ENOTSUP`` the other way).
 
 A pipe removed while it still holds received messages stays readable in
 the :class:`FairQueue` until drained: what a peer sent before it went away
@@ -18,12 +21,57 @@ is still delivered.
 
 from __future__ import annotations
 
-from typing import Optional
+import errno
+from typing import Any, Optional
 
+from ._errors import NanomsgError
 from ._message import Message
 from .interfaces import ProtocolPipe
 
-__all__ = ["Distributor", "Exclusive", "FairQueue", "LoadBalancer"]
+__all__ = ["Distributor", "Exclusive", "FairQueue", "LoadBalancer", "ProtocolBase",
+           "RecvOnly", "SendOnly"]
+
+
+class ProtocolBase:
+    """Defaults for a :class:`~nanomsg_core.interfaces.SocketProtocol`.
+
+    ``NAME`` (e.g. ``"PUSH"``) goes into error messages.  Override what the
+    protocol has: options, timers, resources to release.
+    """
+
+    NAME = "this protocol"
+
+    def set_option(self, option: int, value: Any) -> None:
+        raise NanomsgError(errno.ENOPROTOOPT, "%s has no protocol options" % self.NAME)
+
+    def get_option(self, option: int) -> Any:
+        raise NanomsgError(errno.ENOPROTOOPT, "%s has no protocol options" % self.NAME)
+
+    def on_timer(self, key: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class SendOnly(ProtocolBase):
+    """A pattern that only sends (PUSH, PUB): ``recv`` is ``ENOTSUP``."""
+
+    def recv(self) -> Optional[Message]:
+        raise NanomsgError(errno.ENOTSUP, "recv is not supported on a %s socket" % self.NAME)
+
+    def can_recv(self) -> bool:
+        return False
+
+
+class RecvOnly(ProtocolBase):
+    """A pattern that only receives (PULL, SUB): ``send`` is ``ENOTSUP``."""
+
+    def send(self, msg: Message) -> bool:
+        raise NanomsgError(errno.ENOTSUP, "send is not supported on a %s socket" % self.NAME)
+
+    def can_send(self) -> bool:
+        return False
 
 
 class Exclusive:

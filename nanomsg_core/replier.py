@@ -21,14 +21,14 @@ pick the pipe, which is what a device needs.
 
 from __future__ import annotations
 
-import errno
-from typing import Any, Optional
+from typing import Optional
 
 from ._constants import EFSM
 from ._errors import NanomsgError
 from ._message import Message
 from .backtrace import ReplyRouter
 from .interfaces import ProtocolHost, ProtocolPipe
+from .protokit import ProtocolBase
 
 __all__ = ["RawReplier", "ReplyContext", "Replier"]
 
@@ -47,7 +47,7 @@ class ReplyContext:
         return self.pipe is not None
 
 
-class _ReplierBase:
+class _ReplierBase(ProtocolBase):
     """What cooked and raw repliers share: the pipe set and the option stubs."""
 
     NAME = "REP"
@@ -66,18 +66,6 @@ class _ReplierBase:
 
     def can_recv(self) -> bool:
         return self._router.can_recv()
-
-    def set_option(self, option: int, value: Any) -> None:
-        raise NanomsgError(errno.ENOPROTOOPT, "%s has no protocol options" % self.NAME)
-
-    def get_option(self, option: int) -> Any:
-        raise NanomsgError(errno.ENOPROTOOPT, "%s has no protocol options" % self.NAME)
-
-    def on_timer(self, key: object) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 class RawReplier(_ReplierBase):

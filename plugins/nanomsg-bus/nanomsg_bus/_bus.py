@@ -17,11 +17,11 @@ size is ``EINVAL``, as is any header on a cooked socket.
 from __future__ import annotations
 
 import errno
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from nanomsg_core import Message, NanomsgError
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
-from nanomsg_core.protokit import Distributor, FairQueue
+from nanomsg_core.protokit import Distributor, FairQueue, ProtocolBase
 
 __all__ = ["Bus", "pipe_header"]
 
@@ -31,8 +31,10 @@ def pipe_header(pipe_id: int) -> bytes:
     return pipe_id.to_bytes(4, "big")
 
 
-class Bus:
+class Bus(ProtocolBase):
     """The BUS state machine (cooked or raw, by ``host.raw``)."""
+
+    NAME = "BUS"
 
     def __init__(self, host: ProtocolHost) -> None:
         self._host = host
@@ -76,15 +78,6 @@ class Bus:
 
     def can_send(self) -> bool:
         return True
-
-    def set_option(self, option: int, value: Any) -> None:
-        raise NanomsgError(errno.ENOPROTOOPT, "BUS has no protocol options")
-
-    def get_option(self, option: int) -> Any:
-        raise NanomsgError(errno.ENOPROTOOPT, "BUS has no protocol options")
-
-    def on_timer(self, key: object) -> None:
-        pass
 
     def close(self) -> None:
         self._pipes.clear()

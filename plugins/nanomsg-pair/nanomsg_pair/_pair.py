@@ -6,18 +6,18 @@ wins and later ones are refused until it goes away.
 
 from __future__ import annotations
 
-import errno
-from typing import Any, Optional
+from typing import Optional
 
-from nanomsg_core import NanomsgError
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
-from nanomsg_core.protokit import Exclusive
+from nanomsg_core.protokit import Exclusive, ProtocolBase
 
 __all__ = ["Pair"]
 
 
-class Pair:
+class Pair(ProtocolBase):
     """The PAIR state machine (a :class:`~nanomsg_core.interfaces.SocketProtocol`)."""
+
+    NAME = "PAIR"
 
     def __init__(self, host: ProtocolHost) -> None:
         self._host = host
@@ -34,18 +34,6 @@ class Pair:
 
     def remove_pipe(self, pipe: ProtocolPipe) -> None:
         self._excl.remove(pipe)
-
-    def set_option(self, option: int, value: Any) -> None:
-        raise NanomsgError(errno.ENOPROTOOPT, "PAIR has no protocol options")
-
-    def get_option(self, option: int) -> Any:
-        raise NanomsgError(errno.ENOPROTOOPT, "PAIR has no protocol options")
-
-    def on_timer(self, key: object) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
     @property
     def peer(self) -> Optional[ProtocolPipe]:

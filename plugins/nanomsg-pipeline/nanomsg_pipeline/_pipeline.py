@@ -15,18 +15,18 @@ PUSH and ``send`` on PULL raise ``ENOTSUP``.  The 0.1-era names map here:
 
 from __future__ import annotations
 
-import errno
-from typing import Any, Optional
 
-from nanomsg_core import Message, NanomsgError
+from nanomsg_core import Message
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
-from nanomsg_core.protokit import FairQueue, LoadBalancer
+from nanomsg_core.protokit import FairQueue, LoadBalancer, RecvOnly, SendOnly
 
 __all__ = ["Pull", "Push"]
 
 
-class Push:
+class Push(SendOnly):
     """The PUSH state machine: one message, one pipe."""
+
+    NAME = "PUSH"
 
     def __init__(self, host: ProtocolHost) -> None:
         self._host = host
@@ -44,27 +44,11 @@ class Push:
     def send(self, msg: Message) -> bool:
         return self._lb.send(msg) is not None
 
-    def recv(self) -> Optional[Message]:
-        raise NanomsgError(errno.ENOTSUP, "recv is not supported on a PUSH socket")
 
-    def can_recv(self) -> bool:
-        return False
-
-    def set_option(self, option: int, value: Any) -> None:
-        raise NanomsgError(errno.ENOPROTOOPT, "PUSH has no protocol options")
-
-    def get_option(self, option: int) -> Any:
-        raise NanomsgError(errno.ENOPROTOOPT, "PUSH has no protocol options")
-
-    def on_timer(self, key: object) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class Pull:
+class Pull(RecvOnly):
     """The PULL state machine: fair-queue every pipe, send nothing."""
+
+    NAME = "PULL"
 
     def __init__(self, host: ProtocolHost) -> None:
         self._host = host
@@ -80,21 +64,3 @@ class Pull:
 
     def remove_pipe(self, pipe: ProtocolPipe) -> None:
         self._fq.remove(pipe)
-
-    def send(self, msg: Message) -> bool:
-        raise NanomsgError(errno.ENOTSUP, "send is not supported on a PULL socket")
-
-    def can_send(self) -> bool:
-        return False
-
-    def set_option(self, option: int, value: Any) -> None:
-        raise NanomsgError(errno.ENOPROTOOPT, "PULL has no protocol options")
-
-    def get_option(self, option: int) -> Any:
-        raise NanomsgError(errno.ENOPROTOOPT, "PULL has no protocol options")
-
-    def on_timer(self, key: object) -> None:
-        pass
-
-    def close(self) -> None:
-        pass

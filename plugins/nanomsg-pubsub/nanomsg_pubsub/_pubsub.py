@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from nanomsg_core import SUB_SUBSCRIBE, SUB_UNSUBSCRIBE, Message, NanomsgError
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
-from nanomsg_core.protokit import Distributor, FairQueue
+from nanomsg_core.protokit import Distributor, FairQueue, RecvOnly, SendOnly
 
 from ._trie import Trie
 
@@ -41,8 +41,10 @@ def topic_bytes(value: Any) -> bytes:
                        % type(value).__name__)
 
 
-class Pub:
+class Pub(SendOnly):
     """The PUB state machine: send to all, receive nothing."""
+
+    NAME = "PUB"
 
     def __init__(self, host: ProtocolHost) -> None:
         self._host = host
@@ -59,30 +61,17 @@ class Pub:
         self._dist.send(msg)
         return True
 
-    def recv(self) -> Optional[Message]:
-        raise NanomsgError(errno.ENOTSUP, "recv is not supported on a PUB socket")
-
     def can_send(self) -> bool:
         return True
-
-    def can_recv(self) -> bool:
-        return False
-
-    def set_option(self, option: int, value: Any) -> None:
-        raise NanomsgError(errno.ENOPROTOOPT, "PUB has no protocol options")
-
-    def get_option(self, option: int) -> Any:
-        raise NanomsgError(errno.ENOPROTOOPT, "PUB has no protocol options")
-
-    def on_timer(self, key: object) -> None:
-        pass
 
     def close(self) -> None:
         self._dist.pipes.clear()
 
 
-class Sub:
+class Sub(RecvOnly):
     """The SUB state machine: fair-queue, keep what the trie matches."""
+
+    NAME = "SUB"
 
     def __init__(self, host: ProtocolHost) -> None:
         self._host = host
@@ -97,9 +86,6 @@ class Sub:
     def remove_pipe(self, pipe: ProtocolPipe) -> None:
         self._fq.remove(pipe)
 
-    def send(self, msg: Message) -> bool:
-        raise NanomsgError(errno.ENOTSUP, "send is not supported on a SUB socket")
-
     def recv(self) -> Optional[Message]:
         msg = self._ahead
         if msg is not None:
@@ -111,9 +97,6 @@ class Sub:
             msg = fq_recv()
             if msg is None or match(msg.body):
                 return msg
-
-    def can_send(self) -> bool:
-        return False
 
     def can_recv(self) -> bool:
         if self._ahead is None:
@@ -143,9 +126,6 @@ class Sub:
         if option in (SUB_SUBSCRIBE, SUB_UNSUBSCRIBE):
             raise NanomsgError(errno.ENOPROTOOPT, "SUB_(UN)SUBSCRIBE can only be set")
         raise NanomsgError(errno.ENOPROTOOPT, "unknown SUB option %r" % (option,))
-
-    def on_timer(self, key: object) -> None:
-        pass
 
     def close(self) -> None:
         self._ahead = None
