@@ -697,6 +697,16 @@ _HAVE_DIRECT = sys.platform == "linux" and hasattr(os, "eventfd")
 _local = threading.local()
 
 
+def _forget_wakers() -> None:
+    """After fork: the child must not share the parent's eventfds."""
+    global _local
+    _local = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_wakers)
+
+
 def _thread_waker() -> _DirectWaker:
     w: Optional[_DirectWaker] = getattr(_local, "waker", None)
     if w is None:
