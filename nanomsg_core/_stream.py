@@ -81,7 +81,7 @@ class StreamPipe:
                  "_sock", "_engine", "_poller", "_prefix", "_dec", "_sndbuf", "_lock",
                  "_outq", "_queued", "_flushing", "_want_writable", "_events",
                  "_closed", "_torn", "_paused", "_armed", "_held", "_sendmsg",
-                 "_alock", "_direct", "_direct_poller", "_owned", "_owned_since",
+                 "_alock", "_direct", "_direct_poller", "_owned", "_owned_since", "_resume_early",
                  "__weakref__")
 
     def __init__(self, sock: socket.socket, endpoint: EndpointContext, framing: Framing,
@@ -104,6 +104,7 @@ class StreamPipe:
         self._direct = False
         self._owned = False     # kept by a direct reader: the engine watches hang-ups only
         self._owned_since = 0.0
+        self._resume_early = False
         self._direct_poller: Optional[DirectReads] = (
             cast(DirectReads, self._poller) if getattr(self._poller, "direct_reads", False)
             else None)
@@ -199,6 +200,10 @@ class StreamPipe:
                 self._queued += n
 
     def resume_recv(self) -> None:
+        with self._alock:
+            if not self._paused:         # not (yet) paused: tell _on_recv not to pause
+                self._resume_early = True
+                return
         self._engine.call_soon_threadsafe(self._resume)
 
     def close(self) -> None:
@@ -249,15 +254,20 @@ class StreamPipe:
         if sys.platform == "win32":
             return False
         dpoller = self._direct_poller
-        if dpoller is None or self._closed or self._paused:
+        if dpoller is None or self._closed:
             return False
         sock = self._sock
         with self._alock:
-            if self._direct or self._closed or self._paused or not (self._armed or self._owned):
+            if self._direct or self._closed or self._held:
                 return False
-            if not dpoller.detach_read(sock):
-                return False            # the engine is reading (or reclaiming) right now
-            self._armed = self._owned = False
+            if self._armed:
+                if not dpoller.detach_read(sock):
+                    return False        # the engine is reading (or reclaiming) right now
+                self._armed = False
+            elif not (self._owned or self._paused):
+                return False            # not started yet
+            # A pause is over too: this thread only waits once its queue is empty.
+            self._owned = self._paused = False
             self._direct = True
         failed = False
         try:
@@ -344,23 +354,28 @@ class StreamPipe:
         events = self._events
         assert events is not None
         deliver = events.deliver
+        self._resume_early = False
         more = True         # only the last answer counts: each one re-checks the level
         for p in payloads:
             more = deliver(Message(p))
         if not more:
-            self._paused = True
+            with self._alock:
+                if not self._resume_early:   # the receiver has not drained it meanwhile
+                    self._paused = True
 
     def _resume(self) -> None:
-        if not self._paused or self._closed:
-            return
-        held, self._held = self._held, []
+        with self._alock:
+            if not self._paused or self._closed:
+                return
+            held, self._held = self._held, []
         events = self._events
         assert events is not None
         more = True
         for p in held:
             more = events.deliver(Message(p))
         if more:
-            self._paused = False
+            with self._alock:
+                self._paused = False
             self._read()
 
     # -- engine thread: sending --
