@@ -83,3 +83,33 @@ def wait_until(pred: Any, timeout: float = 5.0, what: str = "condition") -> None
 def both_ways(urls: Sequence[str]) -> list[tuple[str, str]]:
     """Parametrise helper: every URL with both roles (we bind / we connect)."""
     return [(u, role) for u in urls for role in ("we-bind", "we-connect")]
+
+
+ROLES = ["we-bind", "we-connect"]
+"""Who binds: ``we-bind`` (the peer connects) or ``we-connect`` (the peer binds)."""
+
+
+def ours(proto: int, domain: int = 1) -> Any:
+    """One of our sockets with test-friendly timeouts and a quick reconnect."""
+    import nanomsg_core as nn
+    s = nn.Socket(domain, proto)
+    s.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 10000)
+    s.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, 10000)
+    s.setsockopt(nn.SOL_SOCKET, nn.RECONNECT_IVL, 20)
+    return s
+
+
+def attach(s: Any, role: str, url: str) -> None:
+    """Bind ours when we bind, else connect; a pynng socket takes the other side."""
+    import nanomsg_core as nn
+    if isinstance(s, nn.Socket):
+        (s.bind if role == "we-bind" else s.connect)(url)
+    elif role == "we-bind":
+        s.dial(url, block=False)
+    else:
+        s.listen(url)
+
+
+def nanocat_for(kind: str, role: str, url: str, *args: str) -> Nanocat:
+    """A nanocat on the other side of *role* (it connects when we bind)."""
+    return Nanocat(kind, *args, **{"connect" if role == "we-bind" else "bind": url})

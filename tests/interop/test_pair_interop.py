@@ -17,11 +17,6 @@ from tests.interop.peers import Nanocat, pynng_socket, wait_until
 ROLES = ["we-bind", "we-connect"]
 
 
-@pytest.fixture(params=["tcp", "ipc"])
-def url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("%s_url" % request.param))
-
-
 @pytest.fixture
 def ours() -> Iterator[nn.Socket]:
     s = nn.Socket(nn.AF_SP, nn.PAIR)

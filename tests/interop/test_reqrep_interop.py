@@ -10,29 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 import nanomsg_core as nn
 from nanomsg_core.backtrace import ID_FLAG, words
-from tests.interop.peers import Nanocat, pynng_socket, wait_until
+from tests.interop.peers import (ROLES, Nanocat, attach, nanocat_for, ours, pynng_socket,
+                                 wait_until)
 
-ROLES = ["we-bind", "we-connect"]
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(params=["tcp", "ipc"])
-def url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("%s_url" % request.param))
-
-
-def ours(proto: int, domain: int = nn.AF_SP) -> nn.Socket:
-    s = nn.Socket(domain, proto)
-    s.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 10000)
-    s.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, 10000)
-    s.setsockopt(nn.SOL_SOCKET, nn.RECONNECT_IVL, 20)
-    return s
 
 
 @pytest.fixture
@@ -47,27 +33,13 @@ def rep() -> Iterator[nn.Socket]:
         yield s
 
 
-def attach(s: Any, role: str, url: str) -> None:
-    """Bind ours when we bind; otherwise connect (works for pynng sockets too)."""
-    if isinstance(s, nn.Socket):
-        (s.bind if role == "we-bind" else s.connect)(url)
-    elif role == "we-bind":
-        s.dial(url, block=False)
-    else:
-        s.listen(url)
-
-
-def nanocat(kind: str, role: str, url: str, *args: str) -> Nanocat:
-    return Nanocat(kind, *args, **{"connect" if role == "we-bind" else "bind": url})
-
-
 # -- nanocat ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role", ROLES)
 def test_our_req_to_nanocat_rep(url: str, role: str, req: nn.Socket) -> None:
     if role == "we-bind":
         attach(req, role, url)
-    with nanocat("rep", role, url, "--data", "reply from C", "--quoted") as cat:
+    with nanocat_for("rep", role, url, "--data", "reply from C", "--quoted") as cat:
         if role == "we-connect":
             attach(req, role, url)
         for i in range(3):
@@ -81,7 +53,7 @@ def test_our_req_to_nanocat_rep(url: str, role: str, req: nn.Socket) -> None:
 def test_nanocat_req_to_our_rep(url: str, role: str, rep: nn.Socket) -> None:
     if role == "we-bind":
         attach(rep, role, url)
-    with nanocat("req", role, url, "--data", "hello from C", "--quoted") as cat:
+    with nanocat_for("req", role, url, "--data", "hello from C", "--quoted") as cat:
         if role == "we-connect":
             attach(rep, role, url)
         assert rep.recv() == b"hello from C"
@@ -97,7 +69,7 @@ def test_our_req_resends_at_once_when_its_peer_dies_to_nanocat(url: str,
     dropper = ours(nn.REP)
     dropper.connect(url)
     wait_until(lambda: len(req.pipes) == 1, what="the dropping REP")
-    with nanocat("rep", "we-bind", url, "--data", "from C", "--quoted") as cat:
+    with nanocat_for("rep", "we-bind", url, "--data", "from C", "--quoted") as cat:
         wait_until(lambda: len(req.pipes) == 2, what="nanocat")
         req.send(b"job")                             # goes to the first pipe: dropper
         assert dropper.recv() == b"job"
@@ -112,7 +84,7 @@ def test_raw_rep_sees_nanocat_request_id(url: str, role: str) -> None:
     with ours(nn.REP, nn.AF_SP_RAW) as xrep:
         if role == "we-bind":
             attach(xrep, role, url)
-        with nanocat("req", role, url, "--data", "raw?", "--quoted") as cat:
+        with nanocat_for("req", role, url, "--data", "raw?", "--quoted") as cat:
             if role == "we-connect":
                 attach(xrep, role, url)
             m = xrep.recv_msg()

@@ -18,23 +18,10 @@ import pytest
 
 import nanomsg_core as nn
 from nanomsg_core.backtrace import ID_FLAG, words
-from tests.interop.peers import Nanocat, pynng_socket, wait_until
+from tests.interop.peers import (ROLES, Nanocat, attach, nanocat_for, ours, pynng_socket,
+                                 wait_until)
 
-ROLES = ["we-bind", "we-connect"]
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(params=["tcp", "ipc"])
-def url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("%s_url" % request.param))
-
-
-def ours(proto: int, domain: int = nn.AF_SP) -> nn.Socket:
-    s = nn.Socket(domain, proto)
-    s.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 10000)
-    s.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, 10000)
-    s.setsockopt(nn.SOL_SOCKET, nn.RECONNECT_IVL, 20)
-    return s
 
 
 @pytest.fixture
@@ -48,19 +35,6 @@ def surveyor() -> Iterator[nn.Socket]:
 def respondent() -> Iterator[nn.Socket]:
     with ours(nn.RESPONDENT) as s:
         yield s
-
-
-def attach(s: Any, role: str, url: str) -> None:
-    if isinstance(s, nn.Socket):
-        (s.bind if role == "we-bind" else s.connect)(url)
-    elif role == "we-bind":
-        s.dial(url, block=False)
-    else:
-        s.listen(url)
-
-
-def nanocat(kind: str, role: str, url: str, *args: str) -> Nanocat:
-    return Nanocat(kind, *args, **{"connect" if role == "we-bind" else "bind": url})
 
 
 def errno_of(fn: Any) -> int:
@@ -82,7 +56,7 @@ def test_our_surveyor_to_nanocat_respondents_until_the_deadline(
         other = "tcp://127.0.0.1:%d" % free_port    # a second endpoint for the 2nd peer
         surveyor.bind(other)
         second = Nanocat("respondent", "--data", "aye", connect=other)
-    with nanocat("respondent", role, url, "--data", "aye"), second:
+    with nanocat_for("respondent", role, url, "--data", "aye"), second:
         wait_until(lambda: len(surveyor.pipes) == 2, what="two respondents")
         surveyor.send(b"roll call")
         assert [surveyor.recv(), surveyor.recv()] == [b"aye", b"aye"]
@@ -97,7 +71,7 @@ def test_nanocat_surveyor_to_our_respondent(url: str, role: str,
                                             respondent: nn.Socket) -> None:
     if role == "we-bind":
         attach(respondent, role, url)
-    with nanocat("surveyor", role, url, "--data", "census", "--quoted", "--delay", "0.5") as cat:
+    with nanocat_for("surveyor", role, url, "--data", "census", "--quoted", "--delay", "0.5") as cat:
         if role == "we-connect":
             attach(respondent, role, url)
         assert respondent.recv() == b"census"
@@ -112,7 +86,7 @@ def test_raw_respondent_sees_nanocat_survey_id(url: str, role: str) -> None:
     with ours(nn.RESPONDENT, nn.AF_SP_RAW) as xr:
         if role == "we-bind":
             attach(xr, role, url)
-        with nanocat("surveyor", role, url, "--data", "raw?", "--quoted",
+        with nanocat_for("surveyor", role, url, "--data", "raw?", "--quoted",
                      "--delay", "0.5") as cat:
             if role == "we-connect":
                 attach(xr, role, url)
