@@ -5,19 +5,27 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 
 import pytest
 
+from tests.support import TRANSPORTS, WIRE_TRANSPORTS, Urls, urls_for
+from tests.support import free_port as _free_port
+
 _names = itertools.count()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture(params=TRANSPORTS)
+def new_url(request: pytest.FixtureRequest) -> Iterator[Urls]:
+    """A factory of fresh URLs, once per transport (a missing plugin fails)."""
+    yield from urls_for(request.param)
+
+
+@pytest.fixture(params=WIRE_TRANSPORTS)
+def wire_url(request: pytest.FixtureRequest) -> Iterator[Urls]:
+    """Like ``new_url``, over the transports that cross processes."""
+    yield from urls_for(request.param)
 
 
 @pytest.fixture

@@ -6,75 +6,23 @@ headers show the backtrace growing and shrinking."""
 from __future__ import annotations
 
 import errno
-import importlib.util
-import itertools
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Optional
 
 import pytest
 
 import nanomsg_core as nn
 from nanomsg_core.backtrace import ID_FLAG, id_word, words
+from tests.support import errno_of, sock, wait_pipes
 
 pytestmark = pytest.mark.timeout(60)
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "device_child.py")
-_names = itertools.count()
-
-
-def _transport(name: str) -> object:
-    installed = importlib.util.find_spec("nanomsg_" + name) is not None
-    return pytest.param(name, marks=pytest.mark.skipif(
-        not installed, reason="nanomsg-%s is not installed yet" % name))
-
-
-def _url_factory(kind: str, tmp: str) -> Callable[[], str]:
-    def make() -> str:
-        n = next(_names)
-        if kind == "inproc":
-            return "inproc://device-%d-%d" % (os.getpid(), n)
-        if kind == "ipc":
-            return "ipc://%s/%d.ipc" % (tmp, n)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return "tcp://127.0.0.1:%d" % s.getsockname()[1]
-    return make
-
-
-@pytest.fixture(params=[_transport("inproc"), _transport("ipc"), _transport("tcp")])
-def new_url(request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
-    tmp = tempfile.mkdtemp(prefix="nndev-")
-    yield _url_factory(request.param, tmp)
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-@pytest.fixture(params=[_transport("ipc"), _transport("tcp")])
-def wire_url(request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
-    tmp = tempfile.mkdtemp(prefix="nndev-")
-    yield _url_factory(request.param, tmp)
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-def sock(proto: int, domain: int = nn.AF_SP, timeout: int = 5000) -> nn.Socket:
-    s = nn.Socket(domain, proto)
-    s.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, timeout)
-    s.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, timeout)
-    return s
-
-
-def wait_pipes(s: nn.Socket, n: int, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while len(s.pipes) < n:
-        assert time.monotonic() < deadline, "expected %d pipes, have %d" % (n, len(s.pipes))
-        time.sleep(0.002)
 
 
 class DeviceThread:
@@ -98,12 +46,6 @@ class DeviceThread:
         self.thread.join(5)
         assert not self.thread.is_alive(), "device thread left behind"
         assert self.error == errno.EBADF
-
-
-def errno_of(fn: Callable[[], object]) -> int:
-    with pytest.raises(nn.NanomsgError) as ei:
-        fn()
-    return ei.value.errno or 0
 
 
 # -- argument checks ----------------------------------------------------------------

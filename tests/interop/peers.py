@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from typing import Any, Optional, Sequence
+
+from tests.support import wait_until
+
+__all__ = ["ROLES", "Nanocat", "attach", "both_ways", "nanocat_bin", "nanocat_for", "ours",
+           "pynng_socket", "wait_until"]
 
 NANOCAT_TYPES = {"pair": "--pair", "pub": "--pub", "sub": "--sub", "req": "--req",
                  "rep": "--rep", "push": "--push", "pull": "--pull",
@@ -69,15 +73,6 @@ def pynng_socket(kind: str, **kw: Any) -> Any:
     kw.setdefault("recv_timeout", 5000)
     kw.setdefault("send_timeout", 5000)
     return cls(**kw)
-
-
-def wait_until(pred: Any, timeout: float = 5.0, what: str = "condition") -> None:
-    """Poll *pred* (an event-free peer offers nothing better) until true."""
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(0.005)
 
 
 def both_ways(urls: Sequence[str]) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ import pytest
 
 import nanomsg_core as nn
 from tests.interop.peers import Nanocat, both_ways, pynng_socket
-from tests.patterns._util import LineReader, timeouts, wait_pipes
+from tests.support import LineReader, timeouts, wait_pipes
 
 pytestmark = pytest.mark.timeout(30)
 CASES = both_ways(["tcp", "ipc"])

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ._util import TRANSPORTS, Urls, urls_for
+from tests.support import TRANSPORTS, Urls, urls_for
 
 
 @pytest.fixture(params=TRANSPORTS)

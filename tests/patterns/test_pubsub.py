@@ -8,7 +8,7 @@ import pytest
 
 import nanomsg_core as nn
 
-from ._util import Urls, timeouts, wait_pipes, wait_until
+from tests.support import Urls, timeouts, wait_pipes, wait_until
 
 pytestmark = pytest.mark.timeout(20)
 DATA = b"0123456789012345678901234567890123456789"

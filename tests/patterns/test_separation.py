@@ -6,7 +6,7 @@ import pytest
 
 import nanomsg_core as nn
 
-from ._util import Urls, wait_pipes, wait_until
+from tests.support import Urls, wait_pipes, wait_until
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -9,7 +9,8 @@ import pytest
 
 import nanomsg_core as nn
 
-from tests.transports.helpers import fd_count, pair, wait_until
+from tests.support import wait_until
+from tests.transports.helpers import fd_count, pair
 
 
 @pytest.fixture(params=["tcp", "ipc"])

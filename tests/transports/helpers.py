@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
-from collections.abc import Callable
 
 import nanomsg_core as nn
 
@@ -61,14 +59,6 @@ def closed_by_peer(s: socket.socket, timeout: float = 5.0) -> bool:
     except socket.timeout:
         return False
     return True
-
-
-def wait_until(pred: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(0.005)
 
 
 def fd_count() -> int:

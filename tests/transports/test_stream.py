@@ -13,8 +13,8 @@ import pytest
 import nanomsg_core as nn
 from nanomsg_core import _stream
 from nanomsg_core.wire import encode_header
-from tests.transports.helpers import (closed_by_peer, frame, pair, raw_connect, raw_listen,
-                                      read_exact, wait_until)
+from tests.support import wait_until
+from tests.transports.helpers import (closed_by_peer, frame, pair, raw_connect, raw_listen, read_exact)
 
 PAIR_HDR = encode_header(nn.PAIR)
 

@@ -1,4 +1,4 @@
-"""Helpers for the socket-level pattern tests: transports, URLs, waiting."""
+"""Helpers shared by the test suites: transports and fresh URLs, waiting, sockets."""
 
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ import threading
 import time
 from typing import IO, Callable, Iterator
 
+import pytest
+
 import nanomsg_core as nn
 
 TRANSPORTS = ("inproc", "ipc", "tcp")
+WIRE_TRANSPORTS = ("ipc", "tcp")
 _names = itertools.count()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port that was free on 127.0.0.1 a moment ago."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -34,10 +38,10 @@ class Urls:
     def __call__(self) -> str:
         n = next(_names)
         if self.transport == "inproc":
-            return "inproc://patterns-%d-%d" % (os.getpid(), n)
+            return "inproc://t-%d-%d" % (os.getpid(), n)
         if self.transport == "ipc":
             return "ipc://%s/%d.ipc" % (self._dir, n)
-        return "tcp://127.0.0.1:%d" % _free_port()
+        return "tcp://127.0.0.1:%d" % free_port()
 
     def cleanup(self) -> None:
         if self._dir:
@@ -71,6 +75,18 @@ def timeouts(sock: nn.Socket, ms: int = 5000) -> nn.Socket:
     sock.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, ms)
     sock.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, ms)
     return sock
+
+
+def sock(proto: int, domain: int = nn.AF_SP, timeout: int = 5000) -> nn.Socket:
+    """A new socket whose blocking calls give up after *timeout* ms."""
+    return timeouts(nn.Socket(domain, proto), timeout)
+
+
+def errno_of(fn: Callable[[], object]) -> int:
+    """The errno of the :class:`NanomsgError` that ``fn()`` must raise."""
+    with pytest.raises(nn.NanomsgError) as ei:
+        fn()
+    return ei.value.errno or 0
 
 
 class LineReader:
