@@ -41,7 +41,6 @@ __all__ = ["Socket", "term"]
 T = TypeVar("T")
 Waiter = Callable[[], Any]
 _monotonic = time.monotonic
-_allocate_lock = threading.Lock
 
 _terminated = False
 _live: "weakref.WeakSet[Socket]" = weakref.WeakSet()
@@ -367,7 +366,7 @@ class Socket:
     def _block_send(self, msg: Message, flags: int) -> None:
         self._block(self._swaiters, lambda: self._try_send(msg), self._sndtimeo, flags)
 
-    def _direct_reader(self) -> Optional[Callable[[int, "_DirectWaker"], bool]]:
+    def _direct_reader(self) -> Optional[Callable[[int, "_Waker"], bool]]:
         """The ``direct_recv`` of this socket's only connection, if it has one."""
         pipes = self._pipes
         if len(pipes) != 1:
@@ -378,15 +377,20 @@ class Socket:
             return None
         return getattr(pipe._tp, "direct_recv", None)
 
-    def _block_direct(self, attempt: Callable[[], Optional[T]],
-                      deadline: Optional[float]) -> T:
-        """Block in recv by reading the one connection in this thread.
+    def _block(self, waiters: deque[Waiter], attempt: Callable[[], Optional[T]],
+               timeout_ms: int, flags: int) -> T:
+        """Retry *attempt* until it gives a result, parked between tries.
 
-        The waker sits in the receive waiters like any other; while the
-        thread polls, a wake-up writes its fd, otherwise it releases its lock.
-        Falls back to sleeping on the lock whenever a direct read is refused.
+        The thread's waker sits in *waiters* like any other waiter.  A
+        receiver whose socket has exactly one stream connection reads that
+        connection itself while it waits (a wake-up then writes the waker's
+        fd); otherwise, or when a direct read is refused, it sleeps on the
+        waker's lock.
         """
-        waiters = self._rwaiters
+        if flags & C.DONTWAIT:
+            raise NanomsgError(errno.EAGAIN)
+        deadline = None if timeout_ms < 0 else _monotonic() + timeout_ms / 1000.0
+        direct = _HAVE_DIRECT and waiters is self._rwaiters
         w = _thread_waker()
         lock = w.lock
         while True:
@@ -394,23 +398,19 @@ class Socket:
             try:
                 result = attempt()
             except BaseException:
-                self._unpark(waiters, w, lock, wake_next=False)
+                self._unpark(waiters, w, wake_next=False)
                 raise
             if result is not None:
-                self._unpark(waiters, w, lock, wake_next=True)
+                self._unpark(waiters, w, wake_next=True)
                 return result
-            if deadline is None:
-                remaining_ms = -1
-            else:
-                remaining = deadline - _monotonic()
-                if remaining <= 0:
-                    break
-                remaining_ms = max(1, int(remaining * 1000 + 0.999))
-            reader = self._direct_reader()
+            remaining = -1.0 if deadline is None else deadline - _monotonic()
+            if deadline is not None and remaining <= 0:
+                break
+            reader = self._direct_reader() if direct else None
             if reader is not None:
                 w.called = w.signalled = False
                 w.polling = True
-                done = reader(remaining_ms, w)
+                done = reader(-1 if remaining < 0 else max(1, int(remaining * 1000 + 0.999)), w)
                 w.polling = False
                 if done:
                     if w.signalled:
@@ -428,52 +428,16 @@ class Socket:
                     continue
             if deadline is None:
                 lock.acquire()
-                continue
-            remaining = deadline - _monotonic()
-            if remaining > 0 and lock.acquire(timeout=remaining):
-                continue
-            break
-        self._unpark(waiters, w, lock, wake_next=True)
-        lock.acquire(False)
+            elif not lock.acquire(timeout=remaining):
+                break
+        self._unpark(waiters, w, wake_next=True)
+        lock.acquire(False)                     # a wake-up racing the timeout
         result = attempt()
         if result is not None:
             return result
         raise NanomsgError(errno.ETIMEDOUT)
 
-    def _block(self, waiters: deque[Waiter], attempt: Callable[[], Optional[T]],
-               timeout_ms: int, flags: int) -> T:
-        if flags & C.DONTWAIT:
-            raise NanomsgError(errno.EAGAIN)
-        deadline = None if timeout_ms < 0 else _monotonic() + timeout_ms / 1000.0
-        if waiters is self._rwaiters and _HAVE_DIRECT and self._direct_reader() is not None:
-            return self._block_direct(attempt, deadline)
-        lock = _allocate_lock()
-        lock.acquire()
-        wake = lock.release
-        while True:
-            waiters.append(wake)
-            try:
-                result = attempt()
-            except BaseException:
-                self._unpark(waiters, wake, lock, wake_next=False)
-                raise
-            if result is not None:
-                self._unpark(waiters, wake, lock, wake_next=True)
-                return result
-            if deadline is None:
-                lock.acquire()
-                continue
-            remaining = deadline - _monotonic()
-            if remaining > 0 and lock.acquire(timeout=remaining):
-                continue
-            self._unpark(waiters, wake, lock, wake_next=True)
-            result = attempt()
-            if result is not None:
-                return result
-            raise NanomsgError(errno.ETIMEDOUT)
-
-    def _unpark(self, waiters: deque[Waiter], wake: Waiter, lock: Any,
-                wake_next: bool) -> None:
+    def _unpark(self, waiters: deque[Waiter], wake: Waiter, wake_next: bool) -> None:
         """Leave the waiter deque; if a wake-up was already spent on us, pass it on."""
         try:
             waiters.remove(wake)
@@ -532,7 +496,7 @@ class Socket:
             try:
                 result = attempt()
                 if result is not None:
-                    self._unpark(waiters, wake, None, wake_next=True)
+                    self._unpark(waiters, wake, wake_next=True)
                     return result
                 if deadline is None:
                     await fut
@@ -542,13 +506,13 @@ class Socket:
                         raise asyncio.TimeoutError
                     await asyncio.wait_for(fut, remaining)
             except asyncio.TimeoutError:
-                self._unpark(waiters, wake, None, wake_next=True)
+                self._unpark(waiters, wake, wake_next=True)
                 result = attempt()
                 if result is not None:
                     return result
                 raise NanomsgError(errno.ETIMEDOUT) from None
             except BaseException:
-                self._unpark(waiters, wake, None, wake_next=True)
+                self._unpark(waiters, wake, wake_next=True)
                 raise
 
     # ------------------------------------------------------------------
@@ -646,8 +610,9 @@ class Socket:
         _live.discard(self)
 
 
-class _DirectWaker:
-    """A blocked receiver's wake-up: an fd while it polls, a lock otherwise.
+class _Waker:
+    """A blocked call's wake-up: its lock, and its fd too while it polls a
+    connection itself (direct receive).
 
     One per thread (kept in a thread-local, its fd closed with the thread).
     """
@@ -707,10 +672,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_wakers)
 
 
-def _thread_waker() -> _DirectWaker:
-    w: Optional[_DirectWaker] = getattr(_local, "waker", None)
+def _thread_waker() -> _Waker:
+    w: Optional[_Waker] = getattr(_local, "waker", None)
     if w is None:
-        w = _local.waker = _DirectWaker()
+        w = _local.waker = _Waker()
     return w
 
 
