@@ -347,14 +347,10 @@ class Socket:
 
     def send_msg(self, msg: Message, flags: int = 0) -> int:
         """Send a :class:`Message` (a raw socket routes by ``msg.header``)."""
-        if not isinstance(msg, Message):
-            raise NanomsgError(errno.EINVAL, "send_msg takes a Message")
-        body = msg.body if type(msg.body) is bytes else _to_bytes(msg.body)
-        header = msg.header if type(msg.header) is bytes else _to_bytes(msg.header)
-        out = Message(body, header)
+        out = _outgoing(msg)
         if self._try_send(out) is None:
             self._block_send(out, flags)
-        return len(body)
+        return len(out.body)
 
     def recv_msg(self, flags: int = 0) -> Message:
         """Receive a :class:`Message` with ``header`` and ``pipe``."""
@@ -451,26 +447,22 @@ class Socket:
     # -- asyncio --
     async def asend(self, data: Any, flags: int = 0) -> int:
         """``send`` for asyncio: waits without blocking the loop or a thread."""
-        if type(data) is not bytes:
-            data = _to_bytes(data)
-        msg = Message(data)
-        if self._try_send(msg) is None:
-            await self._ablock(self._swaiters, lambda: self._try_send(msg),
-                               self._sndtimeo, flags)
-        return len(data)
+        return await self._asend(Message(data if type(data) is bytes else _to_bytes(data)),
+                                 flags)
 
     async def arecv(self, flags: int = 0) -> bytes:
         """``recv`` for asyncio."""
         return (await self.arecv_msg(flags)).body
 
     async def asend_msg(self, msg: Message, flags: int = 0) -> int:
-        body = msg.body if type(msg.body) is bytes else _to_bytes(msg.body)
-        header = msg.header if type(msg.header) is bytes else _to_bytes(msg.header)
-        out = Message(body, header)
+        """``send_msg`` for asyncio."""
+        return await self._asend(_outgoing(msg), flags)
+
+    async def _asend(self, out: Message, flags: int) -> int:
         if self._try_send(out) is None:
             await self._ablock(self._swaiters, lambda: self._try_send(out),
                                self._sndtimeo, flags)
-        return len(body)
+        return len(out.body)
 
     async def arecv_msg(self, flags: int = 0) -> Message:
         msg = self._try_recv()
@@ -682,6 +674,15 @@ def _thread_waker() -> _Waker:
 def _resolve(fut: "asyncio.Future[None]") -> None:
     if not fut.done():
         fut.set_result(None)
+
+
+def _outgoing(msg: Message) -> Message:
+    """A private copy of an application's message, with bytes body and header."""
+    if not isinstance(msg, Message):
+        raise NanomsgError(errno.EINVAL, "send_msg takes a Message")
+    body = msg.body if type(msg.body) is bytes else _to_bytes(msg.body)
+    header = msg.header if type(msg.header) is bytes else _to_bytes(msg.header)
+    return Message(body, header)
 
 
 def _to_bytes(data: Any) -> bytes:
