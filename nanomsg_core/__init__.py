@@ -24,11 +24,12 @@ from ._constants import (AF_SP, AF_SP_RAW, BUS, DOMAIN, DONTWAIT, EFSM, ETERM, F
                          STAT_ESTABLISHED_CONNECTIONS, STAT_INPROGRESS_CONNECTIONS,
                          STAT_MESSAGES_RECEIVED, STAT_MESSAGES_SENT, SUB, SUB_SUBSCRIBE,
                          SUB_UNSUBSCRIBE, SURVEYOR, SURVEYOR_DEADLINE, SYMBOLS, TCP,
-                         TCP_NODELAY, WS)
+                         TCP_NODELAY, TLS, TLS_CONFIG, WS, PAIR1)
 from ._device import device
-from ._errors import NanomsgError, strerror
+from .errors import NanomsgError, strerror
 from ._message import Message
 from ._pipe import Pipe
+from ._options import OptionSpec
 from ._registry import Registry, get_registry, register_plugin
 from ._socket import Socket, term
 from .hookspecs import hookimpl
@@ -60,7 +61,8 @@ __all__ = [
     "AF_SP", "AF_SP_RAW", "BUS", "DOMAIN", "DONTWAIT", "EADDRINUSE", "EADDRNOTAVAIL",
     "EAFNOSUPPORT", "EAGAIN", "EBADF", "ECONNREFUSED", "EFSM", "EINVAL", "EMSGSIZE",
     "ENOPROTOOPT", "ENOTSUP", "EPROTONOSUPPORT", "ETERM", "ETIMEDOUT", "FANIN", "FANOUT",
-    "INPROC", "IPC", "IPV4ONLY", "LINGER", "MAXTTL", "Message", "NanomsgError", "PAIR",
+    "INPROC", "IPC", "IPV4ONLY", "LINGER", "MAXTTL", "Message", "NanomsgError", "OptionSpec",
+    "PAIR", "PAIR1",
     "POLLIN", "POLLOUT", "PROTOCOL", "PUB", "PULL", "PUSH", "Pipe", "RCVBUF", "RCVFD",
     "RCVMAXSIZE", "RCVPRIO", "RCVTIMEO", "RECONNECT_IVL", "RECONNECT_IVL_MAX", "REP",
     "REQ", "REQ_RESEND_IVL", "RESPONDENT", "Registry", "SINK", "SNDBUF", "SNDFD",
@@ -71,6 +73,6 @@ __all__ = [
     "STAT_DROPPED_CONNECTIONS", "STAT_ESTABLISHED_CONNECTIONS",
     "STAT_INPROGRESS_CONNECTIONS", "STAT_MESSAGES_RECEIVED", "STAT_MESSAGES_SENT", "SUB",
     "SUB_SUBSCRIBE", "SUB_UNSUBSCRIBE", "SURVEYOR", "SURVEYOR_DEADLINE", "Socket", "TCP",
-    "TCP_NODELAY", "WS", "__version__", "device", "get_registry", "hookimpl",
+    "TCP_NODELAY", "TLS", "TLS_CONFIG", "WS", "__version__", "device", "get_registry", "hookimpl",
     "register_plugin", "strerror", "symbol", "term",
 ]

@@ -23,6 +23,8 @@ PULL = 81
 SURVEYOR = 98
 RESPONDENT = 99
 BUS = 112
+PAIR1 = 17
+"""NNG's pair v1 (one peer, hop-count header); ``nanomsg-pair``."""
 # 0.1-era names of the pipeline pattern
 SOURCE = PUSH
 SINK = PULL
@@ -35,6 +37,7 @@ INPROC = -1
 IPC = -2
 TCP = -3
 WS = -4
+TLS = -5
 
 # SOL_SOCKET options
 LINGER = 1
@@ -63,6 +66,7 @@ SURVEYOR_DEADLINE = 1
 
 # Transport-level options
 TCP_NODELAY = 1
+TLS_CONFIG = 1
 
 # send/recv flags
 DONTWAIT = 1

@@ -22,7 +22,7 @@ from collections import deque
 from typing import Any, Callable, Optional
 
 from . import _constants as C
-from ._errors import NanomsgError
+from .errors import NanomsgError
 from ._message import Message
 from ._socket import Socket
 

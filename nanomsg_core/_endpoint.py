@@ -15,8 +15,9 @@ import threading
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import _constants as C
-from ._engine import Engine, Timer, get_engine
-from .interfaces import Dialer, Listener, Transport, TransportPipe
+from ._engine import Timer
+from ._runtime import get_engine
+from .interfaces import Dialer, Listener, Reactor, Transport, TransportPipe
 
 if TYPE_CHECKING:
     from ._pipe import Pipe
@@ -44,7 +45,7 @@ class Endpoint:
         self._lock = threading.Lock()
 
     @property
-    def engine(self) -> Engine:
+    def reactor(self) -> Reactor:
         return get_engine()
 
     def peer_ok(self, peer_protocol: int) -> bool:

@@ -6,14 +6,16 @@ a deferred pipe close) and loops forever:
 ``poller.wait(time to next timer)``, run due timers, run callbacks posted
 with :meth:`Engine.call_soon_threadsafe`.  Every callback posted from
 another thread wakes the poller; callbacks posted from the engine thread
-itself do not.  After ``fork()`` the child gets a fresh engine on demand.
+itself do not.  The engine knows nothing of plugins: whoever builds it
+hands it a poller (see :mod:`nanomsg_core._runtime`).  It is the
+:class:`~nanomsg_core.interfaces.Reactor` transports see.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import os
+import logging
 import threading
 import time
 from collections import deque
@@ -21,9 +23,10 @@ from typing import Any, Callable, Optional
 
 from .interfaces import Poller
 
-__all__ = ["Engine", "Timer", "get_engine"]
+__all__ = ["Engine", "Timer"]
 
 _monotonic = time.monotonic
+_log = logging.getLogger("nanomsg_core.engine")
 
 
 class Timer:
@@ -38,7 +41,14 @@ class Timer:
         self.cancelled = False
 
     def cancel(self) -> None:
+        """Never run; drop the references at once (the heap entry stays until due)."""
         self.cancelled = True
+        self.fn = _noop
+        self.args = ()
+
+
+def _noop() -> None:
+    pass
 
 
 class Engine:
@@ -120,32 +130,4 @@ class Engine:
         try:
             fn(*args)
         except Exception:  # a plugin bug must not kill every socket's I/O
-            import traceback
-            traceback.print_exc()
-
-
-_engine: Optional[Engine] = None
-_engine_lock = threading.Lock()
-
-
-def get_engine() -> Engine:
-    """The process-wide engine, built with the registry's default poller."""
-    global _engine
-    eng = _engine
-    if eng is None:
-        with _engine_lock:
-            if _engine is None:
-                from ._registry import get_registry
-                _engine = Engine(get_registry().default_poller().factory())
-            eng = _engine
-    return eng
-
-
-def _after_fork() -> None:
-    global _engine, _engine_lock
-    _engine = None
-    _engine_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
+            _log.exception("callback %r failed on the engine thread", fn)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import errno
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 from . import _constants as C
-from ._errors import NanomsgError
+from .errors import NanomsgError
 
-__all__ = ["SOCKET_DEFAULTS", "TRANSPORT_DEFAULTS", "check_socket_option",
-           "check_transport_option", "READ_ONLY"]
+__all__ = ["OptionSpec", "SOCKET_DEFAULTS", "check_socket_option", "READ_ONLY"]
 
 
 def _int(value: Any, name: str) -> int:
@@ -62,10 +62,45 @@ READ_ONLY = {C.SNDFD: "SNDFD", C.RCVFD: "RCVFD", C.DOMAIN: "DOMAIN", C.PROTOCOL:
 
 SOCKET_DEFAULTS: dict[int, Any] = {opt: spec[1] for opt, spec in _SPECS.items()}
 
-_TRANSPORT_SPECS: dict[tuple[int, int], tuple[str, Any, Callable[[Any, str], Any]]] = {
-    (C.TCP, C.TCP_NODELAY): ("TCP_NODELAY", 0, _range(0, 1)),
-}
-TRANSPORT_DEFAULTS: dict[tuple[int, int], Any] = {k: v[1] for k, v in _TRANSPORT_SPECS.items()}
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """A transport's (or another plugin's) own option, declared through
+    :meth:`Registry.add_option <nanomsg_core.Registry.add_option>`.
+
+    ``setsockopt(level, option, value)`` checks *value* against it: an
+    ``int`` option takes ints in ``minimum..maximum`` (``bool`` refused);
+    any other *type* takes instances of it, and ``None`` when the default
+    is ``None``.  Endpoints see the value as it was when they were created
+    (``EndpointContext.get_option``).
+    """
+
+    level: int
+    """A negative transport level (``TCP = -3``, ``TLS = -5``, ...)."""
+    option: int
+    name: str
+    default: Any
+    type: type = int
+    minimum: Optional[int] = None
+    maximum: Optional[int] = None
+    doc: str = ""
+
+    def check(self, value: Any) -> Any:
+        """The value to store, or ``EINVAL`` saying what was wrong."""
+        if self.type is int:
+            v = _int(value, self.name)
+            lo = self.minimum
+            hi = self.maximum
+            if (lo is not None and v < lo) or (hi is not None and v > hi):
+                raise NanomsgError(errno.EINVAL, "%s must be in %s..%s, not %d"
+                                   % (self.name, lo, hi, v))
+            return v
+        if value is None and self.default is None:
+            return None
+        if not isinstance(value, self.type):
+            raise NanomsgError(errno.EINVAL, "%s takes a %s, not %s"
+                               % (self.name, self.type.__name__, type(value).__name__))
+        return value
 
 
 def check_socket_option(option: Any, value: Any) -> Any:
@@ -75,13 +110,4 @@ def check_socket_option(option: Any, value: Any) -> Any:
     spec = _SPECS.get(option)
     if spec is None:
         raise NanomsgError(errno.ENOPROTOOPT, "unknown SOL_SOCKET option %r" % (option,))
-    return spec[2](value, spec[0])
-
-
-def check_transport_option(level: int, option: Any, value: Any) -> Any:
-    """Validate a transport-level option; return the value to store."""
-    spec = _TRANSPORT_SPECS.get((level, option))
-    if spec is None:
-        raise NanomsgError(errno.ENOPROTOOPT,
-                           "unknown option %r at transport level %r" % (option, level))
     return spec[2](value, spec[0])

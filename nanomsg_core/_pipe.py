@@ -20,7 +20,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._message import Message
-from .interfaces import TransportPipe
+from .interfaces import DirectReceiver, DirectWaker, TransportPipe
 
 if TYPE_CHECKING:
     from ._endpoint import Endpoint
@@ -50,7 +50,7 @@ class Pipe:
     __slots__ = ("id", "transport", "local_address", "remote_address", "peer_protocol",
                  "sndprio", "rcvprio", "endpoint", "data", "send", "can_send",
                  "_tp", "_core", "_ep", "_inq", "_added", "_taken", "_limit", "_low",
-                 "_resume_wanted", "_closed", "_wake_recv")
+                 "_resume_wanted", "_closed", "_wake_recv", "direct_recv")
 
     send: Callable[[Message], bool]
     can_send: Callable[[], bool]
@@ -78,6 +78,9 @@ class Pipe:
         self._resume_wanted = False
         self._closed = False
         self._wake_recv = core.wake_recv
+        self.direct_recv: Optional[Callable[[int, DirectWaker], bool]] = (
+            tp.direct_recv if isinstance(tp, DirectReceiver) else None)
+        """The transport's direct-receive capability, if it has one."""
 
     def __repr__(self) -> str:
         return "<Pipe %d %s %s -> %s>" % (self.id, self.transport, self.local_address,

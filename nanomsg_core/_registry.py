@@ -19,10 +19,12 @@ from typing import Any, Callable, Optional, Union
 import pluggy
 
 from . import hookspecs
-from ._errors import NanomsgError
+from ._options import OptionSpec
+from .errors import NanomsgError
 from .interfaces import Poller, ProtocolFactory, Transport
 
-__all__ = ["PollerInfo", "ProtocolInfo", "Registry", "get_registry", "register_plugin"]
+__all__ = ["OptionSpec", "PollerInfo", "ProtocolInfo", "Registry", "get_registry",
+           "register_plugin"]
 
 # Where the well-known capabilities live, for error messages.
 _KNOWN_PROTOCOLS = {
@@ -35,9 +37,17 @@ _KNOWN_PROTOCOLS = {
 _KNOWN_NAMES = {name: (num, dist) for num, (name, dist) in _KNOWN_PROTOCOLS.items()}
 _KNOWN_NAMES.update({"fanout": (80, "nanomsg-pipeline"), "source": (80, "nanomsg-pipeline"),
                      "fanin": (81, "nanomsg-pipeline"), "sink": (81, "nanomsg-pipeline")})
+_KNOWN_LEVELS = {-1: "nanomsg-inproc", -2: "nanomsg-ipc", -3: "nanomsg-tcp",
+                 -4: "nanomsg-ws (contrib)", -5: "nanomsg-tls (contrib)"}
 _KNOWN_SCHEMES = {"inproc": "nanomsg-inproc", "ipc": "nanomsg-ipc",
                   "tcp": "nanomsg-tcp", "ws": "nanomsg-ws (contrib)",
+                  "wss": "nanomsg-ws (contrib)", "abstract": "nanomsg-ipc",
                   "tls+tcp": "nanomsg-tls (contrib)"}
+
+
+def _level_hint(level: int) -> str:
+    dist = _KNOWN_LEVELS.get(level)
+    return " (options of level %d come with %s)" % (level, dist) if dist else ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,7 @@ class Registry:
     names: dict[str, int] = field(default_factory=dict)
     transports: dict[str, Transport] = field(default_factory=dict)
     pollers: dict[str, PollerInfo] = field(default_factory=dict)
+    options: dict[tuple[int, int], OptionSpec] = field(default_factory=dict)
 
     # -- registration (called from nanomsg_core_register hooks) --
     def add_protocol(self, number: int, name: str, peer: int, factory: ProtocolFactory,
@@ -99,6 +110,23 @@ class Registry:
         """Register a poller backend."""
         self.pollers.setdefault(name, PollerInfo(name, factory, platforms, priority,
                                                  distribution))
+
+    def add_option(self, spec: OptionSpec) -> None:
+        """Declare a transport-level option (``spec.level`` < 0): its name,
+        type, range and default.  Sockets created afterwards start with the
+        default; ``setsockopt`` validates against the spec."""
+        if spec.level >= 0:
+            raise NanomsgError(errno.EINVAL, "plugin options need a negative (transport) "
+                               "level, not %d" % spec.level)
+        self.options.setdefault((spec.level, spec.option), spec)
+
+    def option(self, level: int, option: int) -> OptionSpec:
+        """The spec of a plugin option; ``ENOPROTOOPT`` if none is declared."""
+        spec = self.options.get((level, option))
+        if spec is None:
+            raise NanomsgError(errno.ENOPROTOOPT, "unknown option %r at transport level %r%s"
+                               % (option, level, _level_hint(level)))
+        return spec
 
     # -- lookups --
     def protocol(self, which: Union[int, str]) -> ProtocolInfo:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import select
 import sys
 import threading
 import time
@@ -27,11 +28,11 @@ from typing import Any, Callable, Optional, TypeVar, Union
 
 from . import _constants as C
 from ._endpoint import DialEndpoint, Endpoint, ListenEndpoint
-from ._engine import Timer, get_engine
-from ._errors import NanomsgError
+from ._engine import Timer
+from ._runtime import get_engine
+from .errors import NanomsgError
 from ._message import Message
-from ._options import (SOCKET_DEFAULTS, TRANSPORT_DEFAULTS, check_socket_option,
-                       check_transport_option)
+from ._options import SOCKET_DEFAULTS, check_socket_option
 from ._pipe import Pipe
 from ._registry import get_registry
 from .interfaces import SocketProtocol, TransportPipe
@@ -116,7 +117,8 @@ class Socket:
             raise NanomsgError(errno.EAFNOSUPPORT, "domain must be AF_SP or AF_SP_RAW")
         if _terminated:
             raise NanomsgError(C.ETERM)
-        info = get_registry().protocol(protocol)
+        registry = get_registry()
+        info = registry.protocol(protocol)
         self.domain = domain
         self.protocol = info.number
         self.peer_protocol = info.peer
@@ -128,7 +130,8 @@ class Socket:
         self._closed = False
         self._opts: dict[tuple[int, int], Any] = {
             (C.SOL_SOCKET, k): v for k, v in SOCKET_DEFAULTS.items()}
-        self._opts.update(TRANSPORT_DEFAULTS)
+        for key, spec in registry.options.items():
+            self._opts[key] = spec.default
         self._sndtimeo = -1
         self._rcvtimeo = -1
         self._endpoints: dict[int, Endpoint] = {}
@@ -371,7 +374,7 @@ class Socket:
             (pipe,) = pipes
         except ValueError:       # changed meanwhile
             return None
-        return getattr(pipe._tp, "direct_recv", None)
+        return pipe.direct_recv
 
     def _block(self, waiters: deque[Waiter], attempt: Callable[[], Optional[T]],
                timeout_ms: int, flags: int) -> T:
@@ -525,7 +528,7 @@ class Socket:
             with self._lock:
                 self._proto.set_option(option, value)
         elif level < 0:
-            v = check_transport_option(level, option, value)
+            v = get_registry().option(level, option).check(value)
             with self._lock:
                 self._opts[(level, option)] = v
         else:
@@ -552,8 +555,8 @@ class Socket:
         if level < 0:
             key = (level, option)
             if key not in self._opts:
-                raise NanomsgError(errno.ENOPROTOOPT, "unknown option %r at level %r"
-                                   % (option, level))
+                get_registry().option(level, option)    # ENOPROTOOPT naming the plugin
+                return get_registry().option(level, option).default
             return self._opts[key]
         raise NanomsgError(errno.ENOPROTOOPT, "unknown option level %r" % (level,))
 
@@ -609,7 +612,7 @@ class _Waker:
     One per thread (kept in a thread-local, its fd closed with the thread).
     """
 
-    __slots__ = ("lock", "fd", "polling", "called", "signalled", "poll", "polled_fd",
+    __slots__ = ("lock", "fd", "polling", "called", "signalled", "_poll", "_polled_fd",
                  "__weakref__")
 
     def __init__(self) -> None:
@@ -617,8 +620,8 @@ class _Waker:
         self.lock.acquire()
         self.polling = self.called = self.signalled = False
         self.fd = -1
-        self.poll: Any = None           # a select.poll kept by the direct reader
-        self.polled_fd = -1
+        self._poll: Any = None          # a select.poll of our fd and the connection's
+        self._polled_fd = -1
         if sys.platform == "linux":
             self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
 
@@ -634,6 +637,25 @@ class _Waker:
             self.lock.release()
         except RuntimeError:      # a stale wake-up: already released
             pass
+
+    def wait_readable(self, fd: int, timeout_ms: int) -> bool:
+        """:class:`~nanomsg_core.interfaces.DirectWaker`: wait for *fd* or a wake-up."""
+        if sys.platform == "win32":
+            return False
+        poll = self._poll               # kept per thread: the fd rarely changes
+        if poll is None:
+            poll = self._poll = select.poll()
+            poll.register(self.fd, select.POLLIN)
+        if self._polled_fd != fd:
+            if self._polled_fd >= 0:
+                try:
+                    poll.unregister(self._polled_fd)
+                except KeyError:
+                    pass
+            poll.register(fd, select.POLLIN)
+            self._polled_fd = fd
+        ready = poll.poll(timeout_ms)
+        return len(ready) > 1 or bool(ready and ready[0][0] == fd)
 
     def drain(self) -> None:
         if sys.platform == "linux":

@@ -25,7 +25,8 @@ mutated after they are handed over, so one object may sit in several queues.
 from __future__ import annotations
 
 import socket as _socket
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Sequence, Union
+from typing import (TYPE_CHECKING, Any, Callable, Optional, Protocol, Sequence, Union,
+                    runtime_checkable)
 
 if TYPE_CHECKING:
     from ._message import Message
@@ -34,6 +35,8 @@ __all__ = [
     "CompletionCallback",
     "Dialer",
     "DirectReads",
+    "DirectReceiver",
+    "DirectWaker",
     "EndpointContext",
     "Listener",
     "Poller",
@@ -41,6 +44,7 @@ __all__ = [
     "ProtocolFactory",
     "ProtocolHost",
     "ProtocolPipe",
+    "Reactor",
     "SocketProtocol",
     "TimerHandle",
     "Transport",
@@ -245,12 +249,37 @@ class TransportPipe(Protocol):
     def close(self) -> None:
         """Drop the connection at once.  Idempotent; no callback follows."""
 
-    # Optional: ``direct_recv(timeout_ms, waker) -> bool``.  A transport pipe
-    # that has it lets a thread blocked in ``recv`` (on a socket whose only
-    # connection it is) wait for and read frames itself, delivering them
-    # through ``events.deliver`` as usual.  It returns within *timeout_ms*,
-    # when ``waker.fd`` turns readable, or after one read; ``False`` at once
-    # when it cannot read directly now.  See ``nanomsg_core._stream``.
+
+class DirectWaker(Protocol):
+    """A thread blocked in ``recv``, as a :class:`DirectReceiver` sees it."""
+
+    polling: bool
+    """``True`` while the thread waits inside ``direct_recv``; the receiver
+    sets it ``False`` before it delivers anything."""
+
+    def wait_readable(self, fd: int, timeout_ms: int) -> bool:
+        """Block until *fd* is readable (``True``), or until the thread is
+        woken or *timeout_ms* passes (``False``; ``-1`` waits forever)."""
+
+
+@runtime_checkable
+class DirectReceiver(Protocol):
+    """Optional :class:`TransportPipe` capability: a thread blocked in
+    ``recv`` on a socket whose only connection this is may wait for and
+    read frames itself, with no hand-off through the engine thread.
+
+    The engine checks for it once per connection (``isinstance``); a
+    transport that lacks it simply has its frames read by the engine.
+    """
+
+    def direct_recv(self, timeout_ms: int, waker: DirectWaker) -> bool:
+        """Wait (at most *timeout_ms*, or until *waker* is woken) and read
+        once, delivering frames through ``events.deliver`` as usual.
+
+        Called with no socket lock held.  ``False`` at once when the
+        connection cannot be read directly now (the engine is reading it,
+        reading is paused, it is closing); ``True`` otherwise.
+        """
 
 
 class EndpointContext(Protocol):
@@ -268,8 +297,8 @@ class EndpointContext(Protocol):
         (``RCVMAXSIZE``, ``IPV4ONLY``, transport levels like ``TCP_NODELAY``)."""
 
     @property
-    def engine(self) -> "Engine":
-        """The process-wide I/O engine (poller thread and timers)."""
+    def reactor(self) -> "Reactor":
+        """The process-wide I/O engine: poller thread, timers, call-soon."""
 
 
 class Dialer(Protocol):
@@ -321,8 +350,11 @@ CompletionCallback = Callable[[int, Optional[OSError]], None]
 
 
 class TimerHandle(Protocol):
+    """A pending :meth:`Reactor.call_later` callback."""
+
     def cancel(self) -> None:
-        """Prevent the callback from running; idempotent, any thread."""
+        """Prevent the callback from running and drop its references;
+        idempotent, any thread."""
 
 
 class Poller(Protocol):
@@ -370,6 +402,7 @@ class Poller(Protocol):
         """Release the poller's own resources."""
 
 
+@runtime_checkable
 class DirectReads(Protocol):
     """Optional poller capability (readiness backends): let a thread blocked
     in ``recv`` read its one connection itself, with no engine hand-off."""
@@ -390,5 +423,25 @@ class DirectReads(Protocol):
         (data arriving does not fire it)."""
 
 
-if TYPE_CHECKING:
-    from ._engine import Engine
+# --------------------------------------------------------------------------
+# The engine, as transports see it
+# --------------------------------------------------------------------------
+
+class Reactor(Protocol):
+    """The one I/O thread of the process, as a transport uses it.
+
+    Every poller call and every callback of a transport runs on this thread;
+    other threads hand work to it with :meth:`call_soon_threadsafe`.
+    """
+
+    poller: Poller
+    """The backend; call its methods only on the engine thread."""
+
+    def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the engine thread, soon, in call order.  Any thread."""
+
+    def call_later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> TimerHandle:
+        """Run ``fn(*args)`` on the engine thread after *delay_s* seconds.  Any thread."""
+
+    def in_engine_thread(self) -> bool:
+        """Whether the caller is the engine thread."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import errno
 from typing import Any, Optional
 
-from ._errors import NanomsgError
+from .errors import NanomsgError
 from ._message import Message
 from .interfaces import ProtocolPipe
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._constants import EFSM
-from ._errors import NanomsgError
+from .errors import NanomsgError
 from ._message import Message
 from .backtrace import ReplyRouter
 from .interfaces import ProtocolHost, ProtocolPipe

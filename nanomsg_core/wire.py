@@ -25,7 +25,7 @@ import errno
 import struct
 from typing import Optional, Union
 
-from ._errors import NanomsgError
+from .errors import NanomsgError
 
 __all__ = [
     "DEFAULT_RECV_BUFFER", "HEADER_SIZE", "IPC_FRAMING", "SP_MAGIC", "TCP_FRAMING",

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 "$PY" -m pip install -q -U pip "setuptools>=77" wheel pluggy
 args=(-e .)
-for d in plugins/*/; do
+for d in plugins/*/ contrib/*/; do
     [ -f "$d/pyproject.toml" ] && args+=(-e "$d")
 done
 "$PY" -m pip install -q --no-build-isolation "${args[@]}"

@@ -10,11 +10,12 @@ if ! command -v nanocat >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nanomsg-utils >/dev/null
 fi
 bash scripts/install.sh
-"$PY" -m pip install -q "pytest>=7" pytest-timeout "mypy>=1.8" ruff pynng pyzmq
-"$PY" -m ruff check --select F,E9 nanomsg_core plugins tests
+"$PY" -m pip install -q "pytest>=7" pytest-timeout "mypy>=1.8" ruff pynng pyzmq trustme hypothesis
+"$PY" -m ruff check --select F,E9 nanomsg_core plugins contrib tests
 "$PY" -m pytest "$@"
 pkgs=(nanomsg_core)
-for d in plugins/*/nanomsg_*/; do
+for d in plugins/*/nanomsg_*/ contrib/*/nanomsg_*/; do
+    [ -d "$d" ] || continue
     case "$d" in *.egg-info/) continue ;; esac
     pkgs+=("${d%/}")
 done

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import nanomsg_core as nn
-from nanomsg_core import _stream
+from nanomsg_core.stream import handshake as _handshake
 from nanomsg_core.wire import encode_header
 from tests.support import wait_until
 from tests.transports.helpers import (closed_by_peer, frame, pair, raw_connect, raw_listen, read_exact)
@@ -159,7 +159,7 @@ def test_bad_frames(url: str, sockets: list[nn.Socket], case: str) -> None:
 @pytest.mark.timeout(20)
 def test_handshake_timeout(url: str, sockets: list[nn.Socket],
                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_stream, "HANDSHAKE_TIMEOUT", 0.2)
+    monkeypatch.setattr(_handshake, "HANDSHAKE_TIMEOUT", 0.2)
     a = pair()
     sockets.append(a)
     bound = a.endpoint_address(a.bind(url))

@@ -2,7 +2,7 @@
 
 Theory of operation: as for tcp, the handshake, framing (here with the
 ``0x01`` type byte before each length), the pipe and the accept/connect
-loops are :mod:`nanomsg_core._stream`'s; this module handles paths.
+loops are :mod:`nanomsg_core.stream`'s (the public stream-transport kit); this module handles paths.
 
 Binding follows nanomsg's stale-file rule: first try to connect to the
 path; if a socket file is there and nobody answers (``ECONNREFUSED``) it is
@@ -19,11 +19,10 @@ import os
 import socket
 import stat
 import sys
-from typing import Callable, Optional
+from typing import Optional
 
 from nanomsg_core import NanomsgError
-from nanomsg_core._errors import from_oserror
-from nanomsg_core._stream import DialTarget, StreamDialer, StreamListener
+from nanomsg_core.stream import Resolved, StreamDialer, StreamListener, from_oserror
 from nanomsg_core.interfaces import EndpointContext
 from nanomsg_core.wire import IPC_FRAMING
 
@@ -124,8 +123,7 @@ class IpcDialer(_IpcMixin, StreamDialer):
         self.path = parse_path(url)
         self._family = _unix()
 
-    def resolve(self, done: Callable[[Optional[DialTarget], Optional[BaseException]], None]
-                ) -> None:
+    def resolve(self, done: Resolved) -> None:
         done((self._family, self.path, None), None)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from nanomsg_core import Registry, hookimpl
+from nanomsg_core import TCP, TCP_NODELAY, OptionSpec, Registry, hookimpl
 
 from ._tcp import TcpTransport
+
+NODELAY = OptionSpec(TCP, TCP_NODELAY, "TCP_NODELAY", 0, minimum=0, maximum=1,
+                     doc="1: send segments at once (no Nagle delay); as nanomsg, 0 by default")
 
 
 @hookimpl
 def nanomsg_core_register(registry: Registry) -> None:
     registry.add_transport(TcpTransport())
+    registry.add_option(NODELAY)

@@ -3,7 +3,7 @@
 Theory of operation: this module only knows TCP addresses.  It parses URLs
 the way nanomsg does (and with nanomsg's errnos), picks the socket family,
 sets ``TCP_NODELAY``, and formats addresses; the handshake, framing, the pipe
-and the accept/connect loops are :mod:`nanomsg_core._stream`'s.
+and the accept/connect loops are :mod:`nanomsg_core.stream`'s (the public stream-transport kit).
 
 * bind ``tcp://HOST:PORT``: ``HOST`` is ``*`` (every interface) or a literal
   address (``ENODEV`` otherwise, as nanomsg); port ``0`` picks a free port,
@@ -22,11 +22,10 @@ import errno
 import socket
 import sys
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from nanomsg_core import IPV4ONLY, SOL_SOCKET, TCP, TCP_NODELAY, NanomsgError
-from nanomsg_core._errors import from_oserror
-from nanomsg_core._stream import DialTarget, StreamDialer, StreamListener
+from nanomsg_core.stream import DialTarget, Resolved, StreamDialer, StreamListener, from_oserror
 from nanomsg_core.interfaces import EndpointContext
 from nanomsg_core.wire import TCP_FRAMING
 
@@ -204,8 +203,7 @@ class TcpDialer(_TcpMixin, StreamDialer):
         self._ipv4only = _ipv4only(endpoint)
         self._local, self._host, self._port = parse_connect(url, self._ipv4only)
 
-    def resolve(self, done: Callable[[Optional[DialTarget], Optional[BaseException]], None]
-                ) -> None:
+    def resolve(self, done: Resolved) -> None:
         lit = _literal(self._host, self._ipv4only)
         if lit is not None:
             done(self._target(lit[0], _sockaddr(lit[0], lit[1], self._port)), None)
@@ -213,8 +211,7 @@ class TcpDialer(_TcpMixin, StreamDialer):
         threading.Thread(target=self._lookup, args=(done,), daemon=True,
                          name="nanomsg-tcp-resolve").start()
 
-    def _lookup(self, done: Callable[[Optional[DialTarget], Optional[BaseException]], None]
-                ) -> None:
+    def _lookup(self, done: Resolved) -> None:
         family = socket.AF_INET if self._ipv4only else socket.AF_UNSPEC
         try:
             infos = socket.getaddrinfo(self._host, self._port, family, socket.SOCK_STREAM)

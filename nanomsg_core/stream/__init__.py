@@ -1,0 +1,40 @@
+"""The stream-transport kit: what every byte-stream transport is built from.
+
+TCP, IPC, TLS and (for its handshake and pipe) WebSocket share one
+implementation of the SP mapping over a connected byte stream.  A transport
+built on this kit only knows its addresses:
+
+* :class:`StreamListener` / :class:`StreamDialer` -- the generic ``bind``
+  and ``connect`` halves.  Subclass them with ``transport``, ``framing``,
+  :meth:`StreamListener.open_socket` / :meth:`StreamDialer.resolve`, and
+  optionally ``configure`` (socket options), ``addresses`` and
+  ``start_handshake`` (a step of your own before the SP header, e.g. TLS).
+* :class:`Handshake` -- the 8-byte SP header exchange with its timeout.
+* :class:`StreamPipe` -- the framed connection: gathered non-blocking
+  writes from the sender's thread, batched reads on the engine thread,
+  back-pressure, and the direct-receive fast path.  Who reads it is one
+  :class:`~nanomsg_core.stream.reads.ReadState` with its transitions in
+  :mod:`nanomsg_core.stream.reads`.
+* :mod:`nanomsg_core.stream.errors` -- the one place OS and handshake
+  failures become :class:`~nanomsg_core.NanomsgError`.
+
+The frame codecs themselves are sans-IO, in :mod:`nanomsg_core.wire`.
+``docs/plugins.md`` walks through writing a transport with this kit.
+"""
+
+from __future__ import annotations
+
+from .dialer import DialTarget, Resolved, StreamDialer
+from .endpoint import Shake, StreamEndpoint
+from .errors import closed_in_handshake, from_oserror, handshake_timeout, wrong_protocol
+from .handshake import HANDSHAKE_TIMEOUT, DialDone, Handshake
+from .listener import StreamListener
+from .pipe import IDLE_RETURN, RECV_BUFFER, StreamPipe
+from .reads import ReadEvent, Reads, ReadState, ReadStateError
+
+__all__ = [
+    "HANDSHAKE_TIMEOUT", "IDLE_RETURN", "RECV_BUFFER", "DialDone", "DialTarget", "Handshake",
+    "ReadEvent", "ReadState", "ReadStateError", "Reads", "Resolved", "Shake", "StreamDialer",
+    "StreamEndpoint", "StreamListener", "StreamPipe", "closed_in_handshake", "from_oserror",
+    "handshake_timeout", "wrong_protocol",
+]

@@ -1,0 +1,139 @@
+"""The SP handshake of a stream connection: both sides send the 8-byte
+header at once, then each reads exactly the peer's 8 bytes (so no frame is
+over-read), checks it and matches it with ``endpoint.peer_ok``, within
+:data:`HANDSHAKE_TIMEOUT` seconds.  All of it runs on the engine thread.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Callable, Optional
+
+from ..interfaces import EndpointContext, TimerHandle, TransportPipe
+from ..wire import HEADER_SIZE, Framing, WireError, encode_header, parse_header
+from .errors import closed_in_handshake, from_oserror, handshake_timeout, wrong_protocol
+from .pipe import StreamPipe
+
+__all__ = ["HANDSHAKE_TIMEOUT", "DialDone", "Handshake"]
+
+HANDSHAKE_TIMEOUT = 10.0
+"""Seconds a new connection may take to complete the SP header exchange."""
+
+DialDone = Callable[[Optional[TransportPipe], Optional[BaseException]], None]
+"""``done(pipe, None)`` on success, ``done(None, exc)`` on failure."""
+
+
+class Handshake:
+    """The SP header exchange on a freshly connected socket (engine thread).
+
+    ``done(pipe, None)`` or ``done(None, exc)`` is called once, unless
+    :meth:`abort` comes first.  On failure the socket is closed.  The pipe
+    built on success is a :class:`~nanomsg_core.stream.StreamPipe` with
+    *framing*.
+    """
+
+    __slots__ = ("_sock", "_ep", "_framing", "_transport", "_local", "_remote", "_done",
+                 "_reactor", "_buf", "_got", "_sent", "_timer", "over", "_peer")
+
+    def __init__(self, sock: socket.socket, endpoint: EndpointContext, framing: Framing,
+                 transport: str, local_address: str, remote_address: str,
+                 done: DialDone) -> None:
+        self._sock = sock
+        self._ep = endpoint
+        self._framing = framing
+        self._transport = transport
+        self._local = local_address
+        self._remote = remote_address
+        self._done = done
+        self._reactor = endpoint.reactor
+        self._buf = bytearray(HEADER_SIZE)
+        self._got = 0
+        self._sent = False
+        self._timer: Optional[TimerHandle] = None
+        self.over = False
+        """``True`` once it has succeeded, failed or been aborted."""
+        self._peer = -1
+
+    def start(self) -> None:
+        """Send our header and wait for the peer's (engine thread)."""
+        self._timer = self._reactor.call_later(HANDSHAKE_TIMEOUT, self._timeout)
+        header = encode_header(self._ep.protocol_id)
+        try:
+            n = self._sock.send(header)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError as e:
+            self._fail(from_oserror(e))
+            return
+        if n == HEADER_SIZE:
+            self._sent = True
+        else:
+            self._reactor.poller.send(self._sock, [header[n:]], self._on_sent)
+        self._read()
+
+    def abort(self) -> None:
+        """Give up (engine thread): close the socket, call nothing."""
+        if not self.over:
+            self.over = True
+            self._release()
+
+    def _read(self) -> None:
+        self._reactor.poller.recv_into(self._sock, memoryview(self._buf)[self._got:],
+                                       self._on_recv)
+
+    def _on_sent(self, n: int, err: Optional[OSError]) -> None:
+        if self.over:
+            return
+        if err is not None:
+            self._fail(from_oserror(err))
+            return
+        self._sent = True
+        if self._got == HEADER_SIZE:
+            self._succeed()
+
+    def _on_recv(self, n: int, err: Optional[OSError]) -> None:
+        if self.over:
+            return
+        if err is not None:
+            self._fail(from_oserror(err))
+            return
+        if n == 0:
+            self._fail(closed_in_handshake())
+            return
+        self._got += n
+        if self._got < HEADER_SIZE:
+            self._read()
+            return
+        try:
+            self._peer = parse_header(self._buf)
+        except WireError as e:
+            self._fail(e)
+            return
+        if not self._ep.peer_ok(self._peer):
+            self._fail(wrong_protocol(self._peer, self._ep.protocol_id))
+            return
+        if self._sent:
+            self._succeed()
+
+    def _timeout(self) -> None:
+        if not self.over:
+            self._fail(handshake_timeout(HANDSHAKE_TIMEOUT))
+
+    def _succeed(self) -> None:
+        self.over = True
+        if self._timer is not None:
+            self._timer.cancel()
+        pipe = StreamPipe(self._sock, self._ep, self._framing, self._transport,
+                          self._local, self._remote, self._peer)
+        self._done(pipe, None)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.over = True
+        self._release()
+        self._done(None, exc)
+
+    def _release(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._reactor.poller.cancel(self._sock)
+        self._sock.close()

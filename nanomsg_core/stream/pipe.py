@@ -1,0 +1,487 @@
+"""The framed pipe: one established byte-stream connection.
+
+Theory of operation.  Everything that waits runs on the engine thread through
+the completion-shaped poller; the one exception is :meth:`StreamPipe.send`,
+which user threads call (serialised by their socket's lock):
+
+* **Send.**  With nothing queued, ``send`` writes the frame at once with a
+  non-blocking gathered ``sendmsg([prefix, header, body])``: no thread
+  hand-off.  A partial write or ``EAGAIN`` queues the rest and posts a flush
+  to the engine; while bytes are queued, later sends append to the queue
+  (refused above ``SNDBUF`` bytes, with ``on_writable`` once it drains).
+  The engine writes the queue many frames per syscall.  ``_queued`` counts
+  the bytes queued *or in flight*, so zero means the socket is ours to write
+  directly.  ``_lock`` guards the queue; it is taken only on the slow path.
+* **Receive.**  Who reads is one :class:`~nanomsg_core.stream.reads.ReadState`
+  (engine, paused, a direct reader, kept by one, closing), changed only
+  through its table under ``_rlock``.  The engine reads into the
+  :class:`~nanomsg_core.wire.FrameDecoder`'s buffer and delivers every
+  complete frame; when ``deliver`` reports the receive queue full, reading
+  pauses until ``resume_recv``.  A thread blocked in ``recv`` on a socket
+  whose only connection this is reads it itself (:meth:`direct_recv`), and
+  keeps it between receives; the engine then watches only for a hang-up,
+  and takes the connection back on one or after :data:`IDLE_RETURN`.
+* **Close.**  ``close`` (any thread) marks the pipe closed and posts the
+  teardown (``poller.cancel`` then ``sock.close``) to the engine; no callback
+  follows.  EOF, an OS error or a wire-format violation tears down the same
+  way and calls ``on_closed`` once.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from itertools import islice
+from typing import Any, Callable, Optional, Union
+
+from .. import _constants as C
+from .._message import Message
+from ..interfaces import DirectReads, DirectWaker, EndpointContext, PipeEvents, Reactor
+from ..wire import FrameDecoder, Framing, WireError
+from .reads import ReadEvent, ReadState, Reads
+
+__all__ = ["IDLE_RETURN", "RECV_BUFFER", "StreamPipe"]
+
+RECV_BUFFER = 256 * 1024
+"""Bytes read per receive syscall at most (frames above get their own buffer)."""
+IDLE_RETURN = 0.005
+"""Seconds a direct reader may keep its connection idle before the engine reads it again."""
+
+_IOV_MAX = 512          # buffers per gathered write
+_SMALL = 1024           # queued payloads up to this size are joined with their prefix
+
+Buffer = Union[bytes, bytearray, memoryview]
+_monotonic = time.monotonic
+_E = ReadEvent
+
+
+class StreamPipe:
+    """An established stream connection (a :class:`~nanomsg_core.interfaces.TransportPipe`
+    with the :class:`~nanomsg_core.interfaces.DirectReceiver` capability).
+
+    *sock* is connected, non-blocking and past its SP handshake; *framing*
+    is the mapping's frame prefix (``TCP_FRAMING``, ``IPC_FRAMING`` or one
+    of a transport's own).
+    """
+
+    __slots__ = ("transport", "local_address", "remote_address", "peer_protocol",
+                 "_sock", "_reactor", "_poller", "_prefix", "_dec", "_sndbuf", "_lock",
+                 "_outq", "_queued", "_flushing", "_want_writable", "_events",
+                 "_closed", "_torn", "_held", "_sendmsg", "_rlock", "_reads",
+                 "_dpoller", "_owned_since", "_resume_early", "__weakref__")
+
+    def __init__(self, sock: socket.socket, endpoint: EndpointContext, framing: Framing,
+                 transport: str, local_address: str, remote_address: str,
+                 peer_protocol: int) -> None:
+        self.transport = transport
+        self.local_address = local_address
+        self.remote_address = remote_address
+        self.peer_protocol = peer_protocol
+        self._sock = sock
+        self._reactor: Reactor = endpoint.reactor
+        self._poller = self._reactor.poller
+        self._prefix = framing.prefix
+        maxsize = endpoint.get_option(C.SOL_SOCKET, C.RCVMAXSIZE)
+        self._dec = FrameDecoder(framing, -1 if maxsize is None else maxsize, RECV_BUFFER)
+        sndbuf = endpoint.get_option(C.SOL_SOCKET, C.SNDBUF)
+        self._sndbuf: int = 128 * 1024 if sndbuf is None else sndbuf
+        self._lock = threading.Lock()
+        self._rlock = threading.Lock()      # guards _reads, _held, _torn
+        self._reads = ReadState()
+        self._owned_since = 0.0
+        self._resume_early = False
+        poller = self._poller
+        self._dpoller: Optional[DirectReads] = None
+        if sys.platform != "win32" and isinstance(poller, DirectReads) and poller.direct_reads:
+            self._dpoller = poller
+        self._outq: deque[Buffer] = deque()
+        self._queued = 0
+        self._flushing = False
+        self._want_writable = False
+        self._events: Optional[PipeEvents] = None
+        self._closed = False
+        self._torn = False
+        self._held: list[bytes] = []
+        if sys.platform != "win32":
+            self._sendmsg: Callable[[Any], int] = sock.sendmsg
+        else:
+            self._sendmsg = _joined_send(sock)
+
+    def __repr__(self) -> str:
+        return "<StreamPipe %s %s -> %s %s>" % (self.transport, self.local_address,
+                                                self.remote_address, self._reads.state.name)
+
+    @property
+    def reads(self) -> Reads:
+        """Who reads this connection now (for tests and diagnostics)."""
+        return self._reads.state
+
+    # -- any thread --
+    def start(self, events: PipeEvents) -> None:
+        self._events = events
+        self._reactor.call_soon_threadsafe(self._start_reading)
+
+    def can_send(self) -> bool:
+        return not self._closed and self._queued < self._sndbuf
+
+    def send(self, msg: Message) -> bool:
+        if self._queued or self._closed:
+            return self._send_queued(msg)
+        body = msg.body
+        header = msg.header
+        prefix = self._prefix(len(body) + len(header))
+        bufs = (prefix, header, body) if header else (prefix, body)
+        try:
+            sent = self._sendmsg(bufs)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as e:
+            self._reactor.call_soon_threadsafe(self._fail, e)
+            return True
+        if sent < len(prefix) + len(header) + len(body):
+            with self._lock:
+                self._queue_rest(bufs, sent)
+                if not self._flushing:
+                    self._flushing = True
+                    self._reactor.call_soon_threadsafe(self._flush)
+        return True
+
+    def _send_queued(self, msg: Message) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            if self._queued:
+                if self._queued >= self._sndbuf:
+                    self._want_writable = True
+                    return False
+                body = msg.body
+                header = msg.header
+                prefix = self._prefix(len(body) + len(header))
+                q = self._outq
+                if len(body) <= _SMALL:
+                    q.append(prefix + header + body)
+                elif header:
+                    q.append(prefix + header)
+                    q.append(body)
+                else:
+                    q.append(prefix)
+                    q.append(body)
+                self._queued += len(prefix) + len(header) + len(body)
+                if not self._flushing:
+                    self._flushing = True
+                    self._reactor.call_soon_threadsafe(self._flush)
+                return True
+        return self.send(msg)        # the queue drained meanwhile: write directly
+
+    def _queue_rest(self, bufs: tuple[bytes, ...], sent: int) -> None:
+        q = self._outq
+        for b in bufs:
+            n = len(b)
+            if sent >= n:
+                sent -= n
+                continue
+            if sent:
+                q.append(memoryview(b)[sent:])
+                self._queued += n - sent
+                sent = 0
+            elif n:
+                q.append(b)
+                self._queued += n
+
+    def resume_recv(self) -> None:
+        with self._rlock:
+            state = self._reads.state
+            if state is Reads.PAUSING:          # its pending read now delivers
+                self._reads.go(_E.RESUME)
+                return
+            if state is not Reads.PAUSED:       # not paused (yet): tell _on_recv not to
+                self._resume_early = True
+                return
+        self._reactor.call_soon_threadsafe(self._resume)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._reactor.call_soon_threadsafe(self._teardown)
+
+    # -- engine thread: receiving --
+    def _arm(self) -> None:
+        self._poller.recv_into(self._sock, self._dec.recv_buffer(), self._on_recv)
+
+    def _start_reading(self) -> None:
+        with self._rlock:
+            if self._closed or self._reads.state is not Reads.STARTING:
+                return
+            self._reads.go(_E.START)
+        self._arm()
+
+    def _on_hangup(self) -> None:
+        self._reclaim()
+
+    def _reclaim(self, now: Optional[float] = None) -> bool:
+        """Engine thread: read this connection again after a direct reader kept
+        it -- at once on a hang-up (``now`` None), else once it has been idle
+        for :data:`IDLE_RETURN`.  ``True``: no longer kept."""
+        dpoller = self._dpoller
+        with self._rlock:
+            if self._reads.state is not Reads.KEPT or self._closed or dpoller is None:
+                return True
+            if now is not None and now - self._owned_since < IDLE_RETURN:
+                return False
+            if not dpoller.detach_read(self._sock) and now is not None:
+                return False            # its hang-up watch is firing: that call reclaims
+            self._reads.go(_E.RECLAIM)
+        self._arm()
+        return True
+
+    def _on_recv(self, n: int, err: Optional[OSError]) -> None:
+        if self._closed:
+            return
+        if err is not None or n == 0:
+            if err is None and self._dec.pending:
+                err = WireError(errno.EPROTO, "connection closed in the middle of a frame")
+            self._fail(err)
+            return
+        try:
+            payloads = self._dec.commit(n)
+        except WireError as e:
+            self._fail(e)
+            return
+        with self._rlock:
+            if self._reads.state is Reads.PAUSING:   # the read armed before the pause
+                self._reads.go(_E.HELD)
+                self._held.extend(payloads)
+                return
+            self._resume_early = False
+        # Re-arm first and deliver last: waking a receiver is then the final
+        # thing done before the engine returns to the poller (and drops the GIL).
+        self._arm()
+        events = self._events
+        assert events is not None
+        deliver = events.deliver
+        more = True         # only the last answer counts: each one re-checks the level
+        for p in payloads:
+            more = deliver(Message(p))
+        if not more:
+            with self._rlock:
+                # unless the receiver drained it meanwhile, or took the connection
+                if not self._resume_early and self._reads.state is Reads.ENGINE:
+                    self._reads.go(_E.FULL)
+
+    def _resume(self) -> None:
+        with self._rlock:
+            if self._reads.state is not Reads.PAUSED or self._closed:
+                return
+            held, self._held = self._held, []
+        events = self._events
+        assert events is not None
+        more = True
+        for p in held:
+            more = events.deliver(Message(p))
+        if not more:
+            return
+        with self._rlock:
+            if self._reads.state is not Reads.PAUSED:    # a direct reader took it
+                return
+            self._reads.go(_E.RESUME)
+        self._arm()
+
+    # -- a user thread blocked in recv: read here, no engine hand-off --
+    def direct_recv(self, timeout_ms: int, waker: DirectWaker) -> bool:
+        """Wait for and read the next frames in the calling thread
+        (:class:`~nanomsg_core.interfaces.DirectReceiver`)."""
+        dpoller = self._dpoller
+        if dpoller is None or self._closed:
+            return False
+        sock = self._sock
+        with self._rlock:
+            state = self._reads.state
+            if state is Reads.ENGINE or state is Reads.PAUSING:
+                if not dpoller.detach_read(sock):
+                    return False        # the engine is reading (or reclaiming) right now
+            elif state is Reads.PAUSED:
+                if self._held:
+                    return False        # the engine delivers those first
+            elif state is not Reads.KEPT:
+                return False            # not started yet, or closing
+            self._reads.go(_E.TAKE)
+        failed = False
+        try:
+            if waker.wait_readable(sock.fileno(), timeout_ms):
+                waker.polling = False
+                failed = self._direct_read(sock)
+            waker.polling = False
+        finally:
+            # Keep the connection for the next recv, which most likely comes
+            # soon: the engine watches only for a hang-up meanwhile, and takes
+            # it back at once on one, or after IDLE_RETURN (see _IdleKept).
+            with self._rlock:
+                torn = self._torn
+                if failed or torn or self._closed:
+                    self._reads.go(_E.CLOSE)
+                else:
+                    self._reads.go(_E.KEEP)
+                    self._owned_since = _monotonic()
+                    dpoller.watch_hangup(sock, self._on_hangup)
+                    _idle_kept(self._reactor).add(self)
+            if torn:
+                sock.close()       # the engine's teardown left the close to us
+        return True
+
+    def _direct_read(self, sock: socket.socket) -> bool:
+        """One read and delivery in the calling thread; ``True`` if the connection died."""
+        err: Optional[BaseException] = None
+        try:
+            n = sock.recv_into(self._dec.recv_buffer())
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as e:
+            err, n = e, 0
+        if n == 0:
+            if err is None and self._dec.pending:
+                err = WireError(errno.EPROTO, "connection closed in the middle of a frame")
+            self._reactor.call_soon_threadsafe(self._fail, err)
+            return True
+        try:
+            payloads = self._dec.commit(n)
+        except WireError as e:
+            self._reactor.call_soon_threadsafe(self._fail, e)
+            return True
+        # Back-pressure needs no pause here: this thread reads only while its
+        # socket has nothing to receive, one buffer at a time.
+        deliver = self._events.deliver  # type: ignore[union-attr]
+        for p in payloads:
+            deliver(Message(p))
+        return False
+
+    # -- engine thread: sending --
+    def _flush(self) -> None:
+        if self._closed:
+            return
+        with self._lock:
+            q = self._outq
+            if not q:
+                self._flushing = False
+                return
+            bufs = list(q) if len(q) <= _IOV_MAX else list(islice(q, _IOV_MAX))
+        self._poller.send(self._sock, bufs, self._on_sent)
+
+    def _on_sent(self, n: int, err: Optional[OSError]) -> None:
+        if self._closed:
+            return
+        if err is not None:
+            self._fail(err)
+            return
+        notify = False
+        with self._lock:
+            q = self._outq
+            left = n
+            while left:
+                b = q[0]
+                lb = len(b)
+                if lb <= left:
+                    q.popleft()
+                    left -= lb
+                else:
+                    q[0] = memoryview(b)[left:]
+                    left = 0
+            self._queued -= n
+            more = bool(q)
+            if not more:
+                self._flushing = False
+            if self._want_writable and self._queued <= self._sndbuf // 2:   # hysteresis: wake once per half-buffer
+                self._want_writable = False
+                notify = True
+        if more:
+            self._flush()
+        if notify and self._events is not None:
+            self._events.on_writable()
+
+    # -- engine thread: the end --
+    def _fail(self, exc: Optional[BaseException]) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._teardown()
+        if self._events is not None:
+            self._events.on_closed(exc)
+
+    def _teardown(self) -> None:
+        if self._torn:
+            return
+        self._poller.cancel(self._sock)
+        with self._rlock:
+            self._torn = True
+            direct = self._reads.state is Reads.DIRECT
+            if not direct:
+                self._reads.go(_E.CLOSE)
+            self._held = []
+        if not direct:             # else the direct reader closes it on its way out
+            self._sock.close()
+        with self._lock:
+            self._outq.clear()
+            self._queued = 0
+        if self._want_writable and self._events is not None:
+            self._want_writable = False
+            self._events.on_writable()
+
+
+class _IdleKept:
+    """Connections a direct reader kept; the engine reads each again once idle.
+
+    One per engine.  While any connection is kept an engine timer ticks every
+    :data:`IDLE_RETURN` seconds, so data for a socket nobody is receiving
+    from is still read (and RCVBUF applied) within a few milliseconds.
+    """
+
+    def __init__(self, reactor: Reactor) -> None:
+        self.reactor = reactor
+        self.pipes: set[StreamPipe] = set()
+        self.lock = threading.Lock()
+        self.armed = False
+
+    def add(self, pipe: StreamPipe) -> None:
+        self.pipes.add(pipe)
+        with self.lock:
+            if not self.armed:
+                self.armed = True
+                self.reactor.call_later(IDLE_RETURN, self.tick)
+
+    def tick(self) -> None:
+        now = _monotonic()
+        for pipe in list(self.pipes):
+            if pipe._reclaim(now):
+                with pipe._rlock:
+                    if pipe._reads.state is not Reads.KEPT:
+                        self.pipes.discard(pipe)
+        with self.lock:
+            if self.pipes:
+                self.reactor.call_later(IDLE_RETURN, self.tick)
+            else:
+                self.armed = False
+
+
+_idle_lock = threading.Lock()
+_idle: "weakref.WeakKeyDictionary[Reactor, _IdleKept]" = weakref.WeakKeyDictionary()
+
+
+def _idle_kept(reactor: Reactor) -> _IdleKept:
+    idle = _idle.get(reactor)
+    if idle is None:
+        with _idle_lock:
+            idle = _idle.get(reactor)
+            if idle is None:
+                idle = _idle[reactor] = _IdleKept(reactor)
+    return idle
+
+
+def _joined_send(sock: socket.socket) -> Callable[[Any], int]:
+    """``sendmsg`` stand-in for platforms without it (one join per message)."""
+    def send(bufs: Any) -> int:
+        return sock.send(b"".join(bufs))
+    return send
