@@ -1,0 +1,16 @@
+"""nanomsg-ws: the WebSocket transports (``ws://HOST:PORT/PATH``, ``wss://...``)
+for nanomsg_core, wire-compatible with C nanomsg and NNG (sp-websocket-mapping-01)."""
+
+from __future__ import annotations
+
+from ._conn import Phase, WsConfig, WsConnection, subprotocol_name
+from ._options import WS_MSG_TYPE, WS_MSG_TYPE_BINARY, WS_MSG_TYPE_TEXT
+from ._tls import TlsBio, TlsClosed, tls_error
+from ._url import WsUrl, parse_url
+from ._ws import WsDialer, WsListener, WsTransport, WssTransport
+
+__all__ = [
+    "WS_MSG_TYPE", "WS_MSG_TYPE_BINARY", "WS_MSG_TYPE_TEXT", "Phase", "TlsBio", "TlsClosed",
+    "WsConfig", "WsConnection", "WsDialer", "WsListener", "WsTransport", "WsUrl",
+    "WssTransport", "parse_url", "subprotocol_name", "tls_error",
+]

@@ -1,0 +1,228 @@
+"""The ws:// and wss:// transports on top of nanomsg_core's stream kit.
+
+Theory of operation: the kit's :class:`~nanomsg_core.stream.StreamListener`
+and :class:`~nanomsg_core.stream.StreamDialer` do the accept and connect
+loops; this module binds and resolves WebSocket URLs and overrides
+``start_handshake`` so that each connected socket becomes a
+:class:`~nanomsg_ws._conn.WsConnection` (TLS for wss, then the HTTP upgrade,
+then the pipe) instead of the SP-header handshake of tcp.
+
+The subprotocol names come from the registry (``<name>.sp.nanomsg.org``
+with the registered protocol name, so third-party protocols work too).
+TLS takes the ``ssl.SSLContext`` of ``(TLS, TLS_CONFIG)``: a wss dialer
+without one uses ``ssl.create_default_context()`` (certificates verified);
+a wss listener without one fails ``bind`` with ``EINVAL``.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import ssl
+import sys
+import threading
+from typing import Optional
+
+from nanomsg_core import IPV4ONLY, PAIR, SOL_SOCKET, TLS, TLS_CONFIG, NanomsgError, get_registry
+from nanomsg_core.interfaces import EndpointContext
+from nanomsg_core.stream import (DialDone, DialTarget, Resolved, Shake, StreamDialer,
+                                 StreamListener, from_oserror)
+
+from ._conn import WsConfig, WsConnection, subprotocol_name
+from ._tls import TlsBio
+from ._url import WsUrl, format_address, literal, parse_url, sockaddr
+
+__all__ = ["WsDialer", "WsListener", "WsTransport", "WssTransport"]
+
+BACKLOG = 128
+
+# nanomsg's names, for sockets whose protocol the registry does not name
+_NAMES = {16: "pair", 17: "pair1", 32: "pub", 33: "sub", 48: "req", 49: "rep", 80: "push",
+          81: "pull", 98: "surveyor", 99: "respondent", 112: "bus"}
+
+
+def _ipv4only(endpoint: EndpointContext) -> bool:
+    v = endpoint.get_option(SOL_SOCKET, IPV4ONLY)
+    return True if v is None else bool(v)
+
+
+def _name(number: int) -> str:
+    try:
+        return get_registry().protocol(number).name
+    except NanomsgError:
+        if number in _NAMES:
+            return _NAMES[number]
+        raise
+
+
+def _peer_of(endpoint: EndpointContext) -> int:
+    try:
+        peer = get_registry().protocol(endpoint.protocol_id).peer
+    except NanomsgError:
+        peer = next((p for p in _NAMES if endpoint.peer_ok(p)), endpoint.protocol_id)
+    return peer
+
+
+def _context(endpoint: EndpointContext) -> Optional[ssl.SSLContext]:
+    ctx = endpoint.get_option(TLS, TLS_CONFIG)
+    return ctx if isinstance(ctx, ssl.SSLContext) else None
+
+
+class _WsMixin:
+    transport = "ws"
+    url: str
+    endpoint: EndpointContext
+    _u: WsUrl
+
+    def addresses(self, sock: socket.socket) -> tuple[str, str]:
+        return (format_address(self._u.scheme, sock.getsockname(), self._u.written_path),
+                format_address(self._u.scheme, sock.getpeername(), self._u.written_path))
+
+    def _begin(self, sock: socket.socket, config: WsConfig, tls: Optional[TlsBio],
+               done: DialDone) -> Shake:
+        sock.setblocking(False)
+        try:
+            local, remote = self.addresses(sock)
+        except OSError:
+            local = remote = self.url
+        conn = WsConnection(sock, self.endpoint, config, tls, local, remote, done)
+        conn.begin()
+        return conn
+
+
+class WsListener(_WsMixin, StreamListener):
+    """``bind("ws://...")`` / ``bind("wss://...")``: one path on one port."""
+
+    def __init__(self, url: str, endpoint: EndpointContext) -> None:
+        super().__init__(url, endpoint)
+        self._u = u = parse_url(url, bind=True, ipv4only=_ipv4only(endpoint))
+        self.transport = u.scheme
+        self._ctx: Optional[ssl.SSLContext] = None
+        if u.scheme == "wss":
+            ctx = _context(endpoint)
+            if ctx is None:
+                raise NanomsgError(errno.EINVAL, "wss bind needs a server ssl.SSLContext: "
+                                   "setsockopt(TLS, TLS_CONFIG, ctx) before bind")
+            if ctx.protocol == ssl.PROTOCOL_TLS_CLIENT:
+                raise NanomsgError(errno.EINVAL, "wss bind: TLS_CONFIG is a client context "
+                                   "(PROTOCOL_TLS_CLIENT); use PROTOCOL_TLS_SERVER")
+            self._ctx = ctx
+        own = endpoint.protocol_id
+        self._config = WsConfig(client=False, transport=u.scheme, path=u.path, host="",
+                                subprotocol=subprotocol_name(_name(own)),
+                                peer=_peer_of(endpoint), bare_ok=endpoint.peer_ok(PAIR))
+
+    def open_socket(self) -> socket.socket:
+        u = self._u
+        every = u.host in ("", "*")
+        ipv4only = _ipv4only(self.endpoint)
+        family: int
+        if every:
+            family, host = ((socket.AF_INET, "0.0.0.0") if ipv4only
+                            else (socket.AF_INET6, "::"))
+        else:
+            found = literal(u.host, ipv4only)
+            assert found is not None
+            family, host = found
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as e:
+            if family == socket.AF_INET6 and every:
+                family, host = socket.AF_INET, "0.0.0.0"
+                sock = socket.socket(family, socket.SOCK_STREAM)
+            else:
+                raise from_oserror(e, "ws bind %s" % self.url) from None
+        try:
+            if family == socket.AF_INET6 and every:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            if sys.platform == "win32":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+            else:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(sockaddr(family, host, u.port))
+            sock.listen(BACKLOG)
+        except OSError as e:
+            sock.close()
+            raise from_oserror(e, "ws bind %s" % self.url) from None
+        port = sock.getsockname()[1]
+        self.bound_address = "%s://%s:%d%s" % (u.scheme, u.written_host, port, u.written_path)
+        return sock
+
+    def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
+        tls = TlsBio(self._ctx, True, None) if self._ctx is not None else None
+        return self._begin(sock, self._config, tls, done)
+
+
+class WsDialer(_WsMixin, StreamDialer):
+    """``connect("ws://...")`` / ``connect("wss://...")``."""
+
+    def __init__(self, url: str, endpoint: EndpointContext) -> None:
+        super().__init__(url, endpoint)
+        self._ipv4only = _ipv4only(endpoint)
+        self._u = u = parse_url(url, bind=False, ipv4only=self._ipv4only)
+        self.transport = u.scheme
+        self._ctx: Optional[ssl.SSLContext] = None
+        if u.scheme == "wss":
+            self._ctx = _context(endpoint) or ssl.create_default_context()
+            if self._ctx.protocol == ssl.PROTOCOL_TLS_SERVER:
+                raise NanomsgError(errno.EINVAL, "wss connect: TLS_CONFIG is a server context "
+                                   "(PROTOCOL_TLS_SERVER); use PROTOCOL_TLS_CLIENT")
+        peer = _peer_of(endpoint)
+        self._config = WsConfig(client=True, transport=u.scheme, path=u.path,
+                                host=u.host_header, subprotocol=subprotocol_name(_name(peer)),
+                                peer=peer)
+
+    def resolve(self, done: Resolved) -> None:
+        lit = literal(self._u.host, self._ipv4only)
+        if lit is not None:
+            done((lit[0], sockaddr(lit[0], lit[1], self._u.port), None), None)
+            return
+        threading.Thread(target=self._lookup, args=(done,), daemon=True,
+                         name="nanomsg-ws-resolve").start()
+
+    def _lookup(self, done: Resolved) -> None:
+        family = socket.AF_INET if self._ipv4only else socket.AF_UNSPEC
+        try:
+            infos = socket.getaddrinfo(self._u.host, self._u.port, family, socket.SOCK_STREAM)
+            if not infos:
+                raise OSError(errno.EADDRNOTAVAIL, "no address for %s" % self._u.host)
+            infos.sort(key=lambda i: i[0] != socket.AF_INET)    # IPv4 first
+            target: DialTarget = (infos[0][0], infos[0][4], None)
+        except socket.gaierror as e:
+            done(None, NanomsgError(errno.EADDRNOTAVAIL, "cannot resolve %r: %s"
+                                    % (self._u.host, e.strerror)))
+            return
+        except OSError as e:
+            done(None, from_oserror(e))
+            return
+        done(target, None)
+
+    def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
+        tls = None
+        if self._ctx is not None:
+            tls = TlsBio(self._ctx, False, self._u.host)
+        return self._begin(sock, self._config, tls, done)
+
+
+class WsTransport:
+    """``ws://`` (and, with *scheme* ``wss``, ``wss://``)."""
+
+    def __init__(self, scheme: str = "ws") -> None:
+        self.scheme = scheme
+
+    def new_dialer(self, url: str, endpoint: EndpointContext) -> WsDialer:
+        self._check(url)
+        return WsDialer(url, endpoint)
+
+    def new_listener(self, url: str, endpoint: EndpointContext) -> WsListener:
+        self._check(url)
+        return WsListener(url, endpoint)
+
+    def _check(self, url: str) -> None:
+        if not url.lower().startswith(self.scheme + "://"):
+            raise NanomsgError(errno.EINVAL, "not a %s:// URL: %r" % (self.scheme, url))
+
+
+def WssTransport() -> WsTransport:
+    """``wss://``: WebSocket over TLS."""
+    return WsTransport("wss")
