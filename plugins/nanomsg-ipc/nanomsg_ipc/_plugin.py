@@ -1,12 +1,14 @@
-"""Registers the ipc:// transport with nanomsg_core."""
+"""Registers the ipc:// and abstract:// (Linux) transports with nanomsg_core."""
 
 from __future__ import annotations
 
 from nanomsg_core import Registry, hookimpl
 
+from ._abstract import AbstractTransport
 from ._ipc import IpcTransport
 
 
 @hookimpl
 def nanomsg_core_register(registry: Registry) -> None:
     registry.add_transport(IpcTransport())
+    registry.add_transport(AbstractTransport())

@@ -67,12 +67,9 @@ def test_malformed_and_unknown_urls() -> None:
                 s.bind(url)
             assert ei.value.errno == errno.EINVAL, url
         with pytest.raises(nn.NanomsgError) as ei:
-            s.connect("ws://127.0.0.1:1")
-        assert ei.value.errno == errno.EPROTONOSUPPORT
-        assert "nanomsg-ws" in str(ei.value)
-        with pytest.raises(nn.NanomsgError) as ei:
             s.connect("carrier-pigeon://x")
         assert ei.value.errno == errno.EPROTONOSUPPORT
+        assert "carrier-pigeon" in str(ei.value)
 
 
 @pytest.mark.parametrize("domain", [nn.AF_SP, nn.AF_SP_RAW])
