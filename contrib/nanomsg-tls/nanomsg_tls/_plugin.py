@@ -1,0 +1,20 @@
+"""Registers the tls+tcp:// transport and the ``(TLS, TLS_CONFIG)`` option."""
+
+from __future__ import annotations
+
+import ssl
+
+from nanomsg_core import TLS, TLS_CONFIG, OptionSpec, Registry, hookimpl
+
+from ._tls import TlsTransport
+
+CONFIG = OptionSpec(TLS, TLS_CONFIG, "TLS_CONFIG", None, type=ssl.SSLContext,
+                    doc="the ssl.SSLContext of tls+tcp (and wss) endpoints made after it "
+                        "is set; None: dialers verify with ssl.create_default_context(), "
+                        "listeners refuse to bind")
+
+
+@hookimpl
+def nanomsg_core_register(registry: Registry) -> None:
+    registry.add_transport(TlsTransport())
+    registry.add_option(CONFIG)
