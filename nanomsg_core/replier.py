@@ -11,8 +11,10 @@ those deeper than ``MAXTTL``) and records ``(pipe, backtrace)`` in a
 :class:`ReplyContext`; a later ``recv`` abandons a message left unanswered,
 as nanomsg does.  ``send`` answers the recorded message on its pipe (dropped
 silently if that pipe is gone or full); with nothing pending it fails with
-``EFSM``.  The context is separate from the pipe set so that several can
-share one socket's pipes later (NNG-style contexts).
+``EFSM``.  The context is separate from the pipe set so that several share
+one socket's pipes (NNG-style contexts, :meth:`Replier.new_context`): a
+context that finds no request waits in line, and :meth:`Replier.route`
+binds each arriving request to the first waiting context and wakes it.
 
 Raw (:class:`RawReplier`) keeps no state: ``recv`` returns the incoming
 pipe's id pushed on the backtrace as ``Message.header``; ``send`` pops it to
@@ -21,26 +23,38 @@ pick the pipe, which is what a device needs.
 
 from __future__ import annotations
 
-from typing import Optional
+import errno
+from collections import deque
+from typing import TYPE_CHECKING, Any, Optional
 
 from ._constants import EFSM
 from .errors import NanomsgError
 from ._message import Message
 from .backtrace import ReplyRouter
 from .interfaces import ProtocolHost, ProtocolPipe
+
+if TYPE_CHECKING:
+    from .interfaces import ContextWaker
 from .protokit import ProtocolBase
 
-__all__ = ["RawReplier", "ReplyContext", "Replier"]
+__all__ = ["RawReplier", "Replier", "ReplierContext", "ReplyContext"]
 
 
 class ReplyContext:
-    """The message being answered: where it came from and its backtrace."""
+    """The message being answered: where it came from and its backtrace.
 
-    __slots__ = ("pipe", "backtrace")
+    For an explicit context, also its wake-ups (``waker``), the request
+    handed to it while it waited (``bound``) and whether it waits now.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("pipe", "backtrace", "waker", "bound", "waiting")
+
+    def __init__(self, waker: Optional[ContextWaker] = None) -> None:
         self.pipe: Optional[ProtocolPipe] = None
         self.backtrace = b""
+        self.waker = waker
+        self.bound: Optional[tuple[Message, bytes]] = None
+        self.waiting = False
 
     @property
     def pending(self) -> bool:
@@ -83,20 +97,42 @@ class RawReplier(_ReplierBase):
 
 
 class Replier(_ReplierBase):
-    """Cooked: one message answered at a time per context."""
+    """Cooked: one message answered at a time per context.
+
+    The socket's own ``recv``/``send`` use one implicit context; each
+    :meth:`new_context` adds another.  A context's ``recv`` takes the next
+    request from the fair queue; one that finds none waits in line, and
+    :meth:`route` hands arriving requests to the waiting contexts in turn.
+    """
 
     def __init__(self, host: ProtocolHost) -> None:
         super().__init__(host)
         self._ctx = ReplyContext()
+        self._others: dict[ReplyContext, None] = {}
+        self._waiting: deque[ReplyContext] = deque()
+        self._held: deque[tuple[Message, bytes]] = deque()   # taken back from a context
 
     def recv(self) -> Optional[Message]:
         return self.ctx_recv(self._ctx)
 
+    def _next(self) -> Optional[tuple[Message, bytes]]:
+        held = self._held
+        if held:
+            return held.popleft()
+        return self._router.recv()
+
     def ctx_recv(self, ctx: ReplyContext) -> Optional[Message]:
         ctx.pipe = None              # a new recv abandons an unanswered message
-        got = self._router.recv()
-        if got is None:
-            return None
+        got = ctx.bound
+        if got is not None:
+            ctx.bound = None
+        else:
+            got = self._next()
+            if got is None:
+                if ctx.waker is not None and not ctx.waiting:
+                    ctx.waiting = True
+                    self._waiting.append(ctx)
+                return None
         msg, ctx.backtrace = got
         ctx.pipe = msg.pipe
         return msg
@@ -115,7 +151,86 @@ class Replier(_ReplierBase):
     def can_send(self) -> bool:
         return self._ctx.pipe is not None
 
+    def can_recv(self) -> bool:
+        return bool(self._held) or self._router.can_recv()
+
+    def ctx_can_recv(self, ctx: ReplyContext) -> bool:
+        return ctx.bound is not None or self.can_recv()
+
+    # -- contexts --
+    def new_context(self, waker: ContextWaker) -> "ReplierContext":
+        """A context that answers the request it received, on its own."""
+        ctx = ReplyContext(waker)
+        self._others[ctx] = None
+        return ReplierContext(self, ctx)
+
+    def route(self) -> None:
+        """Hand waiting requests to the waiting contexts, first come first
+        served; a context nobody waits on any more gives its request back."""
+        waiting = self._waiting
+        while waiting:
+            got = self._next()
+            if got is None:
+                break
+            ctx = waiting.popleft()
+            ctx.waiting = False
+            assert ctx.waker is not None
+            ctx.bound = got
+            if not ctx.waker.wake_recv():
+                ctx.bound = None
+                self._held.appendleft(got)
+        if self.can_recv():
+            self._host.wake_recv()          # the rest is for the socket's own receivers
+
+    def ctx_close(self, ctx: ReplyContext) -> None:
+        self._others.pop(ctx, None)
+        if ctx.waiting:
+            ctx.waiting = False
+            self._waiting.remove(ctx)
+        got = ctx.bound
+        ctx.bound = ctx.pipe = None
+        if got is not None:
+            self._held.appendleft(got)
+            self.route()
+
+    def close(self) -> None:
+        self._others.clear()
+        self._waiting.clear()
+        self._held.clear()
+
     @property
     def context(self) -> ReplyContext:
-        """The socket's (only, for now) reply context."""
+        """The socket's own (implicit) reply context."""
         return self._ctx
+
+
+class ReplierContext:
+    """A :class:`~nanomsg_core.interfaces.ProtocolContext` of REP or
+    RESPONDENT: one :class:`ReplyContext` of a :class:`Replier`."""
+
+    __slots__ = ("_rep", "state")
+
+    def __init__(self, rep: Replier, state: ReplyContext) -> None:
+        self._rep = rep
+        self.state = state
+
+    def send(self, msg: Message) -> bool:
+        return self._rep.ctx_send(self.state, msg)
+
+    def recv(self) -> Optional[Message]:
+        return self._rep.ctx_recv(self.state)
+
+    def can_send(self) -> bool:
+        return self.state.pipe is not None
+
+    def can_recv(self) -> bool:
+        return self._rep.ctx_can_recv(self.state)
+
+    def set_option(self, option: int, value: Any) -> None:
+        raise NanomsgError(errno.ENOPROTOOPT, "%s has no protocol options" % self._rep.NAME)
+
+    def get_option(self, option: int) -> Any:
+        raise NanomsgError(errno.ENOPROTOOPT, "%s has no protocol options" % self._rep.NAME)
+
+    def close(self) -> None:
+        self._rep.ctx_close(self.state)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nanomsg_core import PUB, SUB, SUB_SUBSCRIBE, SUB_UNSUBSCRIBE
 
-from ._pubsub import Pub, Sub
+from ._pubsub import Pub, Sub, SubCtx
 from ._trie import Trie
 
-__all__ = ["PUB", "Pub", "SUB", "SUB_SUBSCRIBE", "SUB_UNSUBSCRIBE", "Sub", "Trie"]
+__all__ = ["PUB", "Pub", "SUB", "SUB_SUBSCRIBE", "SUB_UNSUBSCRIBE", "Sub", "SubCtx", "Trie"]

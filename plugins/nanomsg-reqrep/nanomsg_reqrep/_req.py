@@ -4,8 +4,10 @@ Theory of operation.  A REQ socket keeps its pipes in a
 :class:`~nanomsg_core.protokit.LoadBalancer` (requests go to one ready peer)
 and a :class:`~nanomsg_core.protokit.FairQueue` (replies come from any).
 Everything about one request lives in a :class:`ReqContext`, apart from the
-pipe set, so that several contexts could later share one socket's pipes;
-today each socket has one.
+pipe set, so that several contexts share one socket's pipes: the socket's
+own, implicit one and any made with :meth:`Req.new_context` (NNG-style
+contexts), each with its own id, resend timer and reply slot.  Replies are
+routed to their context by request id, and the context is woken.
 
 A request is stamped with a fresh id (:class:`~nanomsg_core.backtrace.IdSequence`)
 and kept for resending.  It goes out at once if a pipe takes it; with no
@@ -24,16 +26,19 @@ from __future__ import annotations
 
 import errno
 import struct
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from nanomsg_core import EFSM, REQ_RESEND_IVL, Message, NanomsgError
 from nanomsg_core.backtrace import Deadline, IdSequence, id_word, recv_split
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
+
+if TYPE_CHECKING:
+    from nanomsg_core.interfaces import ContextWaker
 from nanomsg_core.protokit import FairQueue, LoadBalancer
 
 _word = struct.Struct(">I").unpack_from
 
-__all__ = ["Req", "ReqContext", "XReq", "new_req"]
+__all__ = ["Req", "ReqContext", "ReqCtx", "XReq", "new_req"]
 
 DEFAULT_RESEND_IVL = 60000
 
@@ -53,20 +58,35 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 
 
 class ReqContext:
-    """One outstanding request: its id, the message to resend, the reply."""
+    """One outstanding request: its id, the message to resend, the reply.
 
-    __slots__ = ("state", "id", "request", "sent_to", "reply", "resend")
+    ``waker`` is ``None`` for the socket's own (implicit) context, else the
+    engine's wake-ups for that context.
+    """
 
-    def __init__(self, host: ProtocolHost) -> None:
+    __slots__ = ("state", "id", "request", "sent_to", "reply", "resend", "resend_ivl",
+                 "waker")
+
+    def __init__(self, host: ProtocolHost, resend_ivl: int = DEFAULT_RESEND_IVL,
+                 waker: Optional[ContextWaker] = None) -> None:
         self.state = IDLE
         self.id = 0
         self.request: Optional[Message] = None
         self.sent_to: Optional[ProtocolPipe] = None
         self.reply: Optional[Message] = None
         self.resend = Deadline(host, self)
+        self.resend_ivl = resend_ivl
+        self.waker = waker
 
     def move(self, event: str) -> None:
         self.state = TRANSITIONS[event][self.state]
+
+
+def _check_ivl(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or (value < 1 and value != -1):
+        raise NanomsgError(errno.EINVAL, "REQ_RESEND_IVL takes an int >= 1 (ms) "
+                                         "or -1 (never), not %r" % (value,))
+    return value
 
 
 class _ReqPipes:
@@ -117,31 +137,39 @@ class XReq(_ReqPipes):
 
 
 class Req(_ReqPipes):
-    """Cooked REQ: request ids, resending, one outstanding request per context."""
+    """Cooked REQ: request ids, resending, one outstanding request per context.
+
+    The socket's own ``send``/``recv`` use one implicit context; each
+    :meth:`new_context` adds another over the same pipes.  Replies are
+    routed to their context by request id.
+    """
 
     def __init__(self, host: ProtocolHost) -> None:
         super().__init__(host)
         self._ids = IdSequence()
-        self._resend_ivl = DEFAULT_RESEND_IVL
         self._by_id: dict[int, ReqContext] = {}
         self._ctx = ReqContext(host)
+        self._others: dict[ReqContext, None] = {}     # the explicit contexts, in order
+
+    def _contexts(self) -> tuple[ReqContext, ...]:
+        return (self._ctx, *self._others)
 
     # -- pipes --
     def add_pipe(self, pipe: ProtocolPipe) -> bool:
         self._lb.add(pipe)
         self._fq.add(pipe)
-        ctx = self._ctx
-        if ctx.state is PARKED:
-            self._transmit(ctx)
+        for ctx in self._contexts():
+            if ctx.state is PARKED:
+                self._transmit(ctx)
         return True
 
     def remove_pipe(self, pipe: ProtocolPipe) -> None:
         self._lb.remove(pipe)
         self._fq.remove(pipe)
-        ctx = self._ctx
-        if ctx.sent_to is pipe and ctx.state is SENT:
-            ctx.sent_to = None
-            self._transmit(ctx)      # at once to another peer, or park
+        for ctx in self._contexts():
+            if ctx.sent_to is pipe and ctx.state is SENT:
+                ctx.sent_to = None
+                self._transmit(ctx)      # at once to another peer, or park
 
     # -- sending --
     def send(self, msg: Message) -> bool:
@@ -179,7 +207,7 @@ class Req(_ReqPipes):
             return
         # sent, or every pipe is full: then the next attempt is a resend
         ctx.sent_to = pipe
-        ctx.resend.set(self._resend_ivl)
+        ctx.resend.set(ctx.resend_ivl)
         ctx.move("sent")
 
     def can_send(self) -> bool:
@@ -195,7 +223,7 @@ class Req(_ReqPipes):
         if state is IDLE:
             raise NanomsgError(EFSM, "no request outstanding")
         if state is not READY:
-            self._collect()
+            self._collect(ctx)
             if ctx.state is not READY:
                 return None
         reply = ctx.reply
@@ -203,11 +231,14 @@ class Req(_ReqPipes):
         ctx.move("taken")
         return reply
 
-    def _collect(self) -> None:
-        """Route queued replies to their contexts until the pipes are empty
-        or a context became ready; drop the ones nobody awaits."""
+    def _collect(self, until: Optional[ReqContext]) -> None:
+        """Route queued replies to their contexts, waking each but *until*
+        (the caller's); drop the ones nobody awaits.  With no explicit
+        context, stop as soon as *until* is ready (the hot path); else
+        drain the pipes, so no other context's reply waits behind ours."""
         fq = self._fq
         by_id = self._by_id
+        drain = bool(self._others) or until is None
         while True:
             msg = fq.recv()
             if msg is None:
@@ -223,13 +254,40 @@ class Req(_ReqPipes):
             ctx.request = None
             ctx.reply = Message(payload[4:], b"", msg.pipe)
             ctx.move("reply")
-            return
+            if ctx is not until:
+                if ctx.waker is None:
+                    self._host.wake_recv()
+                else:
+                    ctx.waker.wake_recv()    # if nobody waits, the reply stays its own
+            elif not drain:
+                return
 
     def can_recv(self) -> bool:
-        ctx = self._ctx
+        return self.ctx_can_recv(self._ctx)
+
+    def ctx_can_recv(self, ctx: ReqContext) -> bool:
         if ctx.state is SENT or ctx.state is PARKED:
-            self._collect()
+            self._collect(ctx)
         return ctx.state is READY
+
+    # -- contexts --
+    def new_context(self, waker: ContextWaker) -> "ReqCtx":
+        """A context with its own request id, resend timer and reply slot;
+        ``REQ_RESEND_IVL`` starts as the socket's."""
+        state = ReqContext(self._host, self._ctx.resend_ivl, waker)
+        self._others[state] = None
+        return ReqCtx(self, state)
+
+    def route(self) -> None:
+        self._collect(None)
+
+    def ctx_close(self, ctx: ReqContext) -> None:
+        ctx.resend.cancel()
+        if self._by_id.get(ctx.id) is ctx:
+            del self._by_id[ctx.id]
+        ctx.request = ctx.reply = ctx.sent_to = None
+        ctx.state = IDLE
+        self._others.pop(ctx, None)
 
     # -- timers, options --
     def on_timer(self, key: object) -> None:
@@ -239,24 +297,59 @@ class Req(_ReqPipes):
     def set_option(self, option: int, value: Any) -> None:
         if option != REQ_RESEND_IVL:
             super().set_option(option, value)
-        if isinstance(value, bool) or not isinstance(value, int) or (value < 1 and value != -1):
-            raise NanomsgError(errno.EINVAL, "REQ_RESEND_IVL takes an int >= 1 (ms) "
-                                             "or -1 (never), not %r" % (value,))
-        self._resend_ivl = value
+        self._ctx.resend_ivl = _check_ivl(value)
 
     def get_option(self, option: int) -> Any:
         if option != REQ_RESEND_IVL:
             super().get_option(option)
-        return self._resend_ivl
+        return self._ctx.resend_ivl
 
     def close(self) -> None:
-        self._ctx.resend.cancel()
+        for ctx in self._contexts():
+            ctx.resend.cancel()
         self._by_id.clear()
+        self._others.clear()
 
     @property
     def context(self) -> ReqContext:
-        """The socket's (only, for now) request context."""
+        """The socket's own (implicit) request context."""
         return self._ctx
+
+
+class ReqCtx:
+    """A :class:`~nanomsg_core.interfaces.ProtocolContext` of REQ: one
+    :class:`ReqContext` of a :class:`Req`, driven on its own."""
+
+    __slots__ = ("_req", "state")
+
+    def __init__(self, req: Req, state: ReqContext) -> None:
+        self._req = req
+        self.state = state
+
+    def send(self, msg: Message) -> bool:
+        return self._req.ctx_send(self.state, msg)
+
+    def recv(self) -> Optional[Message]:
+        return self._req.ctx_recv(self.state)
+
+    def can_send(self) -> bool:
+        return self._req.can_send()
+
+    def can_recv(self) -> bool:
+        return self._req.ctx_can_recv(self.state)
+
+    def set_option(self, option: int, value: Any) -> None:
+        if option != REQ_RESEND_IVL:
+            raise NanomsgError(errno.ENOPROTOOPT, "unknown REQ option %r" % (option,))
+        self.state.resend_ivl = _check_ivl(value)
+
+    def get_option(self, option: int) -> Any:
+        if option != REQ_RESEND_IVL:
+            raise NanomsgError(errno.ENOPROTOOPT, "unknown REQ option %r" % (option,))
+        return self.state.resend_ivl
+
+    def close(self) -> None:
+        self._req.ctx_close(self.state)
 
 
 def new_req(host: ProtocolHost) -> Union[Req, XReq]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from nanomsg_core import RESPONDENT, SURVEYOR, SURVEYOR_DEADLINE
 
 from ._respondent import Respondent, RespondentContext, XRespondent, new_respondent
-from ._surveyor import SurveyContext, Surveyor, XSurveyor, new_surveyor
+from ._surveyor import SurveyContext, Surveyor, SurveyorCtx, XSurveyor, new_surveyor
 
-__all__ = ["RESPONDENT", "Respondent", "RespondentContext", "SURVEYOR", "SURVEYOR_DEADLINE",
-           "SurveyContext", "Surveyor", "XRespondent", "XSurveyor", "new_respondent",
-           "new_surveyor"]
+__all__ = ["RESPONDENT", "Respondent", "RespondentContext", "SURVEYOR",
+           "SURVEYOR_DEADLINE", "SurveyContext", "Surveyor", "SurveyorCtx", "XRespondent",
+           "XSurveyor", "new_respondent", "new_surveyor"]

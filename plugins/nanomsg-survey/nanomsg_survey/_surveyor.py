@@ -9,7 +9,9 @@ older surveys).  When the deadline passes, blocked receivers are woken and
 the next ``recv`` raises ``ETIMEDOUT``; after that ``recv`` raises ``EFSM``
 until the next survey.  A new survey cancels the one in progress.  The
 per-survey state lives in a :class:`SurveyContext`, apart from the pipe
-set, so that several contexts could later share one socket's pipes.
+set, so that several contexts share one socket's pipes (NNG-style contexts,
+:meth:`Surveyor.new_context`): each has its own survey id, deadline and
+queue of responses, and responses are routed to their context by id.
 
 Raw SURVEYOR (:class:`XSurveyor`) tracks nothing: messages go to every pipe
 with their header as given, responses come up with their backtrace in
@@ -19,14 +21,18 @@ with their header as given, responses come up with their backtrace in
 from __future__ import annotations
 
 import errno
-from typing import Any, Optional, Union
+from collections import deque
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from nanomsg_core import EFSM, SURVEYOR_DEADLINE, Message, NanomsgError
 from nanomsg_core.backtrace import Deadline, IdSequence, id_word, recv_split
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
+
+if TYPE_CHECKING:
+    from nanomsg_core.interfaces import ContextWaker
 from nanomsg_core.protokit import Distributor, FairQueue
 
-__all__ = ["SurveyContext", "Surveyor", "XSurveyor", "new_surveyor"]
+__all__ = ["SurveyContext", "Surveyor", "SurveyorCtx", "XSurveyor", "new_surveyor"]
 
 DEFAULT_DEADLINE = 1000
 
@@ -46,19 +52,39 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 RECV_ERRORS = {IDLE: EFSM, TIMED_OUT: errno.ETIMEDOUT}
 
 
+QUEUE_LEN = 128
+"""Responses an explicit context keeps unread (NNG's default); more are dropped."""
+
+
 class SurveyContext:
-    """One survey: its id, its deadline, the response looked ahead by poll."""
+    """One survey: its id, its deadline, the response looked ahead by poll.
 
-    __slots__ = ("state", "id", "deadline", "ahead")
+    ``waker`` is ``None`` for the socket's own (implicit) context, else the
+    engine's wake-ups for that context; ``queue`` holds responses routed to
+    it while another context was reading the pipes.
+    """
 
-    def __init__(self, host: ProtocolHost) -> None:
+    __slots__ = ("state", "id", "deadline", "ahead", "deadline_ms", "waker", "queue")
+
+    def __init__(self, host: ProtocolHost, deadline_ms: int = DEFAULT_DEADLINE,
+                 waker: Optional[ContextWaker] = None) -> None:
         self.state = IDLE
         self.id = 0
         self.deadline = Deadline(host, self)
         self.ahead: Optional[Message] = None
+        self.deadline_ms = deadline_ms
+        self.waker = waker
+        self.queue: deque[Message] = deque()
 
     def move(self, event: str) -> None:
         self.state = TRANSITIONS[event][self.state]
+
+
+def _check_deadline(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or (value < 1 and value != -1):
+        raise NanomsgError(errno.EINVAL, "SURVEYOR_DEADLINE takes an int >= 1 (ms) "
+                                         "or -1 (none), not %r" % (value,))
+    return value
 
 
 class _SurveyorPipes:
@@ -109,23 +135,34 @@ class XSurveyor(_SurveyorPipes):
 
 
 class Surveyor(_SurveyorPipes):
-    """Cooked SURVEYOR: survey ids, the deadline, stale responses dropped."""
+    """Cooked SURVEYOR: survey ids, the deadline, stale responses dropped.
+
+    The socket's own ``send``/``recv`` use one implicit context; each
+    :meth:`new_context` adds another with its own survey, deadline and
+    responses.  With explicit contexts, responses are routed by survey id.
+    """
 
     def __init__(self, host: ProtocolHost) -> None:
         super().__init__(host)
         self._ids = IdSequence()
-        self._deadline_ms = DEFAULT_DEADLINE
         self._ctx = SurveyContext(host)
+        self._others: dict[SurveyContext, None] = {}
+        self._by_id: dict[int, SurveyContext] = {}    # the surveys in progress
 
     def send(self, msg: Message) -> bool:
         return self.ctx_send(self._ctx, msg)
 
     def ctx_send(self, ctx: SurveyContext, msg: Message) -> bool:
         """Start a new survey on *ctx*, cancelling the one in progress."""
+        by_id = self._by_id
+        if by_id.get(ctx.id) is ctx:
+            del by_id[ctx.id]
         ctx.id = ident = self._ids.next()
+        by_id[ident] = ctx
         ctx.ahead = None
+        ctx.queue.clear()
         self._dist.send(Message(msg.body, id_word(ident)))
-        ctx.deadline.set(self._deadline_ms)
+        ctx.deadline.set(ctx.deadline_ms)
         ctx.move("survey")
         return True
 
@@ -142,9 +179,14 @@ class Surveyor(_SurveyorPipes):
         if msg is not None:
             ctx.ahead = None
             return msg
+        if ctx.queue:
+            return ctx.queue.popleft()
+        if self._others:
+            return self._route(ctx)
         return self._next_response(ctx)
 
     def _next_response(self, ctx: SurveyContext) -> Optional[Message]:
+        """The hot path, with no explicit context: responses to other ids are stale."""
         fq = self._fq
         want = ctx.id
         while True:
@@ -156,42 +198,133 @@ class Surveyor(_SurveyorPipes):
                     and int.from_bytes(payload[:4], "big") == want):
                 return Message(payload[4:], b"", msg.pipe)
 
+    def _route(self, until: Optional[SurveyContext]) -> Optional[Message]:
+        """Route responses by survey id until one for *until* comes (returned);
+        the others are queued on their contexts, which are woken."""
+        fq = self._fq
+        by_id = self._by_id
+        while True:
+            msg = fq.recv()
+            if msg is None:
+                return None
+            payload = msg.body
+            if len(payload) < 4 or not payload[0] & 0x80:
+                continue
+            ctx = by_id.get(int.from_bytes(payload[:4], "big"))
+            if ctx is None:
+                continue                 # stale: that survey is over
+            response = Message(payload[4:], b"", msg.pipe)
+            if ctx is until:
+                return response
+            if len(ctx.queue) >= QUEUE_LEN:
+                continue
+            ctx.queue.append(response)
+            if ctx.waker is None:
+                self._host.wake_recv()
+            else:
+                ctx.waker.wake_recv()
+
     def can_recv(self) -> bool:
+        return self.ctx_can_recv(self._ctx)
+
+    def ctx_can_recv(self, ctx: SurveyContext) -> bool:
         # As nanomsg: readable when no survey runs, so that a poll wakes
         # and the recv that follows reports ETIMEDOUT or EFSM.
-        ctx = self._ctx
-        if ctx.state is not ACTIVE:
+        if ctx.state is not ACTIVE or ctx.queue:
             return True
         if ctx.ahead is None:
-            ctx.ahead = self._next_response(ctx)
+            ctx.ahead = self._route(ctx) if self._others else self._next_response(ctx)
         return ctx.ahead is not None
+
+    # -- contexts --
+    def new_context(self, waker: ContextWaker) -> "SurveyorCtx":
+        """A context with its own survey id, deadline (``SURVEYOR_DEADLINE``
+        starts as the socket's) and responses."""
+        state = SurveyContext(self._host, self._ctx.deadline_ms, waker)
+        self._others[state] = None
+        return SurveyorCtx(self, state)
+
+    def route(self) -> None:
+        self._route(None)
+
+    def ctx_close(self, ctx: SurveyContext) -> None:
+        ctx.deadline.cancel()
+        if self._by_id.get(ctx.id) is ctx:
+            del self._by_id[ctx.id]
+        ctx.queue.clear()
+        ctx.ahead = None
+        ctx.state = IDLE
+        self._others.pop(ctx, None)
 
     def on_timer(self, key: object) -> None:
         if isinstance(key, SurveyContext) and key.state is ACTIVE and key.deadline.expired():
             key.ahead = None
+            key.queue.clear()
+            if self._by_id.get(key.id) is key:
+                del self._by_id[key.id]
             key.move("deadline")
-            self._host.wake_recv()
+            if key.waker is None:
+                self._host.wake_recv()
+            else:
+                key.waker.wake_all()
 
     def set_option(self, option: int, value: Any) -> None:
         if option != SURVEYOR_DEADLINE:
             super().set_option(option, value)
-        if isinstance(value, bool) or not isinstance(value, int) or (value < 1 and value != -1):
-            raise NanomsgError(errno.EINVAL, "SURVEYOR_DEADLINE takes an int >= 1 (ms) "
-                                             "or -1 (none), not %r" % (value,))
-        self._deadline_ms = value
+        self._ctx.deadline_ms = _check_deadline(value)
 
     def get_option(self, option: int) -> Any:
         if option != SURVEYOR_DEADLINE:
             super().get_option(option)
-        return self._deadline_ms
+        return self._ctx.deadline_ms
 
     def close(self) -> None:
         self._ctx.deadline.cancel()
+        for ctx in self._others:
+            ctx.deadline.cancel()
+        self._others.clear()
+        self._by_id.clear()
 
     @property
     def context(self) -> SurveyContext:
-        """The socket's (only, for now) survey context."""
+        """The socket's own (implicit) survey context."""
         return self._ctx
+
+
+class SurveyorCtx:
+    """A :class:`~nanomsg_core.interfaces.ProtocolContext` of SURVEYOR: one
+    :class:`SurveyContext` of a :class:`Surveyor`, driven on its own."""
+
+    __slots__ = ("_surveyor", "state")
+
+    def __init__(self, surveyor: Surveyor, state: SurveyContext) -> None:
+        self._surveyor = surveyor
+        self.state = state
+
+    def send(self, msg: Message) -> bool:
+        return self._surveyor.ctx_send(self.state, msg)
+
+    def recv(self) -> Optional[Message]:
+        return self._surveyor.ctx_recv(self.state)
+
+    def can_send(self) -> bool:
+        return True
+
+    def can_recv(self) -> bool:
+        return self._surveyor.ctx_can_recv(self.state)
+
+    def set_option(self, option: int, value: Any) -> None:
+        if option != SURVEYOR_DEADLINE:
+            raise NanomsgError(errno.ENOPROTOOPT, "unknown SURVEYOR option %r" % (option,))
+        self.state.deadline_ms = _check_deadline(value)
+
+    def get_option(self, option: int) -> Any:
+        if option != SURVEYOR_DEADLINE:
+            raise NanomsgError(errno.ENOPROTOOPT, "unknown SURVEYOR option %r" % (option,))
+        return self.state.deadline_ms
+
+    def close(self) -> None:
+        self._surveyor.ctx_close(self.state)
 
 
 def new_surveyor(host: ProtocolHost) -> Union[Surveyor, XSurveyor]:
