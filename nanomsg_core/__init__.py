@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno as _errno
 
-from ._constants import (AF_SP, AF_SP_RAW, BUS, DOMAIN, DONTWAIT, EFSM, ETERM, FANIN,
+from ._constants import (PIPE_EV_ADD_POST, PIPE_EV_ADD_PRE, PIPE_EV_REM_POST, AF_SP, AF_SP_RAW, BUS, DOMAIN, DONTWAIT, EFSM, ETERM, FANIN,
                          FANOUT, INPROC, IPC, IPV4ONLY, LINGER, MAXTTL, PAIR, POLLIN,
                          POLLOUT, PROTOCOL, PUB, PULL, PUSH, RCVBUF, RCVFD, RCVMAXSIZE,
                          RCVPRIO, RCVTIMEO, RECONNECT_IVL, RECONNECT_IVL_MAX, REP, REQ,
@@ -26,11 +26,14 @@ from ._constants import (AF_SP, AF_SP_RAW, BUS, DOMAIN, DONTWAIT, EFSM, ETERM, F
                          SUB_UNSUBSCRIBE, SURVEYOR, SURVEYOR_DEADLINE, SYMBOLS, TCP,
                          TCP_NODELAY, TLS, TLS_CONFIG, WS, PAIR1)
 from ._device import device
+from ._endpoint import Endpoint
 from .errors import NanomsgError, strerror
+from .log import LOGGER as _LOGGER  # noqa: F401  (installs the NullHandler)
 from ._message import Message
 from ._pipe import Pipe
 from ._options import OptionSpec
-from ._registry import Registry, get_registry, register_plugin
+from ._poll import poll
+from ._registry import Registry, get_registry, register_plugin, unregister_plugin
 from ._socket import Socket, term
 from .hookspecs import hookimpl
 
@@ -60,19 +63,20 @@ def symbol(index: int) -> tuple[str, int]:
 __all__ = [
     "AF_SP", "AF_SP_RAW", "BUS", "DOMAIN", "DONTWAIT", "EADDRINUSE", "EADDRNOTAVAIL",
     "EAFNOSUPPORT", "EAGAIN", "EBADF", "ECONNREFUSED", "EFSM", "EINVAL", "EMSGSIZE",
-    "ENOPROTOOPT", "ENOTSUP", "EPROTONOSUPPORT", "ETERM", "ETIMEDOUT", "FANIN", "FANOUT",
-    "INPROC", "IPC", "IPV4ONLY", "LINGER", "MAXTTL", "Message", "NanomsgError", "OptionSpec",
-    "PAIR", "PAIR1",
-    "POLLIN", "POLLOUT", "PROTOCOL", "PUB", "PULL", "PUSH", "Pipe", "RCVBUF", "RCVFD",
-    "RCVMAXSIZE", "RCVPRIO", "RCVTIMEO", "RECONNECT_IVL", "RECONNECT_IVL_MAX", "REP",
-    "REQ", "REQ_RESEND_IVL", "RESPONDENT", "Registry", "SINK", "SNDBUF", "SNDFD",
-    "SNDPRIO", "SNDTIMEO", "SOCKET_NAME", "SOL_SOCKET", "SOURCE",
-    "STAT_ACCEPTED_CONNECTIONS", "STAT_ACCEPT_ERRORS", "STAT_BIND_ERRORS",
-    "STAT_BROKEN_CONNECTIONS", "STAT_BYTES_RECEIVED", "STAT_BYTES_SENT",
-    "STAT_CONNECT_ERRORS", "STAT_CURRENT_CONNECTIONS", "STAT_CURRENT_EP_ERRORS",
-    "STAT_DROPPED_CONNECTIONS", "STAT_ESTABLISHED_CONNECTIONS",
-    "STAT_INPROGRESS_CONNECTIONS", "STAT_MESSAGES_RECEIVED", "STAT_MESSAGES_SENT", "SUB",
-    "SUB_SUBSCRIBE", "SUB_UNSUBSCRIBE", "SURVEYOR", "SURVEYOR_DEADLINE", "Socket", "TCP",
-    "TCP_NODELAY", "TLS", "TLS_CONFIG", "WS", "__version__", "device", "get_registry", "hookimpl",
-    "register_plugin", "strerror", "symbol", "term",
+    "ENOPROTOOPT", "ENOTSUP", "EPROTONOSUPPORT", "ETERM", "ETIMEDOUT", "Endpoint",
+    "FANIN", "FANOUT", "INPROC", "IPC", "IPV4ONLY", "LINGER", "MAXTTL", "Message",
+    "NanomsgError", "OptionSpec", "PAIR", "PAIR1", "PIPE_EV_ADD_POST",
+    "PIPE_EV_ADD_PRE", "PIPE_EV_REM_POST", "POLLIN", "POLLOUT", "PROTOCOL", "PUB",
+    "PULL", "PUSH", "Pipe", "RCVBUF", "RCVFD", "RCVMAXSIZE", "RCVPRIO", "RCVTIMEO",
+    "RECONNECT_IVL", "RECONNECT_IVL_MAX", "REP", "REQ", "REQ_RESEND_IVL", "RESPONDENT",
+    "Registry", "SINK", "SNDBUF", "SNDFD", "SNDPRIO", "SNDTIMEO", "SOCKET_NAME",
+    "SOL_SOCKET", "SOURCE", "STAT_ACCEPTED_CONNECTIONS", "STAT_ACCEPT_ERRORS",
+    "STAT_BIND_ERRORS", "STAT_BROKEN_CONNECTIONS", "STAT_BYTES_RECEIVED",
+    "STAT_BYTES_SENT", "STAT_CONNECT_ERRORS", "STAT_CURRENT_CONNECTIONS",
+    "STAT_CURRENT_EP_ERRORS", "STAT_DROPPED_CONNECTIONS",
+    "STAT_ESTABLISHED_CONNECTIONS", "STAT_INPROGRESS_CONNECTIONS",
+    "STAT_MESSAGES_RECEIVED", "STAT_MESSAGES_SENT", "SUB", "SUB_SUBSCRIBE",
+    "SUB_UNSUBSCRIBE", "SURVEYOR", "SURVEYOR_DEADLINE", "Socket", "TCP", "TCP_NODELAY",
+    "TLS", "TLS_CONFIG", "WS", "__version__", "device", "get_registry", "hookimpl",
+    "poll", "register_plugin", "strerror", "symbol", "term", "unregister_plugin",
 ]

@@ -75,6 +75,11 @@ DONTWAIT = 1
 POLLIN = 1
 POLLOUT = 2
 
+# pipe events (NNG's numbers)
+PIPE_EV_ADD_PRE = 1
+PIPE_EV_ADD_POST = 2
+PIPE_EV_REM_POST = 3
+
 # Statistics (nanomsg's numbers)
 STAT_ESTABLISHED_CONNECTIONS = 101
 STAT_ACCEPTED_CONNECTIONS = 102
@@ -90,6 +95,8 @@ STAT_MESSAGES_SENT = 301
 STAT_MESSAGES_RECEIVED = 302
 STAT_BYTES_SENT = 303
 STAT_BYTES_RECEIVED = 304
+STATISTICS = frozenset(range(101, 108)) | frozenset(range(201, 204)) | frozenset(range(301, 305))
+"""Every statistic ``get_statistic`` knows."""
 
 # nanomsg's own error numbers (beyond the OS's)
 HAUSNUMERO = 156384712
@@ -131,8 +138,10 @@ _ERRNO_NAMES = ("EADDRINUSE", "EADDRNOTAVAIL", "EAFNOSUPPORT", "EAGAIN", "EBADF"
 
 def _build_symbols() -> list[tuple[str, int]]:
     g = globals()
-    out = [("NN_" + name, int(g[name])) for _, names in _NAMESPACES for name in names]
-    out += [("NN_ETERM", ETERM), ("NN_EFSM", EFSM)]
+    # as nanomsg's nn_symbol: domains and errors keep their C names, the rest has NN_
+    out = [(name if name.startswith("AF_") else "NN_" + name, int(g[name]))
+           for _, names in _NAMESPACES for name in names]
+    out += [("ETERM", ETERM), ("EFSM", EFSM)]
     out += [(name, int(getattr(_errno, name))) for name in _ERRNO_NAMES
             if hasattr(_errno, name)]
     return out

@@ -2,11 +2,13 @@
 
 Theory of operation: an endpoint snapshots the socket's options when it is
 created (priorities, buffer sizes, reconnect intervals, transport options),
-as nanomsg does.  A listening endpoint hands every accepted transport pipe
-to its socket.  A connecting endpoint runs the dial loop: dial; on failure
-wait ``RECONNECT_IVL`` (doubling up to ``RECONNECT_IVL_MAX`` when that is
-set) and dial again; on success reset the interval; when the pipe dies (or
-the socket refuses it) wait and dial again.  All waits are engine timers.
+as nanomsg does; ``RCVMAXSIZE`` alone is read live.  A listening endpoint
+hands every accepted transport pipe to its socket.  A connecting endpoint
+runs the dial loop: dial; on failure wait ``RECONNECT_IVL`` (doubling up to
+``RECONNECT_IVL_MAX`` when that is set) and dial again; on success reset the
+interval; when the pipe dies (or the socket refuses it) wait and dial again.
+All waits are engine timers.  Endpoints reach their socket only through its
+:class:`~nanomsg_core._core.SocketCore`.
 """
 
 from __future__ import annotations
@@ -20,38 +22,57 @@ from ._runtime import get_engine
 from .interfaces import Dialer, Listener, Reactor, Transport, TransportPipe
 
 if TYPE_CHECKING:
+    from ._core import SocketCore
     from ._pipe import Pipe
-    from ._socket import Socket
 
 __all__ = ["DialEndpoint", "Endpoint", "ListenEndpoint"]
 
 
 class Endpoint:
-    """The :class:`~nanomsg_core.interfaces.EndpointContext` of one bind/connect."""
+    """The :class:`~nanomsg_core.interfaces.EndpointContext` of one bind/connect.
 
-    def __init__(self, sock: "Socket", eid: int, url: str, transport: Transport) -> None:
-        self.sock = sock
+    Public attributes: ``id``, ``url``, ``bound_address``, ``listening``.
+    """
+
+    listening = False
+
+    def __init__(self, core: "SocketCore", eid: int, url: str, transport: Transport) -> None:
+        sock = core.socket
+        self.core = core
         self.id = eid
         self.url = url
         self.transport = transport
         self.protocol_id = sock.protocol
         self._peer = sock.peer_protocol
-        self._opts = sock.option_snapshot()
+        self._opts = core.options()
         self.sndprio: int = self._opts[(C.SOL_SOCKET, C.SNDPRIO)]
         self.rcvprio: int = self._opts[(C.SOL_SOCKET, C.RCVPRIO)]
         self.rcvbuf: int = self._opts[(C.SOL_SOCKET, C.RCVBUF)]
         self.closed = False
+        self.in_progress = 0
+        """Connection attempts under way (``STAT_INPROGRESS_CONNECTIONS``)."""
+        self.error = False
+        """Whether the last attempt failed (``STAT_CURRENT_EP_ERRORS``)."""
         self.pipes: set["Pipe"] = set()
         self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return "<Endpoint %d %s>" % (self.id, self.url)
 
     @property
     def reactor(self) -> Reactor:
         return get_engine()
 
+    @property
+    def bound_address(self) -> str:
+        return self.url
+
     def peer_ok(self, peer_protocol: int) -> bool:
         return peer_protocol == self._peer
 
     def get_option(self, level: int, option: int) -> Any:
+        if level == C.SOL_SOCKET and option == C.RCVMAXSIZE:
+            return self.core.live_option(level, option)
         return self._opts.get((level, option))
 
     def start(self) -> None:
@@ -63,12 +84,10 @@ class Endpoint:
     def pipe_gone(self, pipe: "Pipe") -> None:
         self.pipes.discard(pipe)
 
-    def refused(self) -> None:
-        """The socket refused a pipe of this endpoint (e.g. PAIR is taken)."""
-
 
 class ListenEndpoint(Endpoint):
     listener: Listener
+    listening = True
 
     def start(self) -> None:
         self.listener = self.transport.new_listener(self.url, self)
@@ -82,7 +101,7 @@ class ListenEndpoint(Endpoint):
         if self.closed:
             tp.close()
             return
-        self.sock.attach_pipe(tp, self)
+        self.core.attach_pipe(tp, self)
 
     def close(self) -> None:
         if not self.closed:
@@ -93,14 +112,13 @@ class ListenEndpoint(Endpoint):
 class DialEndpoint(Endpoint):
     dialer: Dialer
 
-    def __init__(self, sock: "Socket", eid: int, url: str, transport: Transport) -> None:
-        super().__init__(sock, eid, url, transport)
+    def __init__(self, core: "SocketCore", eid: int, url: str, transport: Transport) -> None:
+        super().__init__(core, eid, url, transport)
         self._ivl_min: int = self._opts[(C.SOL_SOCKET, C.RECONNECT_IVL)]
         self._ivl_max: int = self._opts[(C.SOL_SOCKET, C.RECONNECT_IVL_MAX)]
         self._ivl = self._ivl_min
         self._timer: Optional[Timer] = None
         self._attempt = 0
-        self.bound_address = url
 
     def start(self) -> None:
         self.dialer = self.transport.new_dialer(self.url, self)
@@ -113,6 +131,7 @@ class DialEndpoint(Endpoint):
             self._timer = None
             self._attempt += 1
             attempt = self._attempt
+            self.in_progress = 1
         self.dialer.dial(lambda tp, exc: self._dialed(attempt, tp, exc))
 
     def _dialed(self, attempt: int, tp: Optional[TransportPipe],
@@ -121,14 +140,21 @@ class DialEndpoint(Endpoint):
             if tp is not None:
                 tp.close()
             return
+        self.in_progress = 0
         if tp is None:
-            self.sock.count_stat(C.STAT_CONNECT_ERRORS)
+            self.error = True
+            self.core.count(C.STAT_CONNECT_ERRORS)
+            self.core.endpoint_connect_failed(self, exc)
             self._retry()
             return
+        self.error = False
         self._ivl = self._ivl_min
-        self.sock.count_stat(C.STAT_ESTABLISHED_CONNECTIONS)
-        if self.sock.attach_pipe(tp, self) is None:
+        self.core.count(C.STAT_ESTABLISHED_CONNECTIONS)
+        pipe = self.core.attach_pipe(tp, self)
+        if pipe is None:
             self._retry()
+        else:
+            self.core.endpoint_connected(self, pipe)
 
     def _retry(self) -> None:
         with self._lock:
@@ -148,6 +174,7 @@ class DialEndpoint(Endpoint):
             if self.closed:
                 return
             self.closed = True
+            self.in_progress = 0
             if self._timer is not None:
                 self._timer.cancel()
         self.dialer.close()

@@ -20,11 +20,12 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._message import Message
-from .interfaces import DirectReceiver, DirectWaker, TransportPipe
+from .interfaces import (DirectReceiver, DirectWaker, PeerCredentials, RecvMaxSize,
+                         TransportPipe)
 
 if TYPE_CHECKING:
+    from ._core import SocketCore as _SocketCore
     from ._endpoint import Endpoint
-    from ._socket import Socket as _SocketCore
 
 __all__ = ["Pipe"]
 
@@ -44,13 +45,16 @@ class Pipe:
 
     Public attributes: ``id``, ``transport``, ``local_address``,
     ``remote_address``, ``peer_protocol``, ``sndprio``, ``rcvprio``,
-    ``endpoint`` (the endpoint id it belongs to).
+    ``endpoint`` (the endpoint id it belongs to), and ``peer_pid``,
+    ``peer_uid``, ``peer_gid`` (ipc where the OS tells, else ``None``).
+    :meth:`close` drops this one connection.
     """
 
     __slots__ = ("id", "transport", "local_address", "remote_address", "peer_protocol",
                  "sndprio", "rcvprio", "endpoint", "data", "send", "can_send",
                  "_tp", "_core", "_ep", "_inq", "_added", "_taken", "_limit", "_low",
-                 "_resume_wanted", "_closed", "_wake_recv", "direct_recv")
+                 "_resume_wanted", "_closed", "_wake_recv", "direct_recv", "_dropped",
+                 "peer_pid", "peer_uid", "peer_gid")
 
     send: Callable[[Message], bool]
     can_send: Callable[[], bool]
@@ -81,6 +85,13 @@ class Pipe:
         self.direct_recv: Optional[Callable[[int, DirectWaker], bool]] = (
             tp.direct_recv if isinstance(tp, DirectReceiver) else None)
         """The transport's direct-receive capability, if it has one."""
+        self._dropped = False
+        creds = tp.peer_credentials() if isinstance(tp, PeerCredentials) else None
+        self.peer_pid: Optional[int] = None
+        self.peer_uid: Optional[int] = None
+        self.peer_gid: Optional[int] = None
+        if creds is not None:
+            self.peer_pid, self.peer_uid, self.peer_gid = creds
 
     def __repr__(self) -> str:
         return "<Pipe %d %s %s -> %s>" % (self.id, self.transport, self.local_address,
@@ -106,9 +117,16 @@ class Pipe:
         return self._added - self._taken
 
     def close(self) -> None:
-        """Drop this connection (protocol violation, exclusivity, ...)."""
+        """Drop this connection (protocol violation, exclusivity, access
+        control from a pipe-event callback, ...).  Any thread; idempotent."""
         if not self._closed:
-            self._core.engine_close_pipe(self)
+            self._core.close_pipe_soon(self)
+
+    def set_recv_max_size(self, size: int) -> None:
+        """``RCVMAXSIZE`` changed: apply it to this live connection."""
+        tp = self._tp
+        if isinstance(tp, RecvMaxSize):
+            tp.set_recv_max_size(size)
 
     # -- what transports call (any thread) --
     def deliver(self, msg: Message) -> bool:

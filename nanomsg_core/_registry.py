@@ -18,13 +18,13 @@ from typing import Any, Callable, Optional, Union
 
 import pluggy
 
-from . import hookspecs
+from . import _hooks, hookspecs
 from ._options import OptionSpec
 from .errors import NanomsgError
 from .interfaces import Poller, ProtocolFactory, Transport
 
 __all__ = ["OptionSpec", "PollerInfo", "ProtocolInfo", "Registry", "get_registry",
-           "register_plugin"]
+           "register_plugin", "unregister_plugin"]
 
 # Where the well-known capabilities live, for error messages.
 _KNOWN_PROTOCOLS = {
@@ -211,22 +211,35 @@ def get_registry() -> Registry:
     with _lock:
         if _registry is None:
             reg = Registry()
-            _plugin_manager().hook.nanomsg_core_register(registry=reg)
+            pm = _plugin_manager()
+            pm.hook.nanomsg_core_register.call_historic(kwargs={"registry": reg})
+            _hooks.refresh(pm)
             _registry = reg
         return _registry
 
 
 def register_plugin(plugin: Any, name: Optional[str] = None) -> None:
-    """Register a plugin object or module at run time (tests, embedding)."""
+    """Register a plugin object or module at run time (tests, embedding).
+
+    Its ``nanomsg_core_register`` runs at once (the hook is historic); its
+    observer hooks take effect for every socket from now on."""
     with _lock:
+        get_registry()
         pm = _plugin_manager()
         if pm.is_registered(plugin):
             return
         pm.register(plugin, name=name)
-        reg = get_registry()
-        impl = getattr(plugin, "nanomsg_core_register", None)
-        if impl is not None:
-            impl(registry=reg)
+        _hooks.refresh(pm)
+
+
+def unregister_plugin(plugin: Any) -> None:
+    """Remove a plugin registered with :func:`register_plugin` (its
+    observer hooks stop; what it registered in the registry stays)."""
+    with _lock:
+        pm = _plugin_manager()
+        if pm.is_registered(plugin):
+            pm.unregister(plugin)
+            _hooks.refresh(pm)
 
 
 def reset_registry() -> None:
@@ -235,3 +248,4 @@ def reset_registry() -> None:
     with _lock:
         _pm = None
         _registry = None
+        _hooks.clear()

@@ -8,39 +8,43 @@ send or receive waiter deque, then re-tries once (closing the race with a
 concurrent wake) and sleeps.  Transports deliver without the socket lock
 and wake at most one receiver per message, and only if one waits, so an
 uncontended message costs no thread hand-off at all.  A thread waits on a
-plain lock; an asyncio task waits on a future woken through
-``call_soon_threadsafe`` (no thread is parked per pending call).
-Closing the socket (or ``term()``) wakes every waiter, which then raise.
+plain lock; an asyncio task on a future and a trio task on an event, both
+woken through their loop's thread-safe call (no thread is parked per
+pending call).  Closing the socket (or ``term()``) wakes every waiter,
+which then raise.  What the machinery calls on a socket goes through its
+:class:`~nanomsg_core._core.SocketCore`, not through the socket itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import os
-import select
-import sys
 import threading
 import time
 import weakref
 from collections import deque
-from typing import Any, Callable, Optional, TypeVar, Union
+from typing import Any, AsyncIterator, Callable, Optional, TypeVar, Union
 
 from . import _constants as C
+from ._core import SocketCore
 from ._endpoint import DialEndpoint, Endpoint, ListenEndpoint
 from ._engine import Timer
-from ._runtime import get_engine
-from .errors import NanomsgError
+from ._hooks import HOOKS
 from ._message import Message
 from ._options import SOCKET_DEFAULTS, check_socket_option
 from ._pipe import Pipe
+from ._poll import ReadyFd
 from ._registry import get_registry
-from .interfaces import SocketProtocol, TransportPipe
+from ._runtime import get_engine
+from ._waker import HAVE_DIRECT, Waker, thread_waker
+from .errors import NanomsgError
+from .interfaces import SocketProtocol
 
 __all__ = ["Socket", "term"]
 
 T = TypeVar("T")
 Waiter = Callable[[], Any]
+PipeCallback = Callable[[Pipe], None]
 _monotonic = time.monotonic
 
 _terminated = False
@@ -65,8 +69,10 @@ def _dead_error(sock: "Socket") -> NanomsgError:
 class _Host:
     """The :class:`~nanomsg_core.interfaces.ProtocolHost` of one socket."""
 
+    __slots__ = ("_sock", "raw", "_timers", "__weakref__")
+
     def __init__(self, sock: "Socket", raw: bool) -> None:
-        self._sock = sock
+        self._sock: "weakref.ref[Socket]" = weakref.ref(sock)
         self.raw = raw
         self._timers: dict[object, Timer] = {}
 
@@ -77,8 +83,8 @@ class _Host:
         old = self._timers.get(key)
         if old is not None:
             old.cancel()
-        t = get_engine().call_later(delay_ms / 1000.0, self._fire, key)
-        self._timers[key] = t
+        self._timers[key] = get_engine().call_later(delay_ms / 1000.0, _fire_timer,
+                                                     weakref.ref(self), key)
 
     def cancel_timer(self, key: object) -> None:
         t = self._timers.pop(key, None)
@@ -90,33 +96,93 @@ class _Host:
             t.cancel()
         self._timers.clear()
 
-    def _fire(self, key: object) -> None:
-        sock = self._sock
-        with sock._lock:
-            t = self._timers.get(key)
-            if t is None or t.cancelled or sock._dead:
-                return
-            del self._timers[key]
-            sock._proto.on_timer(key)
-
     def wake_recv(self) -> None:
-        self._sock._wake_every(self._sock._rwaiters)
+        sock = self._sock()
+        if sock is not None:
+            sock._wake_every(sock._rwaiters)
+            if sock._fds is not None:
+                sock._refresh_fds()         # protocols call this under the lock
 
     def wake_send(self) -> None:
-        self._sock._wake_every(self._sock._swaiters)
+        sock = self._sock()
+        if sock is not None:
+            sock._wake_every(sock._swaiters)
+            if sock._fds is not None:
+                sock._refresh_fds()
 
     def get_socket_option(self, option: int) -> Any:
-        return self._sock._opts[(C.SOL_SOCKET, option)]
+        sock = self._sock()
+        return None if sock is None else sock._opts[(C.SOL_SOCKET, option)]
+
+
+def _fire_timer(host_ref: "weakref.ref[_Host]", key: object) -> None:
+    host = host_ref()
+    sock = host._sock() if host is not None else None
+    if host is None or sock is None:
+        return
+    with sock._lock:
+        t = host._timers.get(key)
+        if t is None or t.cancelled or sock._dead:
+            return
+        del host._timers[key]
+        sock._proto.on_timer(key)
+
+
+# keyword options of Socket(...) and their properties: name -> (level, option)
+_OPTION_NAMES: dict[str, int] = {
+    "linger": C.LINGER, "send_buffer_size": C.SNDBUF, "recv_buffer_size": C.RCVBUF,
+    "send_timeout": C.SNDTIMEO, "recv_timeout": C.RCVTIMEO,
+    "reconnect_interval": C.RECONNECT_IVL, "reconnect_interval_max": C.RECONNECT_IVL_MAX,
+    "send_priority": C.SNDPRIO, "recv_priority": C.RCVPRIO, "ipv4only": C.IPV4ONLY,
+    "name": C.SOCKET_NAME, "recv_max_size": C.RCVMAXSIZE, "max_ttl": C.MAXTTL,
+}
+
+# options of a protocol level, to name a wrong level in errors
+_PROTOCOL_OPTION_NAMES = {
+    (C.REQ, C.REQ_RESEND_IVL): ("REQ_RESEND_IVL", "REQ"),
+    (C.SUB, C.SUB_SUBSCRIBE): ("SUB_SUBSCRIBE", "SUB"),
+    (C.SUB, C.SUB_UNSUBSCRIBE): ("SUB_UNSUBSCRIBE", "SUB"),
+    (C.SURVEYOR, C.SURVEYOR_DEADLINE): ("SURVEYOR_DEADLINE", "SURVEYOR"),
+}
+
+
+def _option_property(option: int, doc: str) -> Any:
+    def get(self: "Socket") -> Any:
+        return self.getsockopt(C.SOL_SOCKET, option)
+
+    def set_(self: "Socket", value: Any) -> None:
+        self.setsockopt(C.SOL_SOCKET, option, value)
+    return property(get, set_, doc=doc)
 
 
 class Socket:
-    """An SP socket: ``Socket(AF_SP, PAIR)`` or ``Socket(AF_SP, "pair")``."""
+    """An SP socket: ``Socket(AF_SP, PAIR)`` or ``Socket(AF_SP, "pair")``.
 
-    def __init__(self, domain: int = C.AF_SP, protocol: Union[int, str] = C.PAIR) -> None:
+    Keywords: ``bind=URL`` / ``connect=URL`` (a string or a list of them)
+    and any option by its property name (``recv_timeout=100``,
+    ``send_buffer_size=...``, ``name=...``; see :data:`OPTION_NAMES`).
+    """
+
+    __slots__ = ("domain", "protocol", "peer_protocol", "protocol_name", "_lock",
+                 "_rwaiters", "_swaiters", "_dead", "_closed", "_opts", "_sndtimeo",
+                 "_rcvtimeo", "_endpoints", "_next_eid", "_pipes", "_stats", "_host",
+                 "_proto", "_core", "_notify", "_fds", "_sent", "_sent_bytes", "_received",
+                 "_received_bytes", "__weakref__")
+
+    OPTION_NAMES = dict(_OPTION_NAMES)
+    """Keyword / property name -> ``SOL_SOCKET`` option number."""
+
+    def __init__(self, domain: int = C.AF_SP, protocol: Union[int, str] = C.PAIR, *,
+                 bind: Union[str, list[str], None] = None,
+                 connect: Union[str, list[str], None] = None, **options: Any) -> None:
         if domain not in (C.AF_SP, C.AF_SP_RAW):
             raise NanomsgError(errno.EAFNOSUPPORT, "domain must be AF_SP or AF_SP_RAW")
         if _terminated:
             raise NanomsgError(C.ETERM)
+        unknown = sorted(set(options) - set(_OPTION_NAMES))
+        if unknown:
+            raise TypeError("Socket() got unknown option keyword(s) %s; options are: %s"
+                            % (", ".join(unknown), ", ".join(sorted(_OPTION_NAMES))))
         registry = get_registry()
         info = registry.protocol(protocol)
         self.domain = domain
@@ -138,9 +204,26 @@ class Socket:
         self._next_eid = 1
         self._pipes: set[Pipe] = set()
         self._stats: dict[int, int] = {}
+        self._sent = self._sent_bytes = self._received = self._received_bytes = 0
+        self._notify: dict[int, PipeCallback] = {}
+        self._fds: Optional[tuple[ReadyFd, ReadyFd]] = None
+        self._core = SocketCore(self)
         self._host = _Host(self, domain == C.AF_SP_RAW)
         self._proto: SocketProtocol = info.factory(self._host)
         _live.add(self)
+        try:
+            for name, value in options.items():
+                self.setsockopt(C.SOL_SOCKET, _OPTION_NAMES[name], value)
+            for url in _urls(bind):
+                self.bind(url)
+            for url in _urls(connect):
+                self.connect(url)
+        except BaseException:
+            self.close()
+            raise
+        hook = HOOKS.socket_opened
+        if hook is not None:
+            hook(socket=self)
 
     def __repr__(self) -> str:
         return "<nanomsg_core.Socket %s%s%s>" % (
@@ -152,6 +235,25 @@ class Socket:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> "Socket":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._aiter()
+
+    async def _aiter(self) -> AsyncIterator[bytes]:
+        """``async for body in sock``: receive until the socket is closed."""
+        while True:
+            try:
+                yield await self.arecv()
+            except NanomsgError as e:
+                if e.errno in (errno.EBADF, C.ETERM):
+                    return
+                raise
 
     # ------------------------------------------------------------------
     # endpoints
@@ -175,8 +277,13 @@ class Socket:
         with self._lock:
             eid = self._next_eid
             self._next_eid += 1
-        ep = cls(self, eid, url, transport)
-        ep.start()
+        ep = cls(self._core, eid, url, transport)
+        try:
+            ep.start()
+        except NanomsgError:
+            if cls is ListenEndpoint:
+                self._core.count(C.STAT_BIND_ERRORS)
+            raise
         with self._lock:
             if self._dead:
                 closed = True
@@ -186,6 +293,8 @@ class Socket:
         if closed:
             ep.close()
             raise _dead_error(self)
+        if cls is ListenEndpoint:
+            self._core.endpoint_bound(ep)
         return eid
 
     def shutdown(self, eid: int) -> None:
@@ -197,14 +306,14 @@ class Socket:
             raise NanomsgError(errno.EINVAL, "no endpoint %r on this socket" % (eid,))
         ep.close()
         for pipe in list(ep.pipes):
-            self._close_pipe_now(pipe)
+            self._core.close_pipe_now(pipe)
 
     def endpoint_address(self, eid: int) -> str:
         """The URL endpoint *eid* is bound to (port 0 replaced by the real port)."""
         ep = self._endpoints.get(eid)
         if ep is None:
             raise NanomsgError(errno.EINVAL, "no endpoint %r on this socket" % (eid,))
-        return str(getattr(ep, "bound_address", ep.url))
+        return ep.bound_address
 
     @property
     def endpoints(self) -> dict[int, str]:
@@ -217,83 +326,53 @@ class Socket:
         with self._lock:
             return list(self._pipes)
 
-    # ------------------------------------------------------------------
-    # pipes (called by endpoints and transports, any thread, no lock held)
-    # ------------------------------------------------------------------
-    def attach_pipe(self, tp: TransportPipe, ep: Endpoint) -> Optional[Pipe]:
-        if not ep.peer_ok(tp.peer_protocol):
-            tp.close()
-            return None
-        pipe = Pipe(self, ep, tp)
-        tp.start(pipe)
+    def pipe_notify(self, event: int, callback: Optional[PipeCallback]) -> None:
+        """Call ``callback(pipe)`` on pipe *event* (``PIPE_EV_ADD_PRE``,
+        ``PIPE_EV_ADD_POST``, ``PIPE_EV_REM_POST``); ``None`` clears it.
+
+        It runs on the engine (or a delivering) thread and must not block.
+        ``pipe.close()`` in ``ADD_PRE`` refuses the connection: the protocol
+        never sees it and no ``REM_POST`` follows.
+        """
+        if event not in (C.PIPE_EV_ADD_PRE, C.PIPE_EV_ADD_POST, C.PIPE_EV_REM_POST):
+            raise NanomsgError(errno.EINVAL, "unknown pipe event %r (PIPE_EV_ADD_PRE, "
+                               "PIPE_EV_ADD_POST or PIPE_EV_REM_POST)" % (event,))
+        if callback is not None and not callable(callback):
+            raise NanomsgError(errno.EINVAL, "pipe_notify takes a callable or None")
+        self._check_alive()
         with self._lock:
-            ok = (not self._dead and not ep.closed and not pipe._closed
-                  and self._proto.add_pipe(pipe))
-            if ok:
-                self._pipes.add(pipe)
-                ep.pipes.add(pipe)
-        if not ok:
-            pipe.mark_closed()
-            tp.close()
-            return None
-        if isinstance(ep, ListenEndpoint):
-            self.count_stat(C.STAT_ACCEPTED_CONNECTIONS)
-        self._wake_every(self._swaiters)
-        if pipe.can_recv():
-            self._wake_every(self._rwaiters)
-        return pipe
+            if callback is None:
+                self._notify.pop(event, None)
+            else:
+                self._notify[event] = callback
 
-    def pipe_closed(self, pipe: Pipe, exc: Optional[BaseException]) -> None:
-        pipe._closed = True     # seen by attach_pipe if this beats the attach
-        with self._lock:
-            present = pipe in self._pipes
-            if present:
-                self._pipes.discard(pipe)
-                pipe.mark_closed()
-                self._proto.remove_pipe(pipe)
-        pipe.mark_closed()
-        if present:
-            self.count_stat(C.STAT_BROKEN_CONNECTIONS if exc is not None
-                            else C.STAT_DROPPED_CONNECTIONS)
-            pipe._ep.pipe_gone(pipe)
-            self._wake_every(self._swaiters)
-            self._wake_every(self._rwaiters)
-
-    def engine_close_pipe(self, pipe: Pipe) -> None:
-        """Close *pipe* from under the socket lock: defer to the engine."""
-        pipe._closed = True
-        get_engine().call_soon_threadsafe(self._close_pipe_now, pipe)
-
-    def _close_pipe_now(self, pipe: Pipe) -> None:
-        pipe._closed = True
-        pipe._tp.close()
-        self.pipe_closed(pipe, None)
-
-    def count_stat(self, stat: int, n: int = 1) -> None:
-        self._stats[stat] = self._stats.get(stat, 0) + n
-
+    # ------------------------------------------------------------------
+    # statistics
+    # ------------------------------------------------------------------
     def get_statistic(self, stat: int) -> int:
-        """A ``STAT_*`` counter (connection counters and current connections)."""
+        """A ``STAT_*`` counter, as nanomsg's ``nn_get_statistic``; ``EINVAL`` if unknown."""
         self._check_alive()
         if stat == C.STAT_CURRENT_CONNECTIONS:
             return len(self._pipes)
+        if stat == C.STAT_MESSAGES_SENT:
+            return self._sent
+        if stat == C.STAT_BYTES_SENT:
+            return self._sent_bytes
+        if stat == C.STAT_MESSAGES_RECEIVED:
+            return self._received
+        if stat == C.STAT_BYTES_RECEIVED:
+            return self._received_bytes
+        if stat == C.STAT_INPROGRESS_CONNECTIONS:
+            return sum(ep.in_progress for ep in list(self._endpoints.values()))
+        if stat == C.STAT_CURRENT_EP_ERRORS:
+            return sum(1 for ep in list(self._endpoints.values()) if ep.error)
+        if stat not in C.STATISTICS:
+            raise NanomsgError(errno.EINVAL, "unknown statistic %r" % (stat,))
         return self._stats.get(stat, 0)
 
     # ------------------------------------------------------------------
     # waking
     # ------------------------------------------------------------------
-    def wake_recv(self) -> None:
-        """Wake one blocked receiver, if any (the per-message hot path)."""
-        w = self._rwaiters
-        if w:
-            try:
-                w.popleft()()
-            except IndexError:
-                pass
-
-    def wake_send(self) -> None:
-        self._wake_every(self._swaiters)
-
     @staticmethod
     def _wake_every(waiters: deque[Waiter]) -> None:
         while waiters:
@@ -310,6 +389,14 @@ class Socket:
         if self._dead or _terminated:
             raise _dead_error(self)
 
+    def _refresh_fds(self) -> None:
+        """Under the socket lock: put RCVFD/SNDFD at the current levels."""
+        fds = self._fds
+        if fds is not None:
+            dead = self._dead
+            fds[0].set(dead or self._proto.can_recv())
+            fds[1].set(dead or self._proto.can_send())
+
     # ------------------------------------------------------------------
     # send / recv
     # ------------------------------------------------------------------
@@ -317,13 +404,25 @@ class Socket:
         with self._lock:
             if self._dead:
                 raise _dead_error(self)
-            return True if self._proto.send(msg) else None
+            if not self._proto.send(msg):
+                return None
+            self._sent += 1
+            self._sent_bytes += len(msg.body)
+            if self._fds is not None:
+                self._refresh_fds()
+            return True
 
     def _try_recv(self) -> Optional[Message]:
         with self._lock:
             if self._dead:
                 raise _dead_error(self)
-            return self._proto.recv()
+            msg = self._proto.recv()
+            if msg is not None:
+                self._received += 1
+                self._received_bytes += len(msg.body)
+                if self._fds is not None:
+                    self._refresh_fds()
+            return msg
 
     def send(self, data: Any, flags: int = 0) -> int:
         """Send *data* (bytes-like); return its length.  ``DONTWAIT``: ``EAGAIN``."""
@@ -334,8 +433,18 @@ class Socket:
             if self._dead:
                 raise _dead_error(self)
             if self._proto.send(msg):
-                return len(data)
-        self._block_send(msg, flags)
+                self._sent += 1
+                self._sent_bytes += len(data)
+                if self._fds is not None:
+                    self._refresh_fds()
+                sent = True
+            else:
+                sent = False
+        if not sent:
+            self._block_send(msg, flags)
+        hook = HOOKS.message_sent
+        if hook is not None:
+            hook(socket=self, message=msg)
         return len(data)
 
     def recv(self, flags: int = 0) -> bytes:
@@ -344,8 +453,16 @@ class Socket:
             if self._dead:
                 raise _dead_error(self)
             msg = self._proto.recv()
+            if msg is not None:
+                self._received += 1
+                self._received_bytes += len(msg.body)
+                if self._fds is not None:
+                    self._refresh_fds()
         if msg is None:
-            msg = self._block(self._rwaiters, self._try_recv, self._rcvtimeo, flags)
+            msg = self._block(self._rwaiters, self._try_recv, self._rcvtimeo, flags, "recv")
+        hook = HOOKS.message_received
+        if hook is not None:
+            hook(socket=self, message=msg)
         return msg.body
 
     def send_msg(self, msg: Message, flags: int = 0) -> int:
@@ -353,19 +470,25 @@ class Socket:
         out = _outgoing(msg)
         if self._try_send(out) is None:
             self._block_send(out, flags)
+        hook = HOOKS.message_sent
+        if hook is not None:
+            hook(socket=self, message=out)
         return len(out.body)
 
     def recv_msg(self, flags: int = 0) -> Message:
         """Receive a :class:`Message` with ``header`` and ``pipe``."""
         msg = self._try_recv()
         if msg is None:
-            msg = self._block(self._rwaiters, self._try_recv, self._rcvtimeo, flags)
+            msg = self._block(self._rwaiters, self._try_recv, self._rcvtimeo, flags, "recv")
+        hook = HOOKS.message_received
+        if hook is not None:
+            hook(socket=self, message=msg)
         return msg
 
     def _block_send(self, msg: Message, flags: int) -> None:
-        self._block(self._swaiters, lambda: self._try_send(msg), self._sndtimeo, flags)
+        self._block(self._swaiters, lambda: self._try_send(msg), self._sndtimeo, flags, "send")
 
-    def _direct_reader(self) -> Optional[Callable[[int, "_Waker"], bool]]:
+    def _direct_reader(self) -> Optional[Callable[[int, Waker], bool]]:
         """The ``direct_recv`` of this socket's only connection, if it has one."""
         pipes = self._pipes
         if len(pipes) != 1:
@@ -377,7 +500,7 @@ class Socket:
         return pipe.direct_recv
 
     def _block(self, waiters: deque[Waiter], attempt: Callable[[], Optional[T]],
-               timeout_ms: int, flags: int) -> T:
+               timeout_ms: int, flags: int, what: str = "operation") -> T:
         """Retry *attempt* until it gives a result, parked between tries.
 
         The thread's waker sits in *waiters* like any other waiter.  A
@@ -387,10 +510,10 @@ class Socket:
         waker's lock.
         """
         if flags & C.DONTWAIT:
-            raise NanomsgError(errno.EAGAIN)
+            raise NanomsgError(errno.EAGAIN, "%s would block (DONTWAIT)" % what)
         deadline = None if timeout_ms < 0 else _monotonic() + timeout_ms / 1000.0
-        direct = _HAVE_DIRECT and waiters is self._rwaiters
-        w = _thread_waker()
+        direct = HAVE_DIRECT and waiters is self._rwaiters
+        w = thread_waker()
         lock = w.lock
         while True:
             waiters.append(w)
@@ -434,7 +557,7 @@ class Socket:
         result = attempt()
         if result is not None:
             return result
-        raise NanomsgError(errno.ETIMEDOUT)
+        raise _timed_out(what, timeout_ms)
 
     def _unpark(self, waiters: deque[Waiter], wake: Waiter, wake_next: bool) -> None:
         """Leave the waiter deque; if a wake-up was already spent on us, pass it on."""
@@ -447,36 +570,53 @@ class Socket:
                 except IndexError:
                     pass
 
-    # -- asyncio --
+    # -- asyncio and trio --
     async def asend(self, data: Any, flags: int = 0) -> int:
-        """``send`` for asyncio: waits without blocking the loop or a thread."""
+        """``send`` for asyncio or trio: waits without blocking the loop or a thread."""
         return await self._asend(Message(data if type(data) is bytes else _to_bytes(data)),
                                  flags)
 
     async def arecv(self, flags: int = 0) -> bytes:
-        """``recv`` for asyncio."""
+        """``recv`` for asyncio or trio."""
         return (await self.arecv_msg(flags)).body
 
     async def asend_msg(self, msg: Message, flags: int = 0) -> int:
-        """``send_msg`` for asyncio."""
+        """``send_msg`` for asyncio or trio."""
         return await self._asend(_outgoing(msg), flags)
 
     async def _asend(self, out: Message, flags: int) -> int:
         if self._try_send(out) is None:
             await self._ablock(self._swaiters, lambda: self._try_send(out),
-                               self._sndtimeo, flags)
+                               self._sndtimeo, flags, "send")
+        hook = HOOKS.message_sent
+        if hook is not None:
+            hook(socket=self, message=out)
         return len(out.body)
 
     async def arecv_msg(self, flags: int = 0) -> Message:
+        """``recv_msg`` for asyncio or trio.  A cancelled call loses no message."""
         msg = self._try_recv()
         if msg is None:
-            msg = await self._ablock(self._rwaiters, self._try_recv, self._rcvtimeo, flags)
+            msg = await self._ablock(self._rwaiters, self._try_recv, self._rcvtimeo, flags,
+                                     "recv")
+        hook = HOOKS.message_received
+        if hook is not None:
+            hook(socket=self, message=msg)
         return msg
 
     async def _ablock(self, waiters: deque[Waiter], attempt: Callable[[], Optional[T]],
-                      timeout_ms: int, flags: int) -> T:
+                      timeout_ms: int, flags: int, what: str = "operation") -> T:
         if flags & C.DONTWAIT:
-            raise NanomsgError(errno.EAGAIN)
+            raise NanomsgError(errno.EAGAIN, "%s would block (DONTWAIT)" % what)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            from ._trio import trio_block
+            return await trio_block(self, waiters, attempt, timeout_ms, what)
+        return await self._asyncio_block(waiters, attempt, timeout_ms, what)
+
+    async def _asyncio_block(self, waiters: deque[Waiter], attempt: Callable[[], Optional[T]],
+                             timeout_ms: int, what: str) -> T:
         loop = asyncio.get_running_loop()
         deadline = None if timeout_ms < 0 else loop.time() + timeout_ms / 1000.0
         while True:
@@ -505,7 +645,7 @@ class Socket:
                 result = attempt()
                 if result is not None:
                     return result
-                raise NanomsgError(errno.ETIMEDOUT) from None
+                raise _timed_out(what, timeout_ms) from None
             except BaseException:
                 self._unpark(waiters, wake, wake_next=True)
                 raise
@@ -517,13 +657,16 @@ class Socket:
         """Set an option (nanomsg's levels and numbers); ``EINVAL``, ``ENOPROTOOPT``."""
         self._check_alive()
         if level == C.SOL_SOCKET:
-            v = check_socket_option(option, value)
+            v = self._check_socket_option(option, value)
             with self._lock:
                 self._opts[(level, option)] = v
                 if option == C.SNDTIMEO:
                     self._sndtimeo = v
                 elif option == C.RCVTIMEO:
                     self._rcvtimeo = v
+                pipes = list(self._pipes) if option == C.RCVMAXSIZE else []
+            for pipe in pipes:
+                pipe.set_recv_max_size(v)
         elif level == self.protocol:
             with self._lock:
                 self._proto.set_option(option, value)
@@ -532,7 +675,19 @@ class Socket:
             with self._lock:
                 self._opts[(level, option)] = v
         else:
-            raise NanomsgError(errno.ENOPROTOOPT, "unknown option level %r" % (level,))
+            raise _wrong_level(self, level, option)
+
+    def _check_socket_option(self, option: int, value: Any) -> Any:
+        try:
+            return check_socket_option(option, value)
+        except NanomsgError as e:
+            named = _PROTOCOL_OPTION_NAMES.get((self.protocol, option))
+            if named is not None and not isinstance(value, int):
+                raise NanomsgError(errno.EINVAL, "option %d at level SOL_SOCKET does not "
+                                   "take %r: %s is at level %s (%d)" % (
+                                       option, value, named[0], named[1], self.protocol)
+                                   ) from None
+            raise e from None
 
     def getsockopt(self, level: int, option: int) -> Any:
         """Read an option."""
@@ -543,8 +698,7 @@ class Socket:
             if option == C.PROTOCOL:
                 return self.protocol
             if option in (C.SNDFD, C.RCVFD):
-                raise NanomsgError(errno.ENOPROTOOPT,
-                                   "SNDFD/RCVFD are not available in this release")
+                return self._readiness_fd(option == C.RCVFD)
             key = (level, option)
             if key not in self._opts:
                 raise NanomsgError(errno.ENOPROTOOPT, "unknown SOL_SOCKET option %r" % (option,))
@@ -555,23 +709,52 @@ class Socket:
         if level < 0:
             key = (level, option)
             if key not in self._opts:
-                get_registry().option(level, option)    # ENOPROTOOPT naming the plugin
                 return get_registry().option(level, option).default
             return self._opts[key]
-        raise NanomsgError(errno.ENOPROTOOPT, "unknown option level %r" % (level,))
+        raise _wrong_level(self, level, option)
 
-    def option_snapshot(self) -> dict[tuple[int, int], Any]:
+    def _readiness_fd(self, receiving: bool) -> int:
         with self._lock:
-            return dict(self._opts)
+            if self._fds is None:
+                self._fds = (ReadyFd(), ReadyFd())
+                self._refresh_fds()
+            return self._fds[0 if receiving else 1].fileno()
+
+    recv_timeout = _option_property(C.RCVTIMEO, "``RCVTIMEO`` in ms (-1: forever).")
+    send_timeout = _option_property(C.SNDTIMEO, "``SNDTIMEO`` in ms (-1: forever).")
+    recv_buffer_size = _option_property(C.RCVBUF, "``RCVBUF`` in bytes.")
+    send_buffer_size = _option_property(C.SNDBUF, "``SNDBUF`` in bytes.")
+    recv_max_size = _option_property(C.RCVMAXSIZE, "``RCVMAXSIZE`` in bytes (-1: no limit).")
+    reconnect_interval = _option_property(C.RECONNECT_IVL, "``RECONNECT_IVL`` in ms.")
+    reconnect_interval_max = _option_property(C.RECONNECT_IVL_MAX,
+                                              "``RECONNECT_IVL_MAX`` in ms (0: no back-off).")
+    send_priority = _option_property(C.SNDPRIO, "``SNDPRIO`` (1 highest .. 16).")
+    recv_priority = _option_property(C.RCVPRIO, "``RCVPRIO`` (1 highest .. 16).")
+    linger = _option_property(C.LINGER, "``LINGER`` in ms.")
+    ipv4only = _option_property(C.IPV4ONLY, "``IPV4ONLY`` (1: IPv4 only).")
+    name = _option_property(C.SOCKET_NAME, "``SOCKET_NAME``.")
+    max_ttl = _option_property(C.MAXTTL, "``MAXTTL`` (hops, 1 .. 255).")
+
+    @property
+    def recv_fd(self) -> int:
+        """``RCVFD``: readable while the socket can receive without blocking."""
+        return int(self.getsockopt(C.SOL_SOCKET, C.RCVFD))
+
+    @property
+    def send_fd(self) -> int:
+        """``SNDFD``: readable while the socket can send without blocking."""
+        return int(self.getsockopt(C.SOL_SOCKET, C.SNDFD))
 
     # ------------------------------------------------------------------
     # readiness (poll, device)
     # ------------------------------------------------------------------
     def can_send(self) -> bool:
+        """Whether ``send`` would not block now (``POLLOUT``)."""
         with self._lock:
             return not self._dead and self._proto.can_send()
 
     def can_recv(self) -> bool:
+        """Whether ``recv`` would not block now (``POLLIN``)."""
         with self._lock:
             return not self._dead and self._proto.can_recv()
 
@@ -597,100 +780,40 @@ class Socket:
                 p.mark_closed()
             self._host.cancel_all()
             self._proto.close()
+            self._notify.clear()
+            self._refresh_fds()     # both readable: the next call raises EBADF
         for ep in eps:
             ep.close()
         for p in pipes:
             p._tp.close()
         self._wake_all()
         _live.discard(self)
-
-
-class _Waker:
-    """A blocked call's wake-up: its lock, and its fd too while it polls a
-    connection itself (direct receive).
-
-    One per thread (kept in a thread-local, its fd closed with the thread).
-    """
-
-    __slots__ = ("lock", "fd", "polling", "called", "signalled", "_poll", "_polled_fd",
-                 "__weakref__")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.lock.acquire()
-        self.polling = self.called = self.signalled = False
-        self.fd = -1
-        self._poll: Any = None          # a select.poll of our fd and the connection's
-        self._polled_fd = -1
-        if sys.platform == "linux":
-            self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-
-    def __call__(self) -> None:
-        self.called = True
-        if self.polling and sys.platform == "linux":
-            self.signalled = True
-            try:
-                os.eventfd_write(self.fd, 1)
-            except OSError:
-                pass
-        try:
-            self.lock.release()
-        except RuntimeError:      # a stale wake-up: already released
-            pass
-
-    def wait_readable(self, fd: int, timeout_ms: int) -> bool:
-        """:class:`~nanomsg_core.interfaces.DirectWaker`: wait for *fd* or a wake-up."""
-        if sys.platform == "win32":
-            return False
-        poll = self._poll               # kept per thread: the fd rarely changes
-        if poll is None:
-            poll = self._poll = select.poll()
-            poll.register(self.fd, select.POLLIN)
-        if self._polled_fd != fd:
-            if self._polled_fd >= 0:
-                try:
-                    poll.unregister(self._polled_fd)
-                except KeyError:
-                    pass
-            poll.register(fd, select.POLLIN)
-            self._polled_fd = fd
-        ready = poll.poll(timeout_ms)
-        return len(ready) > 1 or bool(ready and ready[0][0] == fd)
-
-    def drain(self) -> None:
-        if sys.platform == "linux":
-            try:
-                os.eventfd_read(self.fd)
-            except OSError:
-                pass
+        hook = HOOKS.socket_closed
+        if hook is not None:
+            hook(socket=self)
 
     def __del__(self) -> None:
-        if self.fd >= 0:
-            try:
-                os.close(self.fd)
-            except OSError:
-                pass
+        fds = getattr(self, "_fds", None)
+        if fds is not None:
+            for fd in fds:
+                fd.close()
 
 
-_HAVE_DIRECT = sys.platform == "linux" and hasattr(os, "eventfd")
-_local = threading.local()
+def _urls(urls: Union[str, list[str], None]) -> list[str]:
+    if urls is None:
+        return []
+    return [urls] if isinstance(urls, (str, bytes)) else list(urls)
 
 
-def _forget_wakers() -> None:
-    """After fork: the child must not share the parent's eventfds."""
-    global _local
-    _local = threading.local()
+def _timed_out(what: str, timeout_ms: int) -> NanomsgError:
+    opt = "RCVTIMEO" if what == "recv" else "SNDTIMEO" if what == "send" else "timeout"
+    return NanomsgError(errno.ETIMEDOUT, "%s timed out after %d ms (%s)" % (what, timeout_ms, opt))
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_wakers)
-
-
-def _thread_waker() -> _Waker:
-    w: Optional[_Waker] = getattr(_local, "waker", None)
-    if w is None:
-        w = _local.waker = _Waker()
-    return w
+def _wrong_level(sock: Socket, level: int, option: int) -> NanomsgError:
+    return NanomsgError(errno.ENOPROTOOPT, "option level %r is not SOL_SOCKET (0), this "
+                        "socket's protocol level (%s = %d) or a transport level (< 0)"
+                        % (level, sock.protocol_name.upper(), sock.protocol))
 
 
 def _resolve(fut: "asyncio.Future[None]") -> None:

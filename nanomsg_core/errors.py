@@ -1,18 +1,24 @@
-"""The one error type, and the one place errors get their numbers and text.
+"""The one error type, and the one place errors get their numbers, classes and text.
 
 Everything that fails raises :class:`NanomsgError` (an :class:`OSError`), with
 the OS errno where one exists and nanomsg's own numbers (``ETERM``, ``EFSM``)
-otherwise.  Transports translate OS failures through :func:`from_oserror`.
+otherwise.  As with ``OSError`` itself, the class follows the errno:
+``NanomsgError(errno.ETIMEDOUT)`` is also a :class:`TimeoutError`,
+``EAGAIN`` a :class:`BlockingIOError`, ``ECONNREFUSED`` a
+:class:`ConnectionRefusedError`, and so on (:data:`ERRNO_CLASSES`), so both
+``except nn.NanomsgError`` and ``except TimeoutError`` catch it.
+Transports translate OS failures through :func:`from_oserror`.
 """
 
 from __future__ import annotations
 
 import errno as _errno
 import os
+from typing import Any
 
 from ._constants import EFSM, ETERM
 
-__all__ = ["NanomsgError", "error", "from_oserror", "strerror"]
+__all__ = ["ERRNO_CLASSES", "NanomsgError", "error", "from_oserror", "strerror"]
 
 _OWN_TEXT = {
     ETERM: "Nanomsg library was terminated",
@@ -38,13 +44,56 @@ class NanomsgError(OSError):
 
     ``NanomsgError(errno.EAGAIN)`` fills the message from :func:`strerror`;
     ``NanomsgError(errno.EINVAL, "RCVBUF must be >= 0")`` carries detail.
+    Built as ``NanomsgError(...)``, the object is of the subclass that
+    matches the errno (also a ``TimeoutError``, ``BlockingIOError``, ...).
     """
+
+    def __new__(cls, errnum: int, message: str | None = None) -> "NanomsgError":
+        if cls is NanomsgError:
+            cls = _SUBCLASSES.get(errnum, NanomsgError)
+        text = message if message is not None else strerror(errnum)
+        return super().__new__(cls, errnum, text)
 
     def __init__(self, errnum: int, message: str | None = None) -> None:
         super().__init__(errnum, message if message is not None else strerror(errnum))
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.errno, self.strerror))
+
+
+_BUILTIN: dict[int, type[OSError]] = {
+    _errno.EAGAIN: BlockingIOError,
+    _errno.ETIMEDOUT: TimeoutError,
+    _errno.ECONNREFUSED: ConnectionRefusedError,
+    _errno.ECONNRESET: ConnectionResetError,
+    _errno.ECONNABORTED: ConnectionAbortedError,
+    _errno.EPIPE: BrokenPipeError,
+    _errno.EINTR: InterruptedError,
+    _errno.ENOENT: FileNotFoundError,
+    _errno.EEXIST: FileExistsError,
+    _errno.EACCES: PermissionError,
+    _errno.EPERM: PermissionError,
+}
+if hasattr(_errno, "EWOULDBLOCK"):
+    _BUILTIN.setdefault(_errno.EWOULDBLOCK, BlockingIOError)
+
+
+def _subclass(base: type[OSError]) -> type[NanomsgError]:
+    name = "Nanomsg" + base.__name__
+    return type(name, (NanomsgError, base), {"__module__": __name__, "__doc__":
+                "A :class:`NanomsgError` that is also a :class:`%s`." % base.__name__})
+
+
+_by_base: dict[type[OSError], type[NanomsgError]] = {}
+_SUBCLASSES: dict[int, type[NanomsgError]] = {}
+for _num, _base in _BUILTIN.items():
+    if _base not in _by_base:
+        _by_base[_base] = _subclass(_base)
+        globals()[_by_base[_base].__name__] = _by_base[_base]    # picklable by name
+    _SUBCLASSES[_num] = _by_base[_base]
+
+ERRNO_CLASSES: dict[int, type[NanomsgError]] = dict(_SUBCLASSES)
+"""errno -> the :class:`NanomsgError` subclass raised for it."""
 
 
 def error(errnum: int, message: str | None = None) -> NanomsgError:

@@ -38,6 +38,7 @@ __all__ = [
     "DirectReceiver",
     "DirectWaker",
     "EndpointContext",
+    "PeerCredentials",
     "Listener",
     "Poller",
     "PipeEvents",
@@ -45,6 +46,7 @@ __all__ = [
     "ProtocolHost",
     "ProtocolPipe",
     "Reactor",
+    "RecvMaxSize",
     "SocketProtocol",
     "TimerHandle",
     "Transport",
@@ -190,6 +192,85 @@ class ProtocolFactory(Protocol):
     def __call__(self, host: ProtocolHost) -> SocketProtocol: ...
 
 
+class ContextWaker(Protocol):
+    """What the engine hands a protocol for one context: its wake-ups.
+
+    Called by the protocol under the socket's lock; never blocks.  Waking a
+    context wakes only callers blocked on *that* context, never the socket's.
+    """
+
+    def wake_recv(self) -> bool:
+        """Wake one caller blocked in this context's ``recv``.
+
+        ``True``: one was waiting and will call ``recv`` again.  ``False``:
+        none waits; a message the protocol bound to the context for that
+        caller should go back where any context can take it.
+        """
+
+    def wake_all(self) -> None:
+        """Wake every caller blocked on this context, in ``recv`` or ``send``
+        (a deadline passed, a send may now succeed, the context closed)."""
+
+
+class ProtocolContext(Protocol):
+    """One context: an independent state machine over its socket's pipes.
+
+    Same contract as the matching :class:`SocketProtocol` methods, for this
+    context alone; every method runs under the socket's lock.  A context
+    keeps its own protocol options (``REQ_RESEND_IVL``, ``SURVEYOR_DEADLINE``,
+    ``SUB_SUBSCRIBE``, ...) and arms its own timers through the socket's
+    host with keys of its own; the socket's ``on_timer`` dispatches them.
+    """
+
+    def send(self, msg: "Message") -> bool:
+        """Send *msg* on this context.  ``True``: taken; ``False``: not now
+        (keep it, retry when woken); raises ``ENOTSUP``, ``EFSM``."""
+
+    def recv(self) -> Optional["Message"]:
+        """The next message for this context, or ``None``.
+
+        ``None`` also registers the context as waiting: when a message for
+        it arrives the protocol hands it over and calls
+        :meth:`ContextWaker.wake_recv`.  Raises ``EFSM``, ``ETIMEDOUT``,
+        ``ENOTSUP``.
+        """
+
+    def can_send(self) -> bool:
+        """Whether :meth:`send` would take a message now."""
+
+    def can_recv(self) -> bool:
+        """Whether :meth:`recv` would return a message (or raise) now."""
+
+    def set_option(self, option: int, value: Any) -> None:
+        """Set a protocol-level option of this context; ``ENOPROTOOPT`` / ``EINVAL``."""
+
+    def get_option(self, option: int) -> Any:
+        """Read a protocol-level option of this context; ``ENOPROTOOPT``."""
+
+    def close(self) -> None:
+        """Forget this context: cancel its timers, give back what it held
+        (a request bound to it goes to the next receiver).  Idempotent."""
+
+
+@runtime_checkable
+class ContextCapable(Protocol):
+    """Optional :class:`SocketProtocol` capability: NNG-style contexts.
+
+    The engine checks for it with ``isinstance``; a protocol without it (or
+    a raw socket's) makes ``Socket.context()`` fail with ``ENOTSUP``.  The
+    socket's own ``send``/``recv`` behave as one more, implicit context.
+    """
+
+    def new_context(self, waker: ContextWaker) -> ProtocolContext:
+        """A new context whose blocked callers *waker* wakes.  Under the lock."""
+
+    def route(self) -> None:
+        """Messages arrived while contexts wait: take what the pipes hold,
+        hand each message to the context it belongs to and wake it (the
+        socket's own receivers through ``ProtocolHost.wake_recv``).  Called
+        by the engine, under the lock, with no socket-level caller involved."""
+
+
 # --------------------------------------------------------------------------
 # Transports
 # --------------------------------------------------------------------------
@@ -282,6 +363,25 @@ class DirectReceiver(Protocol):
         """
 
 
+@runtime_checkable
+class PeerCredentials(Protocol):
+    """Optional :class:`TransportPipe` capability: who the peer process is
+    (ipc: ``SO_PEERCRED`` and the like).  Read once, when the pipe is made."""
+
+    def peer_credentials(self) -> Optional[tuple[Optional[int], Optional[int], Optional[int]]]:
+        """``(pid, uid, gid)`` of the peer, any of them ``None`` where unknown;
+        ``None`` when the OS tells nothing."""
+
+
+@runtime_checkable
+class RecvMaxSize(Protocol):
+    """Optional :class:`TransportPipe` capability: apply a changed
+    ``RCVMAXSIZE`` to a live connection (nanomsg reads it per message)."""
+
+    def set_recv_max_size(self, size: int) -> None:
+        """Frames above *size* bytes (``-1``: no limit) now close the connection."""
+
+
 class EndpointContext(Protocol):
     """What a transport may ask of the endpoint it serves."""
 
@@ -294,7 +394,8 @@ class EndpointContext(Protocol):
 
     def get_option(self, level: int, option: int) -> Any:
         """A socket option as it was when the endpoint was created
-        (``RCVMAXSIZE``, ``IPV4ONLY``, transport levels like ``TCP_NODELAY``)."""
+        (``IPV4ONLY``, transport levels like ``TCP_NODELAY``); ``RCVMAXSIZE``
+        as it is now."""
 
     @property
     def reactor(self) -> "Reactor":

@@ -51,6 +51,8 @@ def test_symbol_table() -> None:
             break
         seen[name] = value
         i += 1
-    assert seen["NN_AF_SP"] == 1 and seen["NN_PAIR"] == 16 and seen["NN_EFSM"] == nn.EFSM
+    assert seen["AF_SP"] == 1 and seen["AF_SP_RAW"] == 2     # nanomsg's own spelling
+    assert seen["NN_PAIR"] == 16 and seen["EFSM"] == nn.EFSM and seen["ETERM"] == nn.ETERM
+    assert seen["NN_SOL_SOCKET"] == 0 and seen["EAGAIN"] == errno.EAGAIN
     with pytest.raises(nn.NanomsgError):
         nn.symbol(-1)

@@ -1,0 +1,105 @@
+"""A blocked thread's wake-up: a lock, plus an fd while it reads a
+connection itself (direct receive, see :class:`~nanomsg_core.interfaces.DirectWaker`).
+
+One per thread, kept in a thread-local; a forked child makes fresh ones.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import threading
+from typing import Any, Optional
+
+__all__ = ["HAVE_DIRECT", "Waker", "thread_waker"]
+
+
+class Waker:
+    """A blocked call's wake-up: its lock, and its fd too while it polls a
+    connection itself (direct receive).
+
+    One per thread (kept in a thread-local, its fd closed with the thread).
+    """
+
+    __slots__ = ("lock", "fd", "polling", "called", "signalled", "_poll", "_polled_fd",
+                 "__weakref__")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.polling = self.called = self.signalled = False
+        self.fd = -1
+        self._poll: Any = None          # a select.poll of our fd and the connection's
+        self._polled_fd = -1
+        if sys.platform == "linux":
+            self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+
+    def __call__(self) -> None:
+        self.called = True
+        if self.polling and sys.platform == "linux":
+            self.signalled = True
+            try:
+                os.eventfd_write(self.fd, 1)
+            except OSError:
+                pass
+        try:
+            self.lock.release()
+        except RuntimeError:      # a stale wake-up: already released
+            pass
+
+    def wait_readable(self, fd: int, timeout_ms: int) -> bool:
+        """:class:`~nanomsg_core.interfaces.DirectWaker`: wait for *fd* or a wake-up."""
+        if sys.platform == "win32":
+            return False
+        poll = self._poll               # kept per thread: the fd rarely changes
+        if poll is None:
+            poll = self._poll = select.poll()
+            poll.register(self.fd, select.POLLIN)
+        if self._polled_fd != fd:
+            if self._polled_fd >= 0:
+                try:
+                    poll.unregister(self._polled_fd)
+                except KeyError:
+                    pass
+            poll.register(fd, select.POLLIN)
+            self._polled_fd = fd
+        ready = poll.poll(timeout_ms)
+        return len(ready) > 1 or bool(ready and ready[0][0] == fd)
+
+    def drain(self) -> None:
+        if sys.platform == "linux":
+            try:
+                os.eventfd_read(self.fd)
+            except OSError:
+                pass
+
+    def __del__(self) -> None:
+        if self.fd >= 0:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+
+
+HAVE_DIRECT = sys.platform == "linux" and hasattr(os, "eventfd")
+_local = threading.local()
+
+
+def _forget_wakers() -> None:
+    """After fork: the child must not share the parent's eventfds."""
+    global _local
+    _local = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_wakers)
+
+
+def thread_waker() -> Waker:
+    w: Optional[Waker] = getattr(_local, "waker", None)
+    if w is None:
+        w = _local.waker = Waker()
+    return w
+
+
