@@ -334,3 +334,71 @@ def test_wss_plain_client_on_tls_listener(socks: Socks, ws_url: Url,
     wait_until(lambda: plain.get_statistic(nn.STAT_CONNECT_ERRORS) >= 2,
                what="failed attempts")
     assert not lis.pipes
+
+
+# -- frames, as a plain WebSocket client sees them -----------------------------
+
+class RawClient:
+    """A blocking wsproto client: what a browser or any WebSocket library sends."""
+
+    def __init__(self, port: int, path: str, proto: str) -> None:
+        from wsproto import ConnectionType, WSConnection
+        from wsproto.events import AcceptConnection, Request
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.ws = WSConnection(ConnectionType.CLIENT)
+        self.sock.sendall(self.ws.send(Request(host="127.0.0.1:%d" % port, target=path,
+                                               subprotocols=[proto])))
+        ev = self.next_event()
+        assert isinstance(ev, AcceptConnection) and ev.subprotocol == proto
+
+    def next_event(self) -> object:
+        while True:
+            for ev in self.ws.events():
+                return ev
+            data = self.sock.recv(65536)
+            self.ws.receive_data(data or None)
+
+    def send(self, event: object) -> None:
+        self.sock.sendall(self.ws.send(event))  # type: ignore[arg-type]
+
+
+def test_frames_seen_by_a_plain_websocket_client(socks: Socks, ws_url: Url) -> None:
+    from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+    s, url, port = _serving(socks, ws_url, nn.PAIR)
+    c = RawClient(port, "/svc", "pair.sp.nanomsg.org")
+    with c.sock:
+        c.send(Ping(payload=b"are you there"))
+        assert c.next_event() == Pong(payload=b"are you there")
+        c.send(BytesMessage(data=b"frag", message_finished=False))     # fragmented
+        c.send(BytesMessage(data=b"mented", message_finished=True))
+        assert s.recv() == b"fragmented"
+        c.send(TextMessage(data="t\u00e9xt"))                          # text: its UTF-8
+        assert s.recv() == "t\u00e9xt".encode()
+        s.send(b"\x00\xffbinary")
+        ev = c.next_event()
+        assert isinstance(ev, BytesMessage) and ev.data == b"\x00\xffbinary"
+        assert ev.message_finished
+        s.pipes[0].close()                      # closing the pipe sends a close frame
+        ev = c.next_event()
+        assert isinstance(ev, CloseConnection) and ev.code == 1000
+
+
+def test_peer_close_frame_ends_the_pipe_cleanly(socks: Socks, ws_url: Url) -> None:
+    from wsproto.events import CloseConnection
+    s, url, port = _serving(socks, ws_url, nn.PAIR)
+    c = RawClient(port, "/svc", "pair.sp.nanomsg.org")
+    with c.sock:
+        wait_pipes(s, 1)
+        c.send(CloseConnection(code=1000))
+        ev = c.next_event()
+        assert isinstance(ev, CloseConnection)      # answered
+        wait_until(lambda: not s.pipes, what="the pipe to go")
+    _still_serves(s, url, socks)
+
+
+def test_dialer_to_a_path_not_served(socks: Socks, ws_url: Url) -> None:
+    s, url, port = _serving(socks, ws_url, nn.PAIR, path="/here")
+    d = socks(nn.PAIR)
+    d.connect(url.replace("/here", "/elsewhere"))        # 404: the dialer retries
+    wait_until(lambda: d.get_statistic(nn.STAT_CONNECT_ERRORS) >= 2, what="404s")
+    assert not d.pipes and not s.pipes

@@ -1,0 +1,22 @@
+"""The examples of docs/transports-ws.md run as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "transports-ws.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+
+
+def test_doc_has_examples() -> None:
+    assert len(BLOCKS) >= 2
+
+
+@pytest.mark.parametrize("n", range(len(BLOCKS)))
+def test_example_runs(n: int, capsys: pytest.CaptureFixture[str]) -> None:
+    exec(compile(BLOCKS[n], "%s[%d]" % (DOC.name, n), "exec"), {"__name__": "__doc_example__"})
+    out = capsys.readouterr().out
+    assert ("echo: hello" in out) if n == 0 else ("over TLS" in out and "wss" in out)
