@@ -28,23 +28,35 @@ __all__ = ["Engine", "Timer"]
 _monotonic = time.monotonic
 _log = logging.getLogger("nanomsg_core.engine")
 
+COMPACT_MIN = 64
+"""Cancelled timers the heap may hold before it is compacted (when they are
+more than half of it)."""
+
 
 class Timer:
     """A pending :meth:`Engine.call_later` callback."""
 
-    __slots__ = ("when", "fn", "args", "cancelled")
+    __slots__ = ("when", "fn", "args", "cancelled", "_engine")
 
-    def __init__(self, when: float, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def __init__(self, when: float, fn: Callable[..., Any], args: tuple[Any, ...],
+                 engine: Optional["Engine"] = None) -> None:
         self.when = when
         self.fn = fn
         self.args = args
         self.cancelled = False
+        self._engine = engine       # while in its heap
 
     def cancel(self) -> None:
-        """Never run; drop the references at once (the heap entry stays until due)."""
+        """Never run; drop the references at once (the heap entry goes when
+        due, or sooner once cancelled entries make up most of the heap)."""
+        if self.cancelled:
+            return
         self.cancelled = True
         self.fn = _noop
         self.args = ()
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine._cancelled_one()
 
 
 def _noop() -> None:
@@ -60,6 +72,7 @@ class Engine:
         self._timers: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._tlock = threading.Lock()
+        self._ncancelled = 0        # cancelled entries still in _timers
         self._thread: Optional[threading.Thread] = None
         self._ident: Optional[int] = None
         self._start_lock = threading.Lock()
@@ -78,7 +91,7 @@ class Engine:
 
     def call_later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Timer:
         """Run ``fn(*args)`` on the engine thread after *delay_s* seconds."""
-        t = Timer(_monotonic() + max(delay_s, 0.0), fn, args)
+        t = Timer(_monotonic() + max(delay_s, 0.0), fn, args, self)
         with self._tlock:
             heapq.heappush(self._timers, (t.when, next(self._seq), t))
             first = self._timers[0][2] is t
@@ -87,6 +100,17 @@ class Engine:
         if first and threading.get_ident() != self._ident:
             self.poller.wakeup()
         return t
+
+    def _cancelled_one(self) -> None:
+        """A timer in the heap was cancelled: compact the heap once cancelled
+        entries dominate it, so heavy arm/cancel churn stays bounded."""
+        with self._tlock:
+            self._ncancelled += 1
+            timers = self._timers
+            if self._ncancelled > COMPACT_MIN and 2 * self._ncancelled > len(timers):
+                timers[:] = [e for e in timers if not e[2].cancelled]
+                heapq.heapify(timers)
+                self._ncancelled = 0
 
     # -- the thread --
     def _start(self) -> None:
@@ -117,7 +141,12 @@ class Engine:
                 due: list[Timer] = []
                 with self._tlock:
                     while timers and timers[0][0] <= now:
-                        due.append(heapq.heappop(timers)[2])
+                        t = heapq.heappop(timers)[2]
+                        if t.cancelled:
+                            self._ncancelled = max(0, self._ncancelled - 1)
+                        else:
+                            t._engine = None
+                            due.append(t)
                 for t in due:
                     if not t.cancelled:
                         self._safe(t.fn, t.args)

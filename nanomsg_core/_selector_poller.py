@@ -16,6 +16,10 @@ thread blocked in ``recv`` uses this to read its one connection itself,
 with no hand-off through the engine thread.  Handle state is guarded by one
 small lock, never held while a syscall on a connection or a callback runs;
 ``epoll_ctl`` from another thread takes effect in a running ``epoll_wait``.
+
+Fair service: each ready handle gets one operation per :meth:`wait` (one
+receive of at most its buffer), except a listening socket, whose accepts
+run until its backlog is empty (at most :data:`ACCEPT_BATCH`).
 """
 
 from __future__ import annotations
@@ -37,8 +41,14 @@ _WRITE = 2
 _HUP = 4        # watch for the peer hanging up only (the read slot holds a hang-up watch)
 
 
+ACCEPT_BATCH = 128
+"""Connections accepted per readiness of a listening socket at most (the
+backlog is drained in one turn, bounded so a connect storm cannot starve
+established connections)."""
+
+
 class _Handle:
-    __slots__ = ("sock", "fd", "read", "write", "mask", "reading", "hup")
+    __slots__ = ("sock", "fd", "read", "write", "mask", "reading", "hup", "accepting")
 
     def __init__(self, sock: socket.socket, fd: int) -> None:
         self.sock = sock
@@ -48,6 +58,7 @@ class _Handle:
         self.mask = 0
         self.reading = False
         self.hup = False        # the read slot is a hang-up watch, not a receive
+        self.accepting = False  # a listening socket: drain its backlog per turn
 
 
 class _EpollBackend:
@@ -156,6 +167,8 @@ class SelectorPoller:
                         h.reading = True
                 if op is not None:
                     done = op()
+                    if done and h.accepting:
+                        op, done = self._drain_accepts(h, op)
                     with lock:
                         h.reading = False
                         if done and h.read is op:
@@ -171,6 +184,20 @@ class SelectorPoller:
         if self._dirty:
             with lock:
                 self._sync()
+
+    def _drain_accepts(self, h: _Handle, op: Callable[[], bool]) -> tuple[Callable[[], bool], bool]:
+        """Run the accepts a listener re-armed from its callback, until the
+        backlog is empty (``EAGAIN``) or :data:`ACCEPT_BATCH` ran."""
+        done = True
+        for _ in range(ACCEPT_BATCH - 1):
+            nxt = h.read
+            if nxt is None or nxt is op:
+                break
+            op = nxt
+            done = op()
+            if not done:
+                break
+        return op, done
 
     def _handle(self, sock: socket.socket) -> _Handle:
         fd = sock.fileno()
@@ -303,7 +330,9 @@ class SelectorPoller:
                 return True
             done(conn, None)
             return True
-        self._arm(self._handle(sock), read=op)
+        h = self._handle(sock)
+        h.accepting = True
+        self._arm(h, read=op)
 
     def connect(self, sock: socket.socket, address: Any,
                 done: Callable[[Optional[OSError]], None]) -> None:

@@ -12,8 +12,9 @@ bytes back into payloads incrementally.
 The decoder owns its receive buffer so that the I/O layer can read straight
 into it: :meth:`FrameDecoder.recv_buffer` hands out the writable window,
 :meth:`FrameDecoder.commit` accounts the bytes written there and returns the
-payloads completed, many per read.  A frame too large for the buffer gets a
-buffer of its own, which later reads fill directly.  A frame longer than
+payloads completed, many per read.  The buffer grows with the data actually
+received and shrinks back when reads get small; a frame too large for it
+gets chunks of its own as its bytes arrive, which later reads fill directly.  A frame longer than
 ``max_size`` or with a bad type byte raises :class:`WireError`; the caller
 drops that one connection.  :meth:`FrameDecoder.feed` is the copy-in form
 for tests and for transports that receive ``bytes``.
@@ -28,7 +29,8 @@ from typing import Optional, Union
 from .errors import NanomsgError
 
 __all__ = [
-    "DEFAULT_RECV_BUFFER", "HEADER_SIZE", "IPC_FRAMING", "SP_MAGIC", "TCP_FRAMING",
+    "DEFAULT_RECV_BUFFER", "FIRST_CHUNK", "HEADER_SIZE", "IPC_FRAMING", "MAX_CHUNK",
+    "MIN_RECV_BUFFER", "SP_MAGIC", "TCP_FRAMING",
     "FrameDecoder", "Framing", "WireError", "encode_frame", "encode_header",
     "parse_header",
 ]
@@ -39,6 +41,14 @@ SP_MAGIC = b"\x00SP\x00"
 """The first four header bytes: NUL, ``S``, ``P``, version 0."""
 HEADER_SIZE = 8
 DEFAULT_RECV_BUFFER = 256 * 1024
+"""Most bytes of small frames one read fills (:class:`FrameDecoder`'s *buffer_size*)."""
+MIN_RECV_BUFFER = 4096
+"""What an idle connection's decoder holds (:class:`FrameDecoder`'s *min_buffer*)."""
+FIRST_CHUNK = 64 * 1024
+"""The most a frame's announced length alone makes a decoder allocate."""
+MAX_CHUNK = 4 * 1024 * 1024
+"""The largest chunk of a big frame: what is allocated ahead of its bytes is
+at most what has arrived, and never more than this."""
 _MAX_LENGTH = (1 << 63) - 1
 _u16 = struct.Struct(">H")
 _u64 = struct.Struct(">Q")
@@ -130,51 +140,100 @@ def encode_frame(framing: Framing, payload: Buffer) -> bytes:
 
 
 class FrameDecoder:
-    """Incremental frame parser over a buffer it owns.
+    """Incremental frame parser over buffers it owns, sized by the data received.
 
-    *max_size* is ``RCVMAXSIZE`` (``-1``: unlimited).  Usage::
+    *max_size* is ``RCVMAXSIZE`` (``-1``: unlimited); *buffer_size* is the
+    most one read may fill with small frames, *min_buffer* what an idle
+    connection keeps.  Usage::
 
         view = dec.recv_buffer()          # read at most len(view) bytes into it
         for payload in dec.commit(n):     # n = bytes actually read
             ...
+
+    The small-frame buffer starts at *min_buffer*, doubles after a read that
+    filled it and halves after reads that used little of it, so a busy
+    connection reads many frames per syscall and an idle one holds a few
+    KiB; :meth:`trim` drops it back at once.  A frame that does not fit gets
+    chunks of its own, allocated as its bytes arrive (the first
+    :data:`FIRST_CHUNK` at most, then doubling the total up to
+    :data:`MAX_CHUNK` a chunk), never from the announced length alone;
+    reads go straight into the current chunk, and one join makes the payload.
     """
 
-    __slots__ = ("framing", "max_size", "_size", "_buf", "_view", "_pos", "_end",
-                 "_big", "_big_view", "_big_got")
+    __slots__ = ("framing", "max_size", "_max", "_min", "_size", "_buf", "_view", "_pos",
+                 "_end", "_window", "_chunks", "_cur", "_cur_view", "_cur_got", "_got",
+                 "_left")
 
     def __init__(self, framing: Framing, max_size: int = -1,
-                 buffer_size: int = DEFAULT_RECV_BUFFER) -> None:
+                 buffer_size: int = DEFAULT_RECV_BUFFER,
+                 min_buffer: int = MIN_RECV_BUFFER) -> None:
         if buffer_size < 64:
             raise ValueError("buffer_size must be at least 64 bytes")
         self.framing = framing
         self.max_size = max_size
-        self._size = buffer_size
-        self._buf = bytearray(buffer_size)
+        self._max = buffer_size
+        self._min = max(64, min(min_buffer, buffer_size))
+        self._size = self._min
+        self._buf = bytearray(self._size)
         self._view = memoryview(self._buf)
         self._pos = 0          # start of the first unparsed byte
         self._end = 0          # end of the received bytes
-        self._big: Optional[bytearray] = None
-        self._big_view: Optional[memoryview] = None
-        self._big_got = 0
+        self._window = 0       # length of the last window handed out
+        self._chunks: list[bytearray] = []      # a big frame's filled chunks
+        self._cur: Optional[bytearray] = None   # the big frame's chunk being filled
+        self._cur_view: Optional[memoryview] = None
+        self._cur_got = 0      # bytes in _cur
+        self._got = 0          # bytes of the big frame received, all chunks
+        self._left = 0         # bytes of the big frame not yet given a chunk
 
     @property
     def pending(self) -> int:
         """Bytes of an incomplete frame held (non-zero at EOF = truncated)."""
-        if self._big is not None:
-            return self._big_got + self.framing.prefix_size
+        if self._cur is not None:
+            return self._got + self.framing.prefix_size
         return self._end - self._pos
+
+    @property
+    def buffer_size(self) -> int:
+        """Bytes the decoder holds now (small-frame buffer plus a big frame's chunks)."""
+        held = self._size
+        if self._cur is not None:
+            held += len(self._cur) + sum(len(c) for c in self._chunks)
+        return held
 
     def recv_buffer(self) -> memoryview:
         """The writable window the next read should fill (never empty)."""
-        if self._big_view is not None:
-            return self._big_view[self._big_got:]
-        return self._view[self._end:]
+        if self._cur_view is not None:
+            w = self._cur_view[self._cur_got:]
+        else:
+            w = self._view[self._end:]
+        self._window = len(w)
+        return w
+
+    def trim(self) -> bool:
+        """Drop the small-frame buffer back to *min_buffer* if it holds no
+        bytes (call between reads, e.g. when the connection went idle).
+        ``True`` if it was trimmed; any window handed out before is stale."""
+        if self._end or self._cur is not None or self._size == self._min:
+            return False
+        self._resize(self._min, 0, 0)
+        return True
+
+    def _resize(self, size: int, pos: int, end: int) -> None:
+        buf = bytearray(size)
+        if end > pos:
+            buf[:end - pos] = self._view[pos:end]
+        self._buf = buf
+        self._view = memoryview(buf)
+        self._size = size
+        self._pos, self._end = 0, end - pos
 
     def commit(self, n: int) -> list[bytes]:
         """Account *n* bytes written into :meth:`recv_buffer`; return the
         payloads now complete, in order.  Raises :class:`WireError`."""
-        if self._big is not None:
+        if self._cur is not None:
             return self._commit_big(n)
+        filled = n >= self._window
         end = self._end + n
         buf = self._buf
         view = self._view
@@ -205,13 +264,24 @@ class FrameDecoder:
                 break
             append(view[start:stop].tobytes())
             pos = stop
+        size = self._size
         if pos == end:
             self._pos = self._end = 0
+            if filled and size < self._max:
+                self._resize(min(self._max, size * 2), 0, 0)
+            elif n <= size >> 3 and size > self._min:
+                self._resize(max(self._min, size >> 1), 0, 0)
             return out
-        if need > self._size:
+        if need > self._max or (need > size and not filled):
             self._start_big(pos, end, need - psize)
             return out
-        if self._size - pos < need or self._size - end < self._size >> 2:
+        if need > size or (filled and size < self._max):
+            grown = size * 2
+            while grown < need:
+                grown *= 2
+            self._resize(min(self._max, grown), pos, end)
+            return out
+        if size - pos < need or size - end < size >> 2:
             rest = end - pos
             buf[:rest] = view[pos:end]
             pos, end = 0, rest
@@ -219,29 +289,46 @@ class FrameDecoder:
         return out
 
     def _start_big(self, pos: int, end: int, length: int) -> None:
-        try:
-            big = bytearray(length)
-        except (MemoryError, OverflowError):
-            self._pos, self._end = pos, end
-            raise WireError(errno.EMSGSIZE, "cannot allocate a frame of %d bytes"
-                            % length) from None
         have = end - pos - self.framing.prefix_size
-        big[:have] = self._view[pos + self.framing.prefix_size:end]
-        self._big = big
-        self._big_view = memoryview(big)
-        self._big_got = have
         self._pos = self._end = 0
+        self._chunks = []
+        self._got = self._cur_got = have
+        self._left = length
+        self._new_chunk(max(FIRST_CHUNK, 2 * have), self._view[end - have:end])
+
+    def _new_chunk(self, want: int, first: Optional[memoryview] = None) -> None:
+        size = min(self._left, want)
+        try:
+            chunk = bytearray(size)
+        except (MemoryError, OverflowError):
+            self._cur = self._cur_view = None
+            self._chunks = []
+            raise WireError(errno.EMSGSIZE, "cannot allocate %d bytes of a frame" % size) from None
+        if first is not None:
+            chunk[:len(first)] = first
+        else:
+            self._cur_got = 0
+        self._left -= size
+        self._cur = chunk
+        self._cur_view = memoryview(chunk)
 
     def _commit_big(self, n: int) -> list[bytes]:
-        big = self._big
-        assert big is not None and self._big_view is not None
-        self._big_got += n
-        if self._big_got < len(big):
+        cur = self._cur
+        assert cur is not None
+        self._cur_got += n
+        self._got += n
+        if self._cur_got < len(cur):
             return []
-        self._big_view.release()
-        self._big = self._big_view = None
-        self._big_got = 0
-        return [bytes(big)]
+        if self._left:
+            self._chunks.append(cur)
+            self._new_chunk(min(self._got, MAX_CHUNK))     # double what the frame holds
+            return []
+        chunks = self._chunks
+        payload = b"".join(chunks + [cur]) if chunks else bytes(cur)
+        self._chunks = []
+        self._cur = self._cur_view = None
+        self._got = self._cur_got = 0
+        return [payload]
 
     def feed(self, data: Buffer) -> list[bytes]:
         """Copy *data* in and return the payloads completed (tests, bytes-based I/O)."""

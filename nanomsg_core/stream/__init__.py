@@ -28,12 +28,12 @@ from .dialer import DialTarget, Resolved, StreamDialer
 from .endpoint import Shake, StreamEndpoint
 from .errors import closed_in_handshake, from_oserror, handshake_timeout, wrong_protocol
 from .handshake import HANDSHAKE_TIMEOUT, DialDone, Handshake
-from .listener import StreamListener
+from .listener import LISTEN_BACKLOG, StreamListener
 from .pipe import IDLE_RETURN, RECV_BUFFER, StreamPipe
 from .reads import ReadEvent, Reads, ReadState, ReadStateError
 
 __all__ = [
-    "HANDSHAKE_TIMEOUT", "IDLE_RETURN", "RECV_BUFFER", "DialDone", "DialTarget", "Handshake",
+    "HANDSHAKE_TIMEOUT", "IDLE_RETURN", "LISTEN_BACKLOG", "RECV_BUFFER", "DialDone", "DialTarget", "Handshake",
     "ReadEvent", "ReadState", "ReadStateError", "Reads", "Resolved", "Shake", "StreamDialer",
     "StreamEndpoint", "StreamListener", "StreamPipe", "closed_in_handshake", "from_oserror",
     "handshake_timeout", "wrong_protocol",

@@ -14,7 +14,7 @@ sets or overrides:
 from __future__ import annotations
 
 import socket
-from typing import Protocol
+from typing import Optional, Protocol
 
 from ..interfaces import EndpointContext, Reactor
 from ..wire import TCP_FRAMING, Framing
@@ -42,6 +42,9 @@ class StreamEndpoint:
     """The transport's name, as ``pipe.transport`` shows it."""
     framing: Framing = TCP_FRAMING
     """The frame prefix of this mapping."""
+    handshake_timeout: Optional[float] = None
+    """Seconds the SP handshake may take (``None``: the kit's
+    :data:`~nanomsg_core.stream.HANDSHAKE_TIMEOUT`, nanomsg's 1 s)."""
 
     def __init__(self, url: str, endpoint: EndpointContext) -> None:
         self.url = url
@@ -69,6 +72,7 @@ class StreamEndpoint:
             local, remote = self.addresses(sock)
         except OSError:
             local = remote = self.url
-        hs = Handshake(sock, self.endpoint, self.framing, self.transport, local, remote, done)
+        hs = Handshake(sock, self.endpoint, self.framing, self.transport, local, remote, done,
+                       self.handshake_timeout)
         hs.start()
         return hs

@@ -1,7 +1,9 @@
 """The SP handshake of a stream connection: both sides send the 8-byte
 header at once, then each reads exactly the peer's 8 bytes (so no frame is
 over-read), checks it and matches it with ``endpoint.peer_ok``, within
-:data:`HANDSHAKE_TIMEOUT` seconds.  All of it runs on the engine thread.
+:data:`HANDSHAKE_TIMEOUT` seconds (nanomsg's 1 s; a transport sets its own
+with :attr:`~nanomsg_core.stream.StreamEndpoint.handshake_timeout`).  All of
+it runs on the engine thread.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from .pipe import StreamPipe
 
 __all__ = ["HANDSHAKE_TIMEOUT", "DialDone", "Handshake"]
 
-HANDSHAKE_TIMEOUT = 10.0
-"""Seconds a new connection may take to complete the SP header exchange."""
+HANDSHAKE_TIMEOUT = 1.0
+"""Seconds a new connection may take to complete the SP header exchange
+(nanomsg's and NNG's default).  Read at each handshake, so a program may
+change it; a transport overrides it with ``StreamEndpoint.handshake_timeout``."""
 
 DialDone = Callable[[Optional[TransportPipe], Optional[BaseException]], None]
 """``done(pipe, None)`` on success, ``done(None, exc)`` on failure."""
@@ -29,15 +33,15 @@ class Handshake:
     ``done(pipe, None)`` or ``done(None, exc)`` is called once, unless
     :meth:`abort` comes first.  On failure the socket is closed.  The pipe
     built on success is a :class:`~nanomsg_core.stream.StreamPipe` with
-    *framing*.
+    *framing*.  *timeout* is in seconds; ``None`` means :data:`HANDSHAKE_TIMEOUT`.
     """
 
     __slots__ = ("_sock", "_ep", "_framing", "_transport", "_local", "_remote", "_done",
-                 "_reactor", "_buf", "_got", "_sent", "_timer", "over", "_peer")
+                 "_reactor", "_buf", "_got", "_sent", "_timer", "over", "_peer", "_limit")
 
     def __init__(self, sock: socket.socket, endpoint: EndpointContext, framing: Framing,
                  transport: str, local_address: str, remote_address: str,
-                 done: DialDone) -> None:
+                 done: DialDone, timeout: Optional[float] = None) -> None:
         self._sock = sock
         self._ep = endpoint
         self._framing = framing
@@ -53,10 +57,13 @@ class Handshake:
         self.over = False
         """``True`` once it has succeeded, failed or been aborted."""
         self._peer = -1
+        self._limit = timeout
 
     def start(self) -> None:
         """Send our header and wait for the peer's (engine thread)."""
-        self._timer = self._reactor.call_later(HANDSHAKE_TIMEOUT, self._timeout)
+        if self._limit is None:
+            self._limit = HANDSHAKE_TIMEOUT
+        self._timer = self._reactor.call_later(self._limit, self._timeout)
         header = encode_header(self._ep.protocol_id)
         try:
             n = self._sock.send(header)
@@ -117,7 +124,8 @@ class Handshake:
 
     def _timeout(self) -> None:
         if not self.over:
-            self._fail(handshake_timeout(HANDSHAKE_TIMEOUT))
+            self._fail(handshake_timeout(HANDSHAKE_TIMEOUT if self._limit is None
+                                         else self._limit))
 
     def _succeed(self) -> None:
         self.over = True

@@ -1,4 +1,10 @@
-"""The generic accepting side of a stream transport."""
+"""The generic accepting side of a stream transport.
+
+Each readiness of the listening socket accepts up to :data:`ACCEPT_BATCH`
+connections (the poller drains the backlog), and a transport listens with
+:data:`LISTEN_BACKLOG`, the OS maximum, so a connect storm is queued by the
+kernel instead of refused.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,24 @@ from typing import Callable, Optional
 from ..interfaces import EndpointContext, TransportPipe
 from .endpoint import Shake, StreamEndpoint
 
-__all__ = ["CLOSE_WAIT", "StreamListener"]
+__all__ = ["CLOSE_WAIT", "LISTEN_BACKLOG", "StreamListener"]
 
 CLOSE_WAIT = 5.0
 """Seconds a listener's ``close`` waits for the engine to release the address."""
+
+
+def _os_backlog() -> int:
+    try:
+        with open("/proc/sys/net/core/somaxconn") as f:
+            return max(int(f.read().strip()), socket.SOMAXCONN)
+    except (OSError, ValueError):
+        return socket.SOMAXCONN
+
+
+LISTEN_BACKLOG = _os_backlog()
+"""The ``listen`` backlog of stream transports: the OS maximum
+(``/proc/sys/net/core/somaxconn`` where Linux tells, else ``socket.SOMAXCONN``),
+as NNG uses; the kernel caps larger values itself."""
 
 
 class StreamListener(StreamEndpoint):

@@ -22,14 +22,14 @@ import sys
 from typing import Optional
 
 from nanomsg_core import NanomsgError
-from nanomsg_core.stream import Resolved, StreamDialer, StreamListener, from_oserror
+from nanomsg_core.stream import LISTEN_BACKLOG, Resolved, StreamDialer, StreamListener, from_oserror
 from nanomsg_core.interfaces import EndpointContext
 from nanomsg_core.wire import IPC_FRAMING
 
 __all__ = ["IpcDialer", "IpcListener", "IpcTransport", "parse_path"]
 
 _PREFIX = "ipc://"
-BACKLOG = 128
+BACKLOG = LISTEN_BACKLOG
 MAX_PATH = 107 if sys.platform.startswith("linux") else 103
 """Longest path ``sun_path`` holds (bytes, without the terminating NUL)."""
 

@@ -25,14 +25,14 @@ import threading
 from typing import Any, Optional
 
 from nanomsg_core import IPV4ONLY, SOL_SOCKET, TCP, TCP_NODELAY, NanomsgError
-from nanomsg_core.stream import DialTarget, Resolved, StreamDialer, StreamListener, from_oserror
+from nanomsg_core.stream import LISTEN_BACKLOG, DialTarget, Resolved, StreamDialer, StreamListener, from_oserror
 from nanomsg_core.interfaces import EndpointContext
 from nanomsg_core.wire import TCP_FRAMING
 
 __all__ = ["TcpDialer", "TcpListener", "TcpTransport", "parse_bind", "parse_connect"]
 
 _PREFIX = "tcp://"
-BACKLOG = 128
+BACKLOG = LISTEN_BACKLOG
 
 
 def _einval(url: str, why: str) -> NanomsgError:
