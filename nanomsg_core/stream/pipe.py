@@ -47,8 +47,11 @@ from .reads import ReadEvent, ReadState, Reads
 
 __all__ = ["IDLE_RETURN", "RECV_BUFFER", "StreamPipe"]
 
-RECV_BUFFER = 256 * 1024
-"""Bytes read per receive syscall at most (frames above get their own buffer)."""
+RECV_BUFFER = 64 * 1024
+"""Bytes of small frames read per receive syscall at most: the read budget of
+one connection per engine turn, so a flooding peer delivers a bounded batch
+before the engine serves the next ready connection (frames above get chunks
+of their own, read straight into them)."""
 IDLE_RETURN = 0.005
 """Seconds a direct reader may keep its connection idle before the engine reads it again."""
 
