@@ -28,7 +28,7 @@ from nanomsg_core.interfaces import EndpointContext
 from nanomsg_core.stream import Resolved, StreamDialer, StreamListener, from_oserror
 from nanomsg_core.wire import IPC_FRAMING
 
-__all__ = ["MAX_NAME", "AbstractDialer", "AbstractListener", "AbstractTransport",
+__all__ = ["AbstractDialer", "AbstractListener", "AbstractTransport", "MAX_NAME",
            "decode_name", "encode_name", "parse_name"]
 
 SCHEME = "abstract"

@@ -270,3 +270,20 @@ def test_pynng_auto_bind_name_reaches_us(socks: list[nn.Socket]) -> None:
         assert peer.recv() == b"hello auto"
     finally:
         peer.close()
+
+
+# --------------------------------------------------------------------------
+# other systems
+# --------------------------------------------------------------------------
+
+def test_elsewhere_it_is_eprotonosupport(socks: list[nn.Socket], name: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    s = new(socks)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    for method in (s.bind, s.connect):
+        with pytest.raises(nn.NanomsgError) as ei:
+            method("abstract://" + name)
+        assert ei.value.errno == errno.EPROTONOSUPPORT
+        assert "only on Linux" in str(ei.value)
+    monkeypatch.undo()
+    s.bind("abstract://" + name)

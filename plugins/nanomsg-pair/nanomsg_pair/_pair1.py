@@ -9,6 +9,9 @@ before anything else:
 * a message shorter than the header, or a count above 255, is garbage: the
   peer's connection is closed, and whatever it still has queued is dropped;
 * a count above ``MAXTTL`` is dropped quietly; the connection lives on.
+  So is a count of 255 whatever ``MAXTTL`` says (ours goes up to 255,
+  NNG's only to 15): such a message could not be sent on, and a raw relay
+  such as ``device`` must not fail on what a peer sent.
 
 Cooked ``recv`` strips the header; raw ``recv`` hands it over in
 ``Message.header`` (4 bytes, the count as it arrived) and raw ``send`` takes
@@ -116,7 +119,8 @@ class Pair1(ProtocolBase):
                     pipe.data = _GARBAGE
                     pipe.close()
                 continue
-            if payload[3] > self._host.get_socket_option(MAXTTL):
+            hops = payload[3]
+            if hops > self._host.get_socket_option(MAXTTL) or hops == MAX_HOPS:
                 continue                      # too many hops: dropped, the pipe lives on
             header = payload[:HOP_HEADER_SIZE] if self._raw else b""
             return Message(payload[HOP_HEADER_SIZE:], header, pipe)

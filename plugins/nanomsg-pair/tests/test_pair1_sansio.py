@@ -74,6 +74,15 @@ def test_hop_count_above_maxttl_is_dropped_and_the_pipe_lives_on() -> None:
     assert not pipe.closed
 
 
+def test_255_hops_are_dropped_even_with_maxttl_255() -> None:
+    p, pipe = lone(raw=True, maxttl=255)
+    pipe.inject(hop_header(255) + b"could not be relayed")
+    pipe.inject(hop_header(254) + b"last relayable")
+    msg = p.recv()
+    assert msg is not None and msg.header == hop_header(254)
+    assert p.send(msg) and p.recv() is None and not pipe.closed
+
+
 def test_default_maxttl_is_eight() -> None:
     p, pipe = lone(raw=True)
     pipe.inject(hop_header(8) + b"eight")
