@@ -16,7 +16,9 @@ from tests.support import free_port
 @pytest.fixture
 def ws_url() -> Callable[[str], str]:
     """``ws_url("/path")`` -> a fresh ``ws://127.0.0.1:PORT/path``."""
-    return lambda path="/": "ws://127.0.0.1:%d%s" % (free_port(), path)
+    def make(path: str = "/") -> str:
+        return "ws://127.0.0.1:%d%s" % (free_port(), path)
+    return make
 
 
 @pytest.fixture

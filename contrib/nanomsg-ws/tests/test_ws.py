@@ -402,3 +402,33 @@ def test_dialer_to_a_path_not_served(socks: Socks, ws_url: Url) -> None:
     d.connect(url.replace("/here", "/elsewhere"))        # 404: the dialer retries
     wait_until(lambda: d.get_statistic(nn.STAT_CONNECT_ERRORS) >= 2, what="404s")
     assert not d.pipes and not s.pipes
+
+
+def test_raw_rep_carries_the_backtrace(socks: Socks, ws_url: Url) -> None:
+    rep, req = socks(nn.REP, nn.AF_SP_RAW), socks(nn.REQ)
+    url = ws_url("/raw")
+    rep.bind(url)
+    req.connect(url)
+    req.send(b"q")
+    m = rep.recv_msg()
+    # the pipe id the raw REP pushed, then REQ's request id (top bit set)
+    assert m.body == b"q" and len(m.header) == 8 and m.header[4] & 0x80
+    rep.send_msg(nn.Message(b"a", header=m.header))
+    assert req.recv() == b"a"
+
+
+def test_dialer_reconnects_after_listener_restarts(socks: Socks, ws_url: Url) -> None:
+    a, b = socks(nn.PAIR), socks(nn.PAIR)
+    url = ws_url("/again")
+    eid = a.bind(url)
+    b.connect(url)
+    b.send(b"one")
+    assert a.recv() == b"one"
+    a.shutdown(eid)
+    for p in list(a.pipes):
+        p.close()
+    wait_until(lambda: not b.pipes, what="the dialer to see the close")
+    a2 = socks(nn.PAIR)
+    a2.bind(url)
+    b.send(b"two")
+    assert a2.recv() == b"two"

@@ -21,7 +21,7 @@ def mine() -> Iterator[Callable[[str], nn.Socket]]:
     made: list[nn.Socket] = []
 
     def make(kind: str) -> nn.Socket:
-        s = ours(NN[kind])
+        s: nn.Socket = ours(NN[kind])
         made.append(s)
         return s
     yield make
@@ -80,7 +80,7 @@ def _tls_peer(scheme: str, role: str, ca: trustme.CA, cert: trustme.LeafCert,
     """Set our TLS context; return the pynng socket's keyword arguments."""
     if scheme != "wss":
         return {}
-    import pynng
+    import pynng  # type: ignore[import-untyped]
     if role == "we-bind":
         s.setsockopt(nn.TLS, nn.TLS_CONFIG, server_ctx)
         cfg = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, server_name="localhost",
