@@ -25,7 +25,8 @@ import sys
 
 from nanomsg_core import NanomsgError
 from nanomsg_core.interfaces import EndpointContext
-from nanomsg_core.stream import Resolved, StreamDialer, StreamListener, from_oserror
+from nanomsg_core.stream import (LISTEN_BACKLOG, Resolved, StreamDialer, StreamListener,
+                                 from_oserror)
 from nanomsg_core.wire import IPC_FRAMING
 
 __all__ = ["AbstractDialer", "AbstractListener", "AbstractTransport", "MAX_NAME",
@@ -33,7 +34,7 @@ __all__ = ["AbstractDialer", "AbstractListener", "AbstractTransport", "MAX_NAME"
 
 SCHEME = "abstract"
 _PREFIX = SCHEME + "://"
-BACKLOG = 128
+BACKLOG = LISTEN_BACKLOG
 MAX_NAME = 107
 """Longest abstract name (bytes): ``sun_path`` holds 108, the first is the NUL."""
 
