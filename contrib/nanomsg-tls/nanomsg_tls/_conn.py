@@ -93,12 +93,14 @@ def tls_error(exc: ssl.SSLError, who: str) -> NanomsgError:
     """ssl's failure as a :class:`NanomsgError`: ``EACCES`` when the peer's
     certificate was refused, ``EPROTO`` for any other TLS failure."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return NanomsgError(errno.EACCES, "TLS with %s failed: certificate verify failed: %s"
+        return NanomsgError(errno.EACCES, "%s: TLS failed: certificate verify failed: %s"
                             % (who, exc.verify_message))
-    reason = exc.reason or type(exc).__name__
     text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
     text = text.split(" (_ssl.c:")[0]
-    return NanomsgError(errno.EPROTO, "TLS with %s failed: %s (%s)" % (who, text, reason))
+    if text.startswith("[") and "] " in text:
+        text = text.split("] ", 1)[1]           # "[SSL: REASON] text": the reason goes last
+    reason = exc.reason or type(exc).__name__
+    return NanomsgError(errno.EPROTO, "%s: TLS failed: %s (%s)" % (who, text, reason))
 
 
 class LogLimiter:
@@ -121,7 +123,7 @@ class LogLimiter:
             self._last, held, self._held = now, self._held, 0
         if held:
             text += " (%d similar failures not logged)" % held
-        log.warning("tls+tcp %s", text)
+        log.warning("%s", text)
 
 
 class TlsConnection:
@@ -129,8 +131,8 @@ class TlsConnection:
     :class:`~nanomsg_core.stream.Shake`), then a
     :class:`~nanomsg_core.interfaces.TransportPipe`.
 
-    *who* names the peer in errors and log lines, e.g. ``"connection to
-    tls+tcp://127.0.0.1:5555"``; *warn* reports a failed TLS handshake
+    *who* names the peer in errors and log lines, e.g. ``"tls+tcp
+    connection to tls+tcp://127.0.0.1:5555"``; *warn* reports a failed TLS handshake
     (a :meth:`LogLimiter.warn`).
     """
 
@@ -163,7 +165,7 @@ class TlsConnection:
         self._sndbuf: int = 128 * 1024 if sndbuf is None else sndbuf
         self._events: Optional[PipeEvents] = None
         self._paused = False
-        # send side: _lock guards these four
+        # send side: _lock guards these five
         self._lock = threading.Lock()
         self._outq: deque[Buffer] = deque()
         self._queued = 0
@@ -186,13 +188,6 @@ class TlsConnection:
     def tls_version(self) -> Optional[str]:
         """The negotiated TLS version (``"TLSv1.3"``), once the TLS phase is over."""
         return self._tls.version()
-
-    def peer_certificate(self) -> Optional[dict[str, object]]:
-        """The peer's verified certificate (``SSLObject.getpeercert``), if any."""
-        if self._phase is Phase.TLS:
-            return None
-        cert = self._tls.getpeercert()
-        return dict(cert) if cert else None
 
     # -- the handshake (a Shake), engine thread --
     @property
@@ -259,7 +254,7 @@ class TlsConnection:
 
     def _timeout(self) -> None:
         if self._phase is Phase.TLS:
-            self._fail(NanomsgError(errno.ETIMEDOUT, "TLS handshake with %s did not complete "
+            self._fail(NanomsgError(errno.ETIMEDOUT, "%s: TLS handshake did not complete "
                                     "within %gs" % (self.who, HANDSHAKE_TIMEOUT)))
         elif self._phase is Phase.SP:
             self._fail(handshake_timeout(HANDSHAKE_TIMEOUT))
@@ -270,7 +265,7 @@ class TlsConnection:
         self._reactor.call_soon_threadsafe(self._start_reading)
 
     def can_send(self) -> bool:
-        return not self._closed and self._queued < self._sndbuf
+        return not self._closed and (not self._queued or self._queued < self._sndbuf)
 
     def send(self, msg: Message) -> bool:
         body = msg.body
@@ -279,7 +274,7 @@ class TlsConnection:
         with self._lock:
             if self._closed:
                 return False
-            if self._queued >= self._sndbuf:
+            if self._queued and self._queued >= self._sndbuf:   # one message always fits
                 self._want_writable = True
                 return False
             q = self._outq
@@ -325,7 +320,7 @@ class TlsConnection:
             chunks.append(chunk)
 
     def _on_recv(self, n: int, err: Optional[OSError]) -> None:
-        if self._phase is Phase.DONE:
+        if self._phase is Phase.DONE or self._closed:
             return
         if err is not None:
             self._fail(from_oserror(err))
@@ -334,7 +329,7 @@ class TlsConnection:
             if self._phase is Phase.OPEN:
                 self._fail(self._eof_error())
             elif self._phase is Phase.TLS:
-                self._fail(NanomsgError(errno.ECONNRESET, "TLS with %s failed: the peer closed "
+                self._fail(NanomsgError(errno.ECONNRESET, "%s: TLS failed: the peer closed "
                                         "the connection during the handshake" % self.who))
             else:
                 self._fail(closed_in_handshake())
@@ -380,14 +375,14 @@ class TlsConnection:
         return None
 
     def _start_reading(self) -> None:
-        if self._phase is not Phase.OPEN:
+        if self._phase is not Phase.OPEN or self._closed:
             return
         early = bytes(self._early)
         self._early = bytearray()
         self._deliver([early] if early else [], False)
 
     def _resume(self) -> None:
-        if self._phase is Phase.OPEN and self._paused:
+        if self._phase is Phase.OPEN and self._paused and not self._closed:
             self._paused = False
             self._arm()
 
@@ -421,7 +416,11 @@ class TlsConnection:
 
     def _encrypt(self, parts: list[Buffer]) -> None:
         small = bytearray()
-        write = self._tls.write
+
+        def write(data: Buffer) -> None:
+            view = memoryview(data)
+            while view:
+                view = view[self._tls.write(view):]
         for p in parts:
             if len(p) <= _SMALL:
                 small += p
@@ -474,7 +473,7 @@ class TlsConnection:
             text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self._warn(text if self.who in text else "%s: %s" % (self.who, text))
         elif handshaking:
-            log.debug("tls+tcp %s: SP handshake failed: %s", self.who, exc)
+            log.debug("%s: SP handshake failed: %s", self.who, exc)
         self._flush_alert()
         self._release()
         if handshaking:

@@ -168,8 +168,8 @@ class _TlsMixin:
             local, remote = self.addresses(sock)
         except OSError:
             local = remote = self.url
-        who = ("connection from %s to %s" % (remote, local) if self.server_side
-               else "connection to %s" % self.url)
+        who = ("tls+tcp connection from %s to %s" % (remote, local) if self.server_side
+               else "tls+tcp connection to %s" % self.url)
         conn = TlsConnection(sock, self.endpoint, self.context, self.server_side,
                              self.server_hostname, local, remote, who, done,
                              self.limiter.warn)
