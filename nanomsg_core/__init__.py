@@ -35,6 +35,7 @@ from ._options import OptionSpec
 from ._poll import poll
 from ._registry import Registry, get_registry, register_plugin, unregister_plugin
 from ._socket import Socket, term
+from ._context import Context
 from .hookspecs import hookimpl
 
 __version__ = "0.1.0"
@@ -61,7 +62,7 @@ def symbol(index: int) -> tuple[str, int]:
 
 
 __all__ = [
-    "AF_SP", "AF_SP_RAW", "BUS", "DOMAIN", "DONTWAIT", "EADDRINUSE", "EADDRNOTAVAIL",
+    "AF_SP", "AF_SP_RAW", "BUS", "Context", "DOMAIN", "DONTWAIT", "EADDRINUSE", "EADDRNOTAVAIL",
     "EAFNOSUPPORT", "EAGAIN", "EBADF", "ECONNREFUSED", "EFSM", "EINVAL", "EMSGSIZE",
     "ENOPROTOOPT", "ENOTSUP", "EPROTONOSUPPORT", "ETERM", "ETIMEDOUT", "Endpoint",
     "FANIN", "FANOUT", "INPROC", "IPC", "IPV4ONLY", "LINGER", "MAXTTL", "Message",

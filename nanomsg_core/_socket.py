@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import Any, AsyncIterator, Callable, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional, TypeVar, Union
 
 from . import _constants as C
 from ._core import SocketCore
@@ -39,6 +39,9 @@ from ._runtime import get_engine
 from ._waker import HAVE_DIRECT, Waker, thread_waker
 from .errors import NanomsgError
 from .interfaces import SocketProtocol
+
+if TYPE_CHECKING:
+    from ._context import Context
 
 __all__ = ["Socket", "term"]
 
@@ -325,6 +328,13 @@ class Socket:
         """The connections currently established."""
         with self._lock:
             return list(self._pipes)
+
+    def context(self) -> "Context":
+        """A new NNG-style context: its own protocol state machine over this
+        socket's pipes (REQ, REP, SURVEYOR, RESPONDENT, SUB); ``ENOTSUP`` on
+        other protocols and on raw sockets.  See ``docs/contexts.md``."""
+        from ._context import open_context
+        return open_context(self)
 
     def pipe_notify(self, event: int, callback: Optional[PipeCallback]) -> None:
         """Call ``callback(pipe)`` on pipe *event* (``PIPE_EV_ADD_PRE``,
