@@ -26,8 +26,10 @@ connection.  The object is first a handshake (the stream kit's ``Shake``:
 * **Threads**: everything runs on the engine thread except ``send``,
   ``can_send``, ``resume_recv`` and ``close``.  ``_lock`` guards the
   ``wsproto`` and TLS state and the output queue; callbacks into the engine
-  (``deliver``, ``done``, ``on_closed``) run with it released.  Output is
-  written by the engine, many buffers per syscall.
+  (``deliver``, ``done``, ``on_closed``) run with it released.  A ``send``
+  with nothing queued writes at once from the caller's thread; what the
+  socket does not take is queued and written by the engine, many buffers
+  per syscall (``_flushing`` is set while anything is queued or in flight).
 * **Back-pressure**: reading stops when ``deliver`` says the receive queue
   is full, and starts again on ``resume_recv``.
 """
@@ -391,6 +393,17 @@ class WsConnection:
                 return True
             if self._flushing:
                 return True
+            # Nothing queued or in flight: write at once, no thread hand-off.
+            try:
+                sent = self._sock.send(self._outq[0])
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as e:
+                self._reactor.call_soon_threadsafe(self._fail, from_oserror(e))
+                return True
+            self._consume(sent)
+            if not self._outq:
+                return True
             self._flushing = True
         if self._reactor.in_engine_thread():
             self._flush()
@@ -425,6 +438,19 @@ class WsConnection:
             data = tls.take_output()
         self._queue(data)
 
+    def _consume(self, n: int) -> None:
+        """Under ``_lock``: drop the first *n* bytes written from the queue."""
+        q = self._outq
+        self._queued -= n
+        while n:
+            b = q[0]
+            if len(b) <= n:
+                q.popleft()
+                n -= len(b)
+            else:
+                q[0] = memoryview(b)[n:]
+                n = 0
+
     def _kick(self) -> None:
         with self._lock:
             if self._flushing or not self._outq:
@@ -454,18 +480,8 @@ class WsConnection:
         notify = False
         with self._lock:
             self._inflight = False
-            q = self._outq
-            left = n
-            while left:
-                b = q[0]
-                if len(b) <= left:
-                    q.popleft()
-                    left -= len(b)
-                else:
-                    q[0] = memoryview(b)[left:]
-                    left = 0
-            self._queued -= n
-            more = bool(q)
+            self._consume(n)
+            more = bool(self._outq)
             if not more:
                 self._flushing = False
             if self._want_writable and self._queued <= self._sndbuf // 2:

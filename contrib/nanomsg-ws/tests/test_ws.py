@@ -277,11 +277,16 @@ def test_oversized_message_closes_only_that_connection(socks: Socks, ws_url: Url
     assert pull.recv() == b"ok"
 
 
-def test_handshake_timeout_is_per_connection(socks: Socks, ws_url: Url) -> None:
-    """A peer that connects and says nothing does not block others."""
+def test_handshake_timeout_is_per_connection(socks: Socks, ws_url: Url,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer that connects and says nothing is dropped after the handshake
+    timeout, and does not hold up others meanwhile."""
+    import nanomsg_ws._conn
+    monkeypatch.setattr(nanomsg_ws._conn, "HANDSHAKE_TIMEOUT", 0.3)
     s, url, port = _serving(socks, ws_url)
-    with socket.create_connection(("127.0.0.1", port), timeout=5):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as silent:
         _still_serves(s, url, socks)
+        assert _eof(silent)                     # within the socket timeout of 5 s
 
 
 # -- TLS ----------------------------------------------------------------------
