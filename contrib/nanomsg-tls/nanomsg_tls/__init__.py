@@ -7,8 +7,8 @@ before ``bind``/``connect``; see this distribution's README.
 
 from __future__ import annotations
 
-from ._conn import LOG_INTERVAL, LogLimiter, TlsConnection
+from ._conn import HANDSHAKE_TIMEOUT, TlsConnection
 from ._tls import SCHEME, TlsDialer, TlsListener, TlsTransport, parse_bind, parse_connect
 
-__all__ = ["LOG_INTERVAL", "LogLimiter", "SCHEME", "TlsConnection", "TlsDialer", "TlsListener", "TlsTransport",
-           "parse_bind", "parse_connect"]
+__all__ = ["HANDSHAKE_TIMEOUT", "SCHEME", "TlsConnection", "TlsDialer", "TlsListener",
+           "TlsTransport", "parse_bind", "parse_connect"]

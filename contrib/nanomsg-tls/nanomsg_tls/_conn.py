@@ -55,18 +55,18 @@ import socket
 import ssl
 import struct
 import threading
-import time
 from collections import deque
-from typing import Callable, Optional, Union
+from typing import Optional, Union
 
 from nanomsg_core import RCVMAXSIZE, SNDBUF, SOL_SOCKET, Message, NanomsgError
 from nanomsg_core.interfaces import EndpointContext, PipeEvents, TimerHandle
-from nanomsg_core.stream import (HANDSHAKE_TIMEOUT, RECV_BUFFER, DialDone, closed_in_handshake,
-                                 from_oserror, handshake_timeout, wrong_protocol)
+from nanomsg_core.log import log_limited
+from nanomsg_core.stream import (RECV_BUFFER, DialDone, closed_in_handshake, from_oserror,
+                                 handshake_timeout, wrong_protocol)
 from nanomsg_core.wire import HEADER_SIZE, TCP_FRAMING, FrameDecoder, WireError, encode_header, \
     parse_header
 
-__all__ = ["BATCH", "LOG_INTERVAL", "LogLimiter", "Phase", "TlsConnection", "log", "tls_error"]
+__all__ = ["BATCH", "HANDSHAKE_TIMEOUT", "Phase", "TlsConnection", "log", "tls_error"]
 
 log = logging.getLogger("nanomsg_core.tls")
 """Where failed TLS handshakes are reported (WARNING)."""
@@ -74,8 +74,9 @@ log = logging.getLogger("nanomsg_core.tls")
 BATCH = 256 * 1024
 """Plaintext bytes encrypted per socket write at most."""
 
-LOG_INTERVAL = 10.0
-"""Seconds between two warnings of one endpoint (the others are counted)."""
+HANDSHAKE_TIMEOUT = 10.0
+"""Seconds the TLS handshake and the SP header exchange may take together
+(NNG's tls+tcp negotiation timeout; plain SP's 1 s is too short for TLS)."""
 
 _SMALL = 16 * 1024          # payloads up to this size are joined with their prefix
 _u64 = struct.Struct(">Q").pack
@@ -103,49 +104,28 @@ def tls_error(exc: ssl.SSLError, who: str) -> NanomsgError:
     return NanomsgError(errno.EPROTO, "%s: TLS failed: %s (%s)" % (who, text, reason))
 
 
-class LogLimiter:
-    """One endpoint's warnings: the first at once, then at most one per
-    :data:`LOG_INTERVAL`, saying how many were held back (a dialer retrying
-    every 100 ms must not flood the log).  Any thread."""
-
-    def __init__(self, interval: float = LOG_INTERVAL) -> None:
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._last = -interval
-        self._held = 0
-
-    def warn(self, text: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last < self.interval:
-                self._held += 1
-                return
-            self._last, held, self._held = now, self._held, 0
-        if held:
-            text += " (%d similar failures not logged)" % held
-        log.warning("%s", text)
-
-
 class TlsConnection:
     """A tls+tcp connection: handshake first (a
     :class:`~nanomsg_core.stream.Shake`), then a
     :class:`~nanomsg_core.interfaces.TransportPipe`.
 
-    *who* names the peer in errors and log lines, e.g. ``"tls+tcp
-    connection to tls+tcp://127.0.0.1:5555"``; *warn* reports a failed TLS handshake
-    (a :meth:`LogLimiter.warn`).
+    *who* names the peer in errors and log lines, e.g. ``"tls+tcp connection
+    to tls+tcp://127.0.0.1:5555"``; *log_key* is the endpoint's key for
+    :func:`nanomsg_core.log.log_limited` (one warning per endpoint and
+    interval); *timeout* bounds the whole handshake, in seconds.
     """
 
     def __init__(self, sock: socket.socket, endpoint: EndpointContext,
                  context: ssl.SSLContext, server_side: bool, server_hostname: Optional[str],
                  local_address: str, remote_address: str, who: str, done: DialDone,
-                 warn: Callable[[str], None]) -> None:
+                 log_key: object, timeout: float = HANDSHAKE_TIMEOUT) -> None:
         self.transport = "tls+tcp"
         self.local_address = local_address
         self.remote_address = remote_address
         self.peer_protocol = -1
         self.who = who
-        self._warn = warn
+        self._log_key = log_key
+        self._limit = timeout
         self._sock = sock
         self._ep = endpoint
         self._reactor = endpoint.reactor
@@ -196,7 +176,7 @@ class TlsConnection:
 
     def begin(self) -> None:
         """Start the TLS handshake (engine thread)."""
-        self._timer = self._reactor.call_later(HANDSHAKE_TIMEOUT, self._timeout)
+        self._timer = self._reactor.call_later(self._limit, self._timeout)
         self._advance()
         if not self.over:
             self._arm()
@@ -255,9 +235,9 @@ class TlsConnection:
     def _timeout(self) -> None:
         if self._phase is Phase.TLS:
             self._fail(NanomsgError(errno.ETIMEDOUT, "%s: TLS handshake did not complete "
-                                    "within %gs" % (self.who, HANDSHAKE_TIMEOUT)))
+                                    "within %gs" % (self.who, self._limit)))
         elif self._phase is Phase.SP:
-            self._fail(handshake_timeout(HANDSHAKE_TIMEOUT))
+            self._fail(handshake_timeout(self._limit))
 
     # -- the pipe: any thread --
     def start(self, events: PipeEvents) -> None:
@@ -289,6 +269,11 @@ class TlsConnection:
         if post:
             self._reactor.call_soon_threadsafe(self._pump)
         return True
+
+    def set_recv_max_size(self, size: int) -> None:
+        """:class:`~nanomsg_core.interfaces.RecvMaxSize`: a changed ``RCVMAXSIZE``
+        applies to the frames still to come."""
+        self._dec.max_size = size
 
     def resume_recv(self) -> None:
         self._reactor.call_soon_threadsafe(self._resume)
@@ -459,19 +444,21 @@ class TlsConnection:
 
     # -- engine thread: the end --
     def _fail(self, exc: Optional[BaseException], warn: bool = False) -> None:
-        """Engine thread: the connection is over.  *warn*: a TLS failure, logged
-        as a WARNING (as is anything that ends the TLS phase)."""
+        """Engine thread: the connection is over.  *warn*: a TLS failure; a
+        failed handshake with one (or anything ending the TLS phase) is logged
+        as a WARNING.  Once open, the core reports why a pipe closed."""
         if self._phase is Phase.DONE:
             return
         handshaking = not self.over
-        warn = warn or self._phase is Phase.TLS
+        warn = handshaking and (warn or self._phase is Phase.TLS)
         self._phase = Phase.DONE
         with self._lock:
             user_closed = self._closed
             self._closed = True
         if warn:
             text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self._warn(text if self.who in text else "%s: %s" % (self.who, text))
+            log_limited(log, logging.WARNING, self._log_key, "%s",
+                        text if self.who in text else "%s: %s" % (self.who, text))
         elif handshaking:
             log.debug("%s: SP handshake failed: %s", self.who, exc)
         self._flush_alert()

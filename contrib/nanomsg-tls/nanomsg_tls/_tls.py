@@ -34,18 +34,17 @@ from typing import Any, Optional
 
 from nanomsg_core import IPV4ONLY, SOL_SOCKET, TLS, TLS_CONFIG, NanomsgError
 from nanomsg_core.interfaces import EndpointContext
-from nanomsg_core.stream import (DialDone, DialTarget, Resolved, Shake, StreamDialer,
-                                 StreamListener, from_oserror)
+from nanomsg_core.stream import (LISTEN_BACKLOG, DialDone, DialTarget, Resolved, Shake,
+                                 StreamDialer, StreamListener, from_oserror)
 from nanomsg_core.wire import TCP_FRAMING
 
-from ._conn import LogLimiter, TlsConnection
+from ._conn import HANDSHAKE_TIMEOUT, TlsConnection
 
 __all__ = ["SCHEME", "TlsDialer", "TlsListener", "TlsTransport", "parse_bind",
            "parse_connect"]
 
 SCHEME = "tls+tcp"
 _PREFIX = SCHEME + "://"
-BACKLOG = 128
 
 
 def _einval(url: str, why: str) -> NanomsgError:
@@ -153,7 +152,11 @@ class _TlsMixin:
     context: ssl.SSLContext
     server_side = False
     server_hostname: Optional[str] = None
-    limiter: LogLimiter
+    handshake_timeout: Optional[float] = HANDSHAKE_TIMEOUT
+
+    def _log_key(self) -> object:
+        """Warnings are limited per endpoint (this object, not just its URL)."""
+        return "%s#%x" % (self.url, id(self))
 
     def configure(self, sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -172,7 +175,7 @@ class _TlsMixin:
                else "tls+tcp connection to %s" % self.url)
         conn = TlsConnection(sock, self.endpoint, self.context, self.server_side,
                              self.server_hostname, local, remote, who, done,
-                             self.limiter.warn)
+                             self._log_key(), self.handshake_timeout or HANDSHAKE_TIMEOUT)
         conn.begin()
         return conn
 
@@ -184,7 +187,6 @@ class TlsListener(_TlsMixin, StreamListener):
 
     def __init__(self, url: str, endpoint: EndpointContext) -> None:
         super().__init__(url, endpoint)
-        self.limiter = LogLimiter()
         self._family, self._host, self._port, self._written = parse_bind(
             url, _ipv4only(endpoint))
         ctx = _context(endpoint)
@@ -213,7 +215,7 @@ class TlsListener(_TlsMixin, StreamListener):
             else:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(_sockaddr(family, host, self._port))
-            sock.listen(BACKLOG)
+            sock.listen(LISTEN_BACKLOG)
         except OSError as e:
             sock.close()
             raise from_oserror(e, "tls+tcp bind %s" % self.url) from None
@@ -226,7 +228,6 @@ class TlsDialer(_TlsMixin, StreamDialer):
 
     def __init__(self, url: str, endpoint: EndpointContext) -> None:
         super().__init__(url, endpoint)
-        self.limiter = LogLimiter()
         self._ipv4only = _ipv4only(endpoint)
         self._host, self._port = parse_connect(url, self._ipv4only)
         self.server_hostname = self._host

@@ -14,7 +14,7 @@ import pytest
 import trustme
 
 import nanomsg_core as nn
-from nanomsg_tls import LogLimiter, TlsTransport, parse_bind, parse_connect
+from nanomsg_tls import TlsListener, TlsTransport, parse_bind, parse_connect
 from tests.support import errno_of, sock, wait_pipes, wait_until
 
 MiB = 1024 * 1024
@@ -212,6 +212,18 @@ def test_rcvmaxsize_drops_the_connection(socks: list[nn.Socket], server_ctx: ssl
     assert a.recv() == b"small"
 
 
+def test_rcvmaxsize_applies_to_live_connections(socks: list[nn.Socket],
+                                                server_ctx: ssl.SSLContext,
+                                                client_ctx: ssl.SSLContext) -> None:
+    a, b = joined(socks, server_ctx, client_ctx)
+    b.send(b"x" * 5000)
+    assert len(a.recv()) == 5000
+    a.setsockopt(nn.SOL_SOCKET, nn.RCVMAXSIZE, 1000)
+    b.send(b"x" * 1001)
+    wait_until(lambda: a.get_statistic(nn.STAT_BROKEN_CONNECTIONS) >= 1
+               or a.get_statistic(nn.STAT_DROPPED_CONNECTIONS) >= 1, what="a dropped pipe")
+
+
 def test_protocol_mismatch_over_tls(socks: list[nn.Socket], server_ctx: ssl.SSLContext,
                                     client_ctx: ssl.SSLContext) -> None:
     a, c = mk(socks, nn.PAIR, server_ctx), mk(socks, nn.REQ, client_ctx)
@@ -260,7 +272,7 @@ def test_wrong_ca_fails_that_connection_only(socks: list[nn.Socket], tls_url: st
     wait_until(lambda: b.get_statistic(nn.STAT_CONNECT_ERRORS) >= 3, what="retries")
     assert not a.pipes and not b.pipes
     dialer_side = [m for m in _warnings(caplog) if "connection to %s" % tls_url in m]
-    assert len(dialer_side) == 1, "no flood: one warning per endpoint per LOG_INTERVAL"
+    assert len(dialer_side) == 1, "no flood: one warning per endpoint per interval"
     assert "certificate verify failed: unable to get local issuer" in dialer_side[0]
     listener_side = [m for m in _warnings(caplog) if "connection from" in m]
     assert listener_side and "unknown ca" in listener_side[0].lower()
@@ -368,6 +380,24 @@ def test_silent_peer_then_good_peer(socks: list[nn.Socket], tls_url: str,
         assert a.recv() == b"served"
 
 
+def test_handshake_timeout(socks: list[nn.Socket], tls_url: str, server_ctx: ssl.SSLContext,
+                           client_ctx: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch,
+                           caplog: pytest.LogCaptureFixture) -> None:
+    """A peer that connects and never speaks TLS is dropped after the timeout."""
+    caplog.set_level(logging.WARNING, "nanomsg_core.tls")
+    monkeypatch.setattr(TlsListener, "handshake_timeout", 0.2)
+    a = mk(socks, nn.PAIR, server_ctx)
+    a.bind(tls_url)
+    host, port = tls_url[len("tls+tcp://"):].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as silent:
+        assert silent.recv(100) == b""             # closed by the listener
+    assert any("did not complete within 0.2s" in m for m in _warnings(caplog))
+    b = mk(socks, nn.PAIR, client_ctx)
+    b.connect(tls_url)
+    b.send(b"next")
+    assert a.recv() == b"next"
+
+
 def test_raw_rep_device_hop(socks: list[nn.Socket], server_ctx: ssl.SSLContext,
                             client_ctx: ssl.SSLContext) -> None:
     """Protocol headers ride inside the frame (a raw REP sees the backtrace)."""
@@ -380,12 +410,3 @@ def test_raw_rep_device_hop(socks: list[nn.Socket], server_ctx: ssl.SSLContext,
     raw.send_msg(nn.Message(b"pong", header=m.header))
     assert req2.recv() == b"pong"
 
-
-def test_log_limiter(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, "nanomsg_core.tls")
-    lim = LogLimiter(interval=0.05)
-    for _ in range(5):
-        lim.warn("x failed")
-    wait_until(lambda: (lim.warn("x failed"), len(_warnings(caplog)) >= 2)[1])
-    first, second = _warnings(caplog)[:2]
-    assert first == "x failed" and "similar failures not logged" in second
