@@ -28,7 +28,7 @@ __all__ = ["OptionSpec", "PollerInfo", "ProtocolInfo", "Registry", "get_registry
 
 # Where the well-known capabilities live, for error messages.
 _KNOWN_PROTOCOLS = {
-    16: ("pair", "nanomsg-pair"), 32: ("pub", "nanomsg-pubsub"),
+    16: ("pair", "nanomsg-pair"), 17: ("pair1", "nanomsg-pair"), 32: ("pub", "nanomsg-pubsub"),
     33: ("sub", "nanomsg-pubsub"), 48: ("req", "nanomsg-reqrep"),
     49: ("rep", "nanomsg-reqrep"), 80: ("push", "nanomsg-pipeline"),
     81: ("pull", "nanomsg-pipeline"), 98: ("surveyor", "nanomsg-survey"),
