@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install everything, then run the demo: sockets talking across processes.
+# Install everything (into .venv, or $PYTHON's environment), then run the
+# demo: sockets talking across processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-exec "${PYTHON:-python3}" -m nanomsg_core.demo "$@"
+. scripts/python.sh
+exec "$PY" -m nanomsg_core.demo "$@"
