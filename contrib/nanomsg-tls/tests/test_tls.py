@@ -8,6 +8,8 @@ import errno
 import logging
 import socket
 import ssl
+import threading
+from pathlib import Path
 from typing import Optional
 
 import pytest
@@ -155,6 +157,28 @@ def test_reqrep(socks: list[nn.Socket], server_ctx: ssl.SSLContext,
     assert rep.recv() == body
     rep.send(b"")
     assert req.recv() == b""
+
+
+def test_full_duplex(socks: list[nn.Socket], server_ctx: ssl.SSLContext,
+                     client_ctx: ssl.SSLContext) -> None:
+    """Both sides send large messages at once, each reading in another thread."""
+    a, b = joined(socks, server_ctx, client_ctx)
+    n, size = 100, 64 * 1024
+    got: dict[str, list[bytes]] = {"a": [], "b": []}
+
+    def reader(s: nn.Socket, name: str) -> None:
+        for _ in range(n):
+            got[name].append(s.recv()[:8])
+    threads = [threading.Thread(target=reader, args=(s, k)) for s, k in ((a, "a"), (b, "b"))]
+    for t in threads:
+        t.start()
+    for i in range(n):
+        a.send(b"%08d" % i + b"a" * size)
+        b.send(b"%08d" % i + b"b" * size)
+    for t in threads:
+        t.join(20)
+    want = [b"%08d" % i for i in range(n)]
+    assert got["a"] == want and got["b"] == want
 
 
 def test_receive_back_pressure(socks: list[nn.Socket], server_ctx: ssl.SSLContext,
@@ -410,3 +434,11 @@ def test_raw_rep_device_hop(socks: list[nn.Socket], server_ctx: ssl.SSLContext,
     raw.send_msg(nn.Message(b"pong", header=m.header))
     assert req2.recv() == b"pong"
 
+
+
+def test_readme_example(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's example runs as written."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = text.index("```python", text.index("## Example")) + len("```python\n")
+    exec(compile(text[start:text.index("```", start)], "README.md", "exec"), {})
+    assert capsys.readouterr().out == "b'hello over TLS'\nb'hello back'\n"
