@@ -28,10 +28,13 @@ the pipe (so no bytes are handed between objects).
 Sending.  ``send`` (user threads, serialised by the socket lock; ``_lock``
 guards the queue against the engine) appends the frame to a plaintext
 queue and posts a pump to the engine.  The pump encrypts up to
-:data:`BATCH` bytes of it and writes the ciphertext with one
-``poller.send`` at a time; that batch leaves the ``_queued`` count when
-all of its ciphertext is written.  ``send`` refuses (``False``) while
-``SNDBUF`` bytes are queued and ``on_writable`` follows once half drained.
+:data:`BATCH` bytes of it and writes the ciphertext straight to the
+non-blocking socket; what the socket does not take goes to one
+``poller.send`` at a time, and pumping resumes when it completes.  A batch
+leaves the ``_queued`` count when all of its ciphertext is written.
+``send`` refuses (``False``) while ``SNDBUF`` bytes are queued and
+``on_writable`` follows once half drained.  Frames still queued at
+``close`` get one last non-blocking write with the ``close_notify``.
 
 Receiving.  One ``poller.recv_into`` is pending while the connection is
 read; each completion is decrypted as far as it goes and fed to a
@@ -373,31 +376,60 @@ class TlsConnection:
 
     # -- engine thread: sending --
     def _pump(self) -> None:
-        """Write what TLS has to send, and the next batch of frames once open."""
-        if self._phase is Phase.DONE or self._writing:
-            return          # a write is in flight: its completion pumps again
-        taken = 0
-        if self._phase is Phase.OPEN:
-            parts: list[Buffer] = []
-            with self._lock:
-                self._posted = False
-                q = self._outq
-                while q and taken < BATCH:
-                    p = q.popleft()
-                    parts.append(p)
-                    taken += len(p)
-            try:
-                self._encrypt(parts)
-            except ssl.SSLError as e:
-                self._fail(tls_error(e, self.who), warn=True)
+        """Write what TLS has to send, and the frames queued once open: at
+        once while the socket takes it, through the poller when it is full."""
+        while self._phase is not Phase.DONE and not self._writing:
+            taken = 0
+            if self._phase is Phase.OPEN:
+                try:
+                    taken = self._encrypt_queued(BATCH)
+                except ssl.SSLError as e:
+                    self._fail(tls_error(e, self.who), warn=True)
+                    return
+            data = self._out.read()
+            if not data:
                 return
-        data = self._out.read()
-        if not data:
+            try:
+                n = self._sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError as e:
+                self._fail(from_oserror(e))
+                return
+            if n < len(data):       # the socket is full: the poller finishes the write
+                self._inflight = taken
+                self._wire = memoryview(data)[n:]
+                self._writing = True
+                self._poller.send(self._sock, [self._wire], self._on_sent)
+                return
+            self._written(taken)
+
+    def _encrypt_queued(self, limit: int) -> int:
+        """Encrypt up to about *limit* bytes of queued frames; return how many."""
+        parts: list[Buffer] = []
+        taken = 0
+        with self._lock:
+            self._posted = False
+            q = self._outq
+            while q and taken < limit:
+                p = q.popleft()
+                parts.append(p)
+                taken += len(p)
+        self._encrypt(parts)
+        return taken
+
+    def _written(self, nbytes: int) -> None:
+        """*nbytes* of queued frames are on the wire: wake a refused sender
+        once the queue is down to half of ``SNDBUF``."""
+        if not nbytes:
             return
-        self._inflight = taken
-        self._wire = memoryview(data)
-        self._writing = True
-        self._poller.send(self._sock, [self._wire], self._on_sent)
+        with self._lock:
+            self._queued -= nbytes
+            notify = self._want_writable and self._queued <= self._sndbuf // 2
+            if notify:
+                self._want_writable = False
+        if notify and self._events is not None:
+            self._events.on_writable()
 
     def _encrypt(self, parts: list[Buffer]) -> None:
         small = bytearray()
@@ -431,16 +463,8 @@ class TlsConnection:
         self._wire = memoryview(b"")
         self._writing = False
         written, self._inflight = self._inflight, 0
-        notify = False
-        if written:
-            with self._lock:
-                self._queued -= written
-                if self._want_writable and self._queued <= self._sndbuf // 2:
-                    self._want_writable = False
-                    notify = True
+        self._written(written)
         self._pump()
-        if notify and self._events is not None:
-            self._events.on_writable()
 
     # -- engine thread: the end --
     def _fail(self, exc: Optional[BaseException], warn: bool = False) -> None:
@@ -474,6 +498,11 @@ class TlsConnection:
     def _teardown(self) -> None:
         if self._phase is Phase.DONE:
             return
+        if not self._writing:       # frames queued just before close still go out
+            try:
+                self._encrypt_queued(self._queued)
+            except ssl.SSLError:
+                pass
         self._phase = Phase.DONE
         try:
             self._tls.unwrap()          # queues our close_notify
@@ -484,8 +513,9 @@ class TlsConnection:
         self._wake_writers()
 
     def _flush_alert(self) -> None:
-        """Best effort: hand the peer what TLS still has to say (an alert,
-        close_notify) with one non-blocking write, if no write is in flight."""
+        """Best effort: hand the peer what TLS still has to say (an alert, the
+        last frames, close_notify) with one non-blocking write, if no write is
+        in flight."""
         data = self._out.read()
         if data and not self._writing:
             try:

@@ -181,6 +181,17 @@ def test_full_duplex(socks: list[nn.Socket], server_ctx: ssl.SSLContext,
     assert got["a"] == want and got["b"] == want
 
 
+def test_send_then_close(socks: list[nn.Socket], server_ctx: ssl.SSLContext,
+                         client_ctx: ssl.SSLContext) -> None:
+    """What was sent just before close still reaches the peer."""
+    a, b = joined(socks, server_ctx, client_ctx)
+    for i in range(10):
+        b.send(b"last words %d" % i)
+    b.close()
+    socks.remove(b)
+    assert [a.recv() for _ in range(10)] == [b"last words %d" % i for i in range(10)]
+
+
 def test_receive_back_pressure(socks: list[nn.Socket], server_ctx: ssl.SSLContext,
                                client_ctx: ssl.SSLContext) -> None:
     """A receiver that does not read pauses the connection (RCVBUF) and
