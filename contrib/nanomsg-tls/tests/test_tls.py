@@ -303,7 +303,7 @@ def test_wrong_ca_fails_that_connection_only(socks: list[nn.Socket], tls_url: st
     wrong = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     other_ca.configure_trust(wrong)
     b = mk(socks, nn.PAIR, wrong)
-    b.connect(tls_url)
+    bad = b.connect(tls_url)
     wait_until(lambda: b.get_statistic(nn.STAT_CONNECT_ERRORS) >= 3, what="retries")
     assert not a.pipes and not b.pipes
     dialer_side = [m for m in _warnings(caplog) if "connection to %s" % tls_url in m]
@@ -317,6 +317,7 @@ def test_wrong_ca_fails_that_connection_only(socks: list[nn.Socket], tls_url: st
     wait_pipes(a, 1)
     b.send(b"through")
     assert a.recv() == b"through"
+    b.shutdown(bad)                 # the endpoint that cannot work goes; the good one stays
     a.send(b"back")
     assert b.recv() == b"back"
 
