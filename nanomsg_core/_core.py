@@ -81,7 +81,7 @@ class SocketCore:
             return None
         pipe = Pipe(self, ep, tp)
         if s._notify or HOOKS.pipe_event is not None:
-            self._pipe_event(pipe, C.PIPE_EV_ADD_PRE)
+            self.pipe_event(pipe, C.PIPE_EV_ADD_PRE)
             if pipe._closed:                        # refused by a callback
                 tp.close()
                 return None
@@ -101,7 +101,7 @@ class SocketCore:
         if ep.listening:
             self.count(C.STAT_ACCEPTED_CONNECTIONS)
         if s._notify or HOOKS.pipe_event is not None:
-            self._pipe_event(pipe, C.PIPE_EV_ADD_POST)
+            self.pipe_event(pipe, C.PIPE_EV_ADD_POST)
         s._wake_every(self._swaiters)
         if pipe.can_recv():
             s._wake_every(self._rwaiters)
@@ -136,7 +136,7 @@ class SocketCore:
                        pipe.remote_address, exc)
         pipe._ep.pipe_gone(pipe)
         if s._notify or HOOKS.pipe_event is not None:
-            self._pipe_event(pipe, C.PIPE_EV_REM_POST)
+            self.pipe_event(pipe, C.PIPE_EV_REM_POST)
         s._wake_every(self._swaiters)
         s._wake_every(self._rwaiters)
 
@@ -152,7 +152,7 @@ class SocketCore:
         pipe._tp.close()
         self.pipe_closed(pipe, None)
 
-    def _pipe_event(self, pipe: Pipe, event: int) -> None:
+    def pipe_event(self, pipe: Pipe, event: int) -> None:
         s = self._s
         fn = s._notify.get(event)
         if fn is not None:

@@ -790,12 +790,15 @@ class Socket:
                 p.mark_closed()
             self._host.cancel_all()
             self._proto.close()
-            self._notify.clear()
             self._refresh_fds()     # both readable: the next call raises EBADF
         for ep in eps:
             ep.close()
         for p in pipes:
             p._tp.close()
+        if self._notify or HOOKS.pipe_event is not None:
+            for p in pipes:         # as NNG: every ADD_POST gets its REM_POST
+                self._core.pipe_event(p, C.PIPE_EV_REM_POST)
+        self._notify.clear()
         self._wake_all()
         _live.discard(self)
         hook = HOOKS.socket_closed

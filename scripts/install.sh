@@ -14,6 +14,8 @@ for d in . plugins/*/ contrib/*/; do
 done
 extra=()
 [ "${NANOMSG_DEV:-0}" = 1 ] && extra=(--config-settings editable_mode=compat)
+# pip's own status counts (pipefail); the filter only drops build-backend noise
 "$PY" -m pip install -q --no-build-isolation "${extra[@]}" "${args[@]}" 2>&1 \
-    | grep -v -e "^\s*$" -e "SetuptoolsDeprecationWarning" -e "^\s*!!" -e "^\s*\*\*\*" || true
+    | { grep -v -e "^\s*$" -e "SetuptoolsDeprecationWarning" -e "^\s*!!" -e "^\s*\*\*\*" \
+        -e "^WARNING: Location .* is ignored" || true; }
 "$PY" -c "import nanomsg_core as nn; nn.get_registry(); print('installed nanomsg_core', nn.__version__, 'with', len(nn.get_registry().protocols), 'protocols and', len(nn.get_registry().transports), 'transports into', __import__('sys').prefix)"

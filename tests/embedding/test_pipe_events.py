@@ -100,3 +100,16 @@ def test_bad_pipe_notify_arguments() -> None:
             with pytest.raises(nn.NanomsgError) as ei:
                 s.pipe_notify(event, fn)          # type: ignore[arg-type]
             assert ei.value.errno == nn.EINVAL
+
+
+def test_closing_the_socket_ends_every_pipe_with_rem_post(new_url: Urls) -> None:
+    a, b = sock(nn.PAIR), sock(nn.PAIR)
+    added: list[int] = []
+    removed: list[int] = []
+    a.pipe_notify(nn.PIPE_EV_ADD_POST, lambda p: added.append(p.id))
+    a.pipe_notify(nn.PIPE_EV_REM_POST, lambda p: removed.append(p.id))
+    with b:
+        b.connect(a.endpoint_address(a.bind(new_url())))
+        wait_until(lambda: len(added) == 1, what="ADD_POST")
+        a.close()
+        assert removed == added
