@@ -229,6 +229,10 @@ class TlsConnection:
             del self._early[:HEADER_SIZE]
             self.peer_protocol = peer
             self._phase = Phase.OPEN
+            if log.isEnabledFor(logging.DEBUG):
+                cipher = self._tls.cipher()
+                log.debug("%s: open, %s %s", self.who, self._tls.version(),
+                          cipher[0] if cipher else "")
             if self._timer is not None:
                 self._timer.cancel()
             done, self._done = self._done, None

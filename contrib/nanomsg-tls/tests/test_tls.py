@@ -144,6 +144,17 @@ def test_pair_order_size_empty(socks: list[nn.Socket], server_ctx: ssl.SSLContex
     assert b.recv() == b""
 
 
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_tls_versions(version: ssl.TLSVersion, socks: list[nn.Socket],
+                      server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> None:
+    client_ctx.minimum_version = client_ctx.maximum_version = version
+    a, b = joined(socks, server_ctx, client_ctx)
+    b.send(b"v")
+    assert a.recv() == b"v"
+    a.send(b"w" * 100000)
+    assert b.recv() == b"w" * 100000
+
+
 def test_reqrep(socks: list[nn.Socket], server_ctx: ssl.SSLContext,
                 client_ctx: ssl.SSLContext) -> None:
     rep, req = joined(socks, server_ctx, client_ctx, nn.REP, nn.REQ)

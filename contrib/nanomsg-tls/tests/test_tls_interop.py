@@ -136,3 +136,22 @@ def test_pynng_with_wrong_ca_is_refused(tls_url: str, ca: trustme.CA, other_ca: 
     wait_pipes(s, 1, timeout=10)
     good.send(b"ok")
     assert s.recv() == b"ok"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_tls12_with_pynng(role: str, tls_url: str, ca: trustme.CA,
+                          server_cert: trustme.LeafCert, server_ctx: ssl.SSLContext,
+                          client_ctx: ssl.SSLContext, opened: list[Any]) -> None:
+    """TLS 1.2 (its handshake ends on the other side than 1.3's) works too."""
+    for ctx in (server_ctx, client_ctx):
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    s, peer = pair_up("pair", nn.PAIR, role, tls_url, ca, server_cert, server_ctx,
+                      client_ctx, opened)
+    for i in range(100):
+        peer.send(b"%d" % i)
+        s.send(b"%d" % i)
+    assert [s.recv() for _ in range(100)] == [b"%d" % i for i in range(100)]
+    assert [peer.recv() for _ in range(100)] == [b"%d" % i for i in range(100)]
+    big = b"\x5a" * (1024 * 1024)
+    peer.send(big)
+    assert s.recv() == big
