@@ -43,6 +43,7 @@ from .. import _constants as C
 from .._message import Message
 from ..interfaces import DirectReads, DirectWaker, EndpointContext, PipeEvents, Reactor
 from ..wire import FrameDecoder, Framing, WireError
+from .credentials import peer_credentials
 from .reads import ReadEvent, ReadState, Reads
 
 __all__ = ["IDLE_RETURN", "RECV_BUFFER", "StreamPipe"]
@@ -118,6 +119,15 @@ class StreamPipe:
     def __repr__(self) -> str:
         return "<StreamPipe %s %s -> %s %s>" % (self.transport, self.local_address,
                                                 self.remote_address, self._reads.state.name)
+
+    def peer_credentials(self) -> Optional[tuple[Optional[int], Optional[int],
+                                                 Optional[int]]]:
+        """:class:`~nanomsg_core.interfaces.PeerCredentials` (ipc on Linux)."""
+        return peer_credentials(self._sock)
+
+    def set_recv_max_size(self, size: int) -> None:
+        """:class:`~nanomsg_core.interfaces.RecvMaxSize`: frames above *size* now drop us."""
+        self._dec.max_size = size
 
     @property
     def reads(self) -> Reads:
