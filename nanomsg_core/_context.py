@@ -254,8 +254,12 @@ class Context:
         """Receive a :class:`Message` (``body`` and ``pipe``) for this context."""
         msg = self._try_recv()
         if msg is None:
-            msg = self._sock._block(self._rwaiters, self._try_recv_armed, self._rcvtimeo,
-                                    flags)
+            try:
+                msg = self._sock._block(self._rwaiters, self._try_recv_armed,
+                                        self._rcvtimeo, flags)
+            except BaseException as e:
+                self._abandon(e)
+                raise
         return msg
 
     async def asend(self, data: Any, flags: int = 0) -> int:
@@ -281,9 +285,22 @@ class Context:
         """``recv_msg`` for asyncio."""
         msg = self._try_recv()
         if msg is None:
-            msg = await self._sock._ablock(self._rwaiters, self._try_recv_armed,
-                                           self._rcvtimeo, flags)
+            try:
+                msg = await self._sock._ablock(self._rwaiters, self._try_recv_armed,
+                                               self._rcvtimeo, flags)
+            except BaseException as e:
+                self._abandon(e)
+                raise
         return msg
+
+    def _abandon(self, exc: BaseException) -> None:
+        """A blocked recv ended without a message (cancelled, interrupted):
+        what the protocol handed this context for it goes back."""
+        if isinstance(exc, NanomsgError) and exc.errno == errno.EAGAIN:
+            return
+        with self._sock._lock:
+            if not (self._sock._dead or self._closed):
+                self._pctx.abandon_recv()
 
     # ------------------------------------------------------------------
     # options

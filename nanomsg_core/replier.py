@@ -182,16 +182,21 @@ class Replier(_ReplierBase):
         if self.can_recv():
             self._host.wake_recv()          # the rest is for the socket's own receivers
 
+    def ctx_give_back(self, ctx: ReplyContext) -> None:
+        """*ctx*'s caller gave up: its bound request goes to the next receiver."""
+        got = ctx.bound
+        if got is not None:
+            ctx.bound = None
+            self._held.appendleft(got)
+            self.route()
+
     def ctx_close(self, ctx: ReplyContext) -> None:
         self._others.pop(ctx, None)
         if ctx.waiting:
             ctx.waiting = False
             self._waiting.remove(ctx)
-        got = ctx.bound
-        ctx.bound = ctx.pipe = None
-        if got is not None:
-            self._held.appendleft(got)
-            self.route()
+        ctx.pipe = None
+        self.ctx_give_back(ctx)
 
     def close(self) -> None:
         self._others.clear()
@@ -231,6 +236,9 @@ class ReplierContext:
 
     def get_option(self, option: int) -> Any:
         raise NanomsgError(errno.ENOPROTOOPT, "%s has no protocol options" % self._rep.NAME)
+
+    def abandon_recv(self) -> None:
+        self._rep.ctx_give_back(self.state)
 
     def close(self) -> None:
         self._rep.ctx_close(self.state)

@@ -397,3 +397,30 @@ def test_sub_socket_alone_still_reads_its_pipes_directly() -> None:
     c = sub.new_context(RecordingWaker())
     c.close()                                               # back to no contexts
     assert body(sub.recv()) == b"k1" and sub.recv() is None
+
+
+def test_a_rep_context_whose_caller_gave_up_hands_its_bound_request_on() -> None:
+    req = Req(ManualHost())
+    rep = Rep(ManualHost())
+    ln = link(req, rep)
+    a, b = rep.new_context(RecordingWaker()), rep.new_context(RecordingWaker())
+    assert a.recv() is None
+    req.send(Message(b"q"))
+    ln.pump()
+    rep.route()                                             # bound to a, a woken ...
+    assert b.recv() is None                                 # (b waits in line behind)
+    a.abandon_recv()                                        # ... but its caller was cancelled
+    assert body(b.recv()) == b"q"
+
+
+def test_abandon_recv_keeps_what_is_a_contexts_own() -> None:
+    req, _host, rep, ln = req_rep()
+    c = req.new_context(RecordingWaker())
+    c.send(Message(b"q"))
+    ln.pump()
+    rep.recv()
+    rep.send(Message(b"r"))
+    ln.pump()
+    req.route()
+    c.abandon_recv()
+    assert body(c.recv()) == b"r"

@@ -422,3 +422,28 @@ def test_protocols_without_contexts_are_enotsup(proto: int) -> None:
 def test_raw_sockets_have_no_contexts(proto: int) -> None:
     with nn.Socket(nn.AF_SP_RAW, proto) as s:
         assert errno_of(lambda: context(s)) == nn.ENOTSUP
+
+
+def test_a_cancelled_rep_context_arecv_loses_no_request(new_url: Urls) -> None:
+    req, rep = req_rep(new_url())
+
+    async def main() -> bytes:
+        gone = context(rep)
+        task = asyncio.ensure_future(gone.arecv())
+        while not gone._rwaiters:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        taker = context(rep)
+        waiting = asyncio.ensure_future(taker.arecv())
+        while not taker._rwaiters:
+            await asyncio.sleep(0.001)
+        req.send(b"for whoever waits")
+        got = await asyncio.wait_for(waiting, 10)
+        await taker.asend(b"taken")
+        return got
+
+    with req, rep:
+        assert asyncio.run(main()) == b"for whoever waits"
+        assert req.recv() == b"taken"

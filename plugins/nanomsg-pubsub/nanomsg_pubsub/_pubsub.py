@@ -251,5 +251,8 @@ class SubCtx:
     def get_option(self, option: int) -> Any:
         return _get_subscription(option)
 
+    def abandon_recv(self) -> None:
+        pass                             # messages are this context's own copies: they stay queued
+
     def close(self) -> None:
         self._sub.ctx_close(self)

@@ -348,6 +348,9 @@ class ReqCtx:
             raise NanomsgError(errno.ENOPROTOOPT, "unknown REQ option %r" % (option,))
         return self.state.resend_ivl
 
+    def abandon_recv(self) -> None:
+        pass                             # a reply is this context's own: it stays for the next recv
+
     def close(self) -> None:
         self._req.ctx_close(self.state)
 

@@ -323,6 +323,9 @@ class SurveyorCtx:
             raise NanomsgError(errno.ENOPROTOOPT, "unknown SURVEYOR option %r" % (option,))
         return self.state.deadline_ms
 
+    def abandon_recv(self) -> None:
+        pass                             # responses are this context's own: they stay for the next recv
+
     def close(self) -> None:
         self._surveyor.ctx_close(self.state)
 
