@@ -26,6 +26,7 @@ always on (as NNG): frames are already batched into TLS records.
 from __future__ import annotations
 
 import errno
+import itertools
 import socket
 import ssl
 import sys
@@ -45,6 +46,7 @@ __all__ = ["SCHEME", "TlsDialer", "TlsListener", "TlsTransport", "parse_bind",
 
 SCHEME = "tls+tcp"
 _PREFIX = SCHEME + "://"
+_endpoint_ids = itertools.count(1)
 
 
 def _einval(url: str, why: str) -> NanomsgError:
@@ -153,10 +155,8 @@ class _TlsMixin:
     server_side = False
     server_hostname: Optional[str] = None
     handshake_timeout: Optional[float] = HANDSHAKE_TIMEOUT
-
-    def _log_key(self) -> object:
-        """Warnings are limited per endpoint (this object, not just its URL)."""
-        return "%s#%x" % (self.url, id(self))
+    log_key: str
+    """Warnings are limited per endpoint (this one, not all of its URL)."""
 
     def configure(self, sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -175,7 +175,7 @@ class _TlsMixin:
                else "tls+tcp connection to %s" % self.url)
         conn = TlsConnection(sock, self.endpoint, self.context, self.server_side,
                              self.server_hostname, local, remote, who, done,
-                             self._log_key(), self.handshake_timeout or HANDSHAKE_TIMEOUT)
+                             self.log_key, self.handshake_timeout or HANDSHAKE_TIMEOUT)
         conn.begin()
         return conn
 
@@ -187,6 +187,7 @@ class TlsListener(_TlsMixin, StreamListener):
 
     def __init__(self, url: str, endpoint: EndpointContext) -> None:
         super().__init__(url, endpoint)
+        self.log_key = "%s#%d" % (url, next(_endpoint_ids))
         self._family, self._host, self._port, self._written = parse_bind(
             url, _ipv4only(endpoint))
         ctx = _context(endpoint)
@@ -228,6 +229,7 @@ class TlsDialer(_TlsMixin, StreamDialer):
 
     def __init__(self, url: str, endpoint: EndpointContext) -> None:
         super().__init__(url, endpoint)
+        self.log_key = "%s#%d" % (url, next(_endpoint_ids))
         self._ipv4only = _ipv4only(endpoint)
         self._host, self._port = parse_connect(url, self._ipv4only)
         self.server_hostname = self._host
