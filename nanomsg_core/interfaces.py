@@ -247,6 +247,10 @@ class ProtocolContext(Protocol):
     def get_option(self, option: int) -> Any:
         """Read a protocol-level option of this context; ``ENOPROTOOPT``."""
 
+    def abandon_recv(self) -> None:
+        """A caller blocked in :meth:`recv` gave up without a message (it was
+        cancelled): give back whatever was handed to the context for it."""
+
     def close(self) -> None:
         """Forget this context: cancel its timers, give back what it held
         (a request bound to it goes to the next receiver).  Idempotent."""
