@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 import nanomsg_core as nn
-from tests.contexts.helpers import context
 from tests.interop.peers import Nanocat, ours, pynng_socket
 from tests.support import wait_pipes
 
@@ -20,7 +19,7 @@ def test_req_contexts_against_pynng_rep0_answering_out_of_order(tcp_url: str) ->
         prep.listen(tcp_url)
         req.connect(tcp_url)
         wait_pipes(req, 1)
-        asking = [context(req) for _ in range(4)]
+        asking = [req.context() for _ in range(4)]
         for i, c in enumerate(asking):
             c.send(b"q%d" % i)
         answering = [prep.new_context() for _ in range(4)]
@@ -39,7 +38,7 @@ def test_req_context_resends_to_pynng_rep0(tcp_url: str) -> None:
         prep.listen(tcp_url)
         req.connect(tcp_url)
         wait_pipes(req, 1)
-        c = context(req)
+        c = req.context()
         c.setsockopt(nn.REQ, nn.REQ_RESEND_IVL, 200)
         c.send(b"please")
         assert prep.recv() == b"please"                     # dropped
@@ -55,7 +54,7 @@ def test_rep_contexts_answer_several_nanocat_reqs(tcp_url: str) -> None:
                 for i in range(3)]
         try:
             wait_pipes(rep, 3, timeout=10)
-            answering = [context(rep) for _ in range(3)]
+            answering = [rep.context() for _ in range(3)]
             got = [c.recv() for c in answering]             # three requests held at once
             assert sorted(got) == [b"hello 0", b"hello 1", b"hello 2"]
             for c, q in reversed(list(zip(answering, got))):

@@ -14,7 +14,6 @@ from typing import Callable
 import pytest
 
 import nanomsg_core as nn
-from tests.contexts.helpers import context
 from tests.support import errno_of, sock, wait_pipes, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -37,10 +36,10 @@ def req_rep(url: str) -> tuple[nn.Socket, nn.Socket]:
 def test_ten_req_contexts_have_ten_requests_in_flight(new_url: Urls) -> None:
     req, rep = req_rep(new_url())
     with req, rep:
-        asking = [context(req) for _ in range(10)]
+        asking = [req.context() for _ in range(10)]
         for i, c in enumerate(asking):
             c.send(b"q%d" % i)
-        answering = [context(rep) for _ in range(10)]
+        answering = [rep.context() for _ in range(10)]
         got = [c.recv() for c in answering]                 # all ten are out at once
         assert sorted(got) == sorted(b"q%d" % i for i in range(10))
         for c, q in reversed(list(zip(answering, got))):
@@ -67,7 +66,7 @@ def test_req_contexts_in_threads_each_get_their_reply(new_url: Urls) -> None:
         results: dict[int, list[bytes]] = {}
 
         def client(i: int) -> None:
-            with context(req) as c:
+            with req.context() as c:
                 results[i] = []
                 for k in range(5):
                     c.send(b"%d.%d" % (i, k))
@@ -87,10 +86,10 @@ def test_req_contexts_in_threads_each_get_their_reply(new_url: Urls) -> None:
 def test_socket_send_recv_work_beside_contexts(new_url: Urls) -> None:
     req, rep = req_rep(new_url())
     with req, rep:
-        c = context(req)
+        c = req.context()
         c.send(b"from ctx")
         req.send(b"from socket")
-        a, b = context(rep), context(rep)
+        a, b = rep.context(), rep.context()
         got = {a.recv(): a, b.recv(): b}
         assert set(got) == {b"from ctx", b"from socket"}
         got[b"from socket"].send(b"for socket")
@@ -104,7 +103,7 @@ def test_per_context_rcvtimeo(new_url: Urls) -> None:
     req, rep = req_rep(new_url())
     with req, rep:
         req.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 4321)
-        c = context(req)
+        c = req.context()
         assert c.getsockopt(nn.SOL_SOCKET, nn.RCVTIMEO) == 4321   # the socket's at creation
         c.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 100)
         assert req.getsockopt(nn.SOL_SOCKET, nn.RCVTIMEO) == 4321
@@ -122,7 +121,7 @@ def test_per_context_rcvtimeo(new_url: Urls) -> None:
 def test_per_context_resend(new_url: Urls) -> None:
     req, rep = req_rep(new_url())
     with req, rep:
-        c = context(req)
+        c = req.context()
         c.setsockopt(nn.REQ, nn.REQ_RESEND_IVL, 100)
         assert c.getsockopt(nn.REQ, nn.REQ_RESEND_IVL) == 100
         assert req.getsockopt(nn.REQ, nn.REQ_RESEND_IVL) == 60000
@@ -147,7 +146,7 @@ def test_rep_server_answers_fifty_concurrent_requests_in_threads(new_url: Urls) 
 
         def serve() -> None:
             try:
-                with context(rep) as c:
+                with rep.context() as c:
                     q = c.recv()
                     in_flight.wait()                        # all fifty held at once
                     c.send(b"re:" + q)
@@ -157,7 +156,7 @@ def test_rep_server_answers_fifty_concurrent_requests_in_threads(new_url: Urls) 
         servers = [threading.Thread(target=serve) for _ in range(N)]
         for t in servers:
             t.start()
-        asking = [context(req) for _ in range(N)]
+        asking = [req.context() for _ in range(N)]
         for i, c in enumerate(asking):
             c.send(b"%d" % i)
         assert [c.recv() for c in asking] == [b"re:%d" % i for i in range(N)]
@@ -175,7 +174,7 @@ def test_rep_server_answers_fifty_concurrent_requests_in_asyncio(new_url: Urls) 
 
         async def serve() -> None:
             nonlocal held
-            with context(rep) as c:
+            with rep.context() as c:
                 q = await c.arecv()
                 held += 1
                 if held == N:
@@ -184,7 +183,7 @@ def test_rep_server_answers_fifty_concurrent_requests_in_asyncio(new_url: Urls) 
                 await c.asend(b"re:" + q)
 
         async def ask(i: int) -> bytes:
-            with context(req) as c:
+            with req.context() as c:
                 await c.asend(b"%d" % i)
                 return await c.arecv()
 
@@ -200,7 +199,7 @@ def test_rep_server_answers_fifty_concurrent_requests_in_asyncio(new_url: Urls) 
 def test_rep_context_send_without_request_is_efsm(new_url: Urls) -> None:
     req, rep = req_rep(new_url())
     with req, rep:
-        c = context(rep)
+        c = rep.context()
         assert errno_of(lambda: c.send(b"x")) == nn.EFSM
         assert errno_of(lambda: c.recv(nn.DONTWAIT)) == nn.EAGAIN
         assert errno_of(lambda: c.setsockopt(nn.REP, 1, 1)) == nn.ENOPROTOOPT
@@ -209,10 +208,10 @@ def test_rep_context_send_without_request_is_efsm(new_url: Urls) -> None:
 def test_a_request_left_by_a_timed_out_rep_context_goes_to_the_next(new_url: Urls) -> None:
     req, rep = req_rep(new_url())
     with req, rep:
-        quick = context(rep)
+        quick = rep.context()
         quick.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 50)
         assert errno_of(quick.recv) == nn.ETIMEDOUT         # left the line
-        patient = context(rep)
+        patient = rep.context()
         got: list[bytes] = []
         t = threading.Thread(target=lambda: got.append(patient.recv()))
         t.start()
@@ -232,14 +231,14 @@ def test_surveyor_contexts_with_different_deadlines(new_url: Urls) -> None:
         resp.connect(url)
         wait_pipes(surveyor, 1)
         wait_pipes(resp, 1)
-        short, long_ = context(surveyor), context(surveyor)
+        short, long_ = surveyor.context(), surveyor.context()
         short.setsockopt(nn.SURVEYOR, nn.SURVEYOR_DEADLINE, 100)
         long_.setsockopt(nn.SURVEYOR, nn.SURVEYOR_DEADLINE, 5000)
         assert surveyor.getsockopt(nn.SURVEYOR, nn.SURVEYOR_DEADLINE) == 1000
         t0 = time.monotonic()
         short.send(b"short?")
         long_.send(b"long?")
-        r1, r2 = context(resp), context(resp)
+        r1, r2 = resp.context(), resp.context()
         got = {r1.recv(): r1, r2.recv(): r2}
         assert set(got) == {b"short?", b"long?"}
         assert errno_of(short.recv) == nn.ETIMEDOUT         # nobody answered it in time
@@ -256,7 +255,7 @@ def test_surveyor_context_deadline_wakes_an_asyncio_receiver(new_url: Urls) -> N
     async def main() -> int:
         with sock(nn.SURVEYOR, timeout=-1) as s:
             s.bind(url)
-            c = context(s)
+            c = s.context()
             c.setsockopt(nn.SURVEYOR, nn.SURVEYOR_DEADLINE, 100)
             await c.asend(b"q")
             try:
@@ -277,11 +276,11 @@ def test_surveyor_contexts_gather_from_several_respondents(new_url: Urls) -> Non
         wait_pipes(surveyor, 3)
         for r in resps:
             wait_pipes(r, 1)
-        asking = [context(surveyor) for _ in range(2)]
+        asking = [surveyor.context() for _ in range(2)]
         for i, c in enumerate(asking):
             c.send(b"s%d" % i)
         for k, r in enumerate(resps):
-            answering = [context(r) for _ in range(2)]
+            answering = [r.context() for _ in range(2)]
             for c in answering:
                 q = c.recv()
                 c.send(q + b" from %d" % k)
@@ -300,7 +299,7 @@ def test_sub_contexts_with_different_subscriptions(new_url: Urls) -> None:
         pub.bind(url)
         sub.connect(url)
         wait_pipes(pub, 1)
-        a, b, nothing = context(sub), context(sub), context(sub)
+        a, b, nothing = sub.context(), sub.context(), sub.context()
         a.setsockopt(nn.SUB, nn.SUB_SUBSCRIBE, b"a")
         b.setsockopt(nn.SUB, nn.SUB_SUBSCRIBE, b"b")
         sub.setsockopt(nn.SUB, nn.SUB_SUBSCRIBE, b"")
@@ -321,7 +320,7 @@ def test_sub_context_recv_in_asyncio(new_url: Urls) -> None:
     url = new_url()
 
     async def main(pub: nn.Socket, sub: nn.Socket) -> bytes:
-        c = context(sub)
+        c = sub.context()
         c.setsockopt(nn.SUB, nn.SUB_SUBSCRIBE, b"t")
         task = asyncio.ensure_future(c.arecv())
         await asyncio.sleep(0)
@@ -341,8 +340,8 @@ def test_sub_context_recv_in_asyncio(new_url: Urls) -> None:
 def test_closing_the_socket_makes_every_context_call_ebadf(new_url: Urls) -> None:
     req, rep = req_rep(new_url())
     with req, rep:
-        blocked = context(rep)
-        other = context(rep)
+        blocked = rep.context()
+        other = rep.context()
         out: list[int] = []
 
         def wait() -> None:
@@ -357,7 +356,7 @@ def test_closing_the_socket_makes_every_context_call_ebadf(new_url: Urls) -> Non
         for call in (lambda: other.send(b"x"), other.recv,
                      lambda: other.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 1),
                      lambda: other.getsockopt(nn.SOL_SOCKET, nn.RCVTIMEO),
-                     lambda: context(rep)):
+                     lambda: rep.context()):
             assert errno_of(call) == nn.EBADF
         other.close()                                       # still fine: idempotent
 
@@ -366,7 +365,7 @@ def test_closing_the_socket_fails_an_asyncio_context_recv(new_url: Urls) -> None
     url = new_url()
 
     async def main(s: nn.Socket) -> int:
-        c = context(s)
+        c = s.context()
         c.send(b"q")
         task = asyncio.ensure_future(c.arecv())
         while not c._rwaiters:
@@ -386,7 +385,7 @@ def test_closing_the_socket_fails_an_asyncio_context_recv(new_url: Urls) -> None
 def test_a_closed_context_is_ebadf_and_the_socket_lives_on(new_url: Urls) -> None:
     req, rep = req_rep(new_url())
     with req, rep:
-        with context(req) as c:
+        with req.context() as c:
             c.send(b"q")
         assert c.closed
         assert errno_of(c.recv) == nn.EBADF
@@ -402,7 +401,7 @@ def test_a_closed_context_is_ebadf_and_the_socket_lives_on(new_url: Urls) -> Non
 def test_a_context_close_wakes_its_blocked_caller(new_url: Urls) -> None:
     req, rep = req_rep(new_url())
     with req, rep:
-        c = context(rep)
+        c = rep.context()
         out: list[int] = []
         t = threading.Thread(target=lambda: out.append(errno_of(c.recv)))
         t.start()
@@ -415,27 +414,27 @@ def test_a_context_close_wakes_its_blocked_caller(new_url: Urls) -> None:
 @pytest.mark.parametrize("proto", [nn.PUSH, nn.PULL, nn.PAIR, nn.PUB, nn.BUS])
 def test_protocols_without_contexts_are_enotsup(proto: int) -> None:
     with nn.Socket(nn.AF_SP, proto) as s:
-        assert errno_of(lambda: context(s)) == nn.ENOTSUP
+        assert errno_of(lambda: s.context()) == nn.ENOTSUP
 
 
 @pytest.mark.parametrize("proto", [nn.REQ, nn.REP, nn.SURVEYOR, nn.RESPONDENT, nn.SUB])
 def test_raw_sockets_have_no_contexts(proto: int) -> None:
     with nn.Socket(nn.AF_SP_RAW, proto) as s:
-        assert errno_of(lambda: context(s)) == nn.ENOTSUP
+        assert errno_of(lambda: s.context()) == nn.ENOTSUP
 
 
 def test_a_cancelled_rep_context_arecv_loses_no_request(new_url: Urls) -> None:
     req, rep = req_rep(new_url())
 
     async def main() -> bytes:
-        gone = context(rep)
+        gone = rep.context()
         task = asyncio.ensure_future(gone.arecv())
         while not gone._rwaiters:
             await asyncio.sleep(0.001)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        taker = context(rep)
+        taker = rep.context()
         waiting = asyncio.ensure_future(taker.arecv())
         while not taker._rwaiters:
             await asyncio.sleep(0.001)
