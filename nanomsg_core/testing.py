@@ -9,6 +9,12 @@
   re-encoding headers the way a real transport does (``header + body`` as
   one payload).
 
+The conformance kit lives here too: :func:`check_transport`,
+:func:`check_protocol` and :func:`check_poller` (from
+:mod:`nanomsg_core.conformance`, imported on first use) run the contract
+checks against a plugin's transport, protocol or poller from any test
+runner; ``docs/conformance.md`` lists them.
+
 Example::
 
     a_host, b_host = ManualHost(), ManualHost()
@@ -22,14 +28,30 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ._constants import MAXTTL, RCVBUF, SNDBUF
 from ._message import Message
 from ._options import SOCKET_DEFAULTS
 from .interfaces import SocketProtocol
 
-__all__ = ["Link", "ManualHost", "MemoryPipe", "link"]
+if TYPE_CHECKING:
+    from .conformance import (POLLER_CHECKS, PROTOCOL_CHECKS, TRANSPORT_CHECKS, check_poller,
+                              check_protocol, check_transport)
+
+__all__ = ["Link", "ManualHost", "MemoryPipe", "POLLER_CHECKS", "PROTOCOL_CHECKS",
+           "TRANSPORT_CHECKS", "check_poller", "check_protocol", "check_transport", "link"]
+
+_KIT = frozenset({"POLLER_CHECKS", "PROTOCOL_CHECKS", "TRANSPORT_CHECKS", "check_poller",
+                  "check_protocol", "check_transport"})
+
+
+def __getattr__(name: str) -> Any:
+    # the kit imports this module's harness, so it is loaded on first use
+    if name in _KIT:
+        from . import conformance
+        return getattr(conformance, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 _ids = itertools.count(1)
 
