@@ -446,3 +446,33 @@ def test_a_cancelled_rep_context_arecv_loses_no_request(new_url: Urls) -> None:
     with req, rep:
         assert asyncio.run(main()) == b"for whoever waits"
         assert req.recv() == b"taken"
+
+
+def test_contexts_under_trio(new_url: Urls) -> None:
+    import trio
+    req, rep = req_rep(new_url())
+
+    async def main() -> list[bytes]:
+        answers: list[bytes] = [b""] * 10
+
+        async def serve() -> None:
+            with rep.context() as c:
+                q = await c.arecv()
+                await c.asend(b"re:" + q)
+
+        async def ask(i: int) -> None:
+            with req.context() as c:
+                await c.asend(b"%d" % i)
+                answers[i] = await c.arecv()
+
+        with trio.move_on_after(0.05):                      # a cancelled arecv ...
+            await rep.context().arecv()
+        async with trio.open_nursery() as nursery:
+            for _ in range(10):
+                nursery.start_soon(serve)
+            for i in range(10):
+                nursery.start_soon(ask, i)
+        return answers
+
+    with req, rep:
+        assert trio.run(main) == [b"re:%d" % i for i in range(10)]   # ... lost nothing
