@@ -30,6 +30,7 @@ from collections import deque
 from typing import Any, Callable, Optional, TypeVar
 
 from . import _constants as C
+from ._hooks import HOOKS
 from ._message import Message
 from ._options import check_socket_option
 from ._runtime import get_engine
@@ -110,6 +111,8 @@ class _Hub:
                 if any(w.rwaiters for w in self.wakers):
                     self.arm_recv(sock)  # first: what arrives during the pass posts another
                 proto.route()
+                if sock._fds is not None:
+                    sock._refresh_fds()
         if dead:
             self.wake_everyone()
 
@@ -168,6 +171,9 @@ class Context:
     (the socket's at creation) and protocol options; the socket's pipes.
     """
 
+    __slots__ = ("_sock", "_hub", "_waker", "_rwaiters", "_swaiters", "_pctx", "_closed",
+                 "_sndtimeo", "_rcvtimeo")
+
     def __init__(self, sock: Socket, hub: _Hub, waker: _Waker, pctx: ProtocolContext) -> None:
         self._sock = sock
         self._hub = hub
@@ -210,15 +216,20 @@ class Context:
         sock = self._sock
         with sock._lock:
             self._check()
-            if self._pctx.send(msg):
-                return True
-            self._hub.arm_send(sock)
-            return None
+            if not self._pctx.send(msg):
+                self._hub.arm_send(sock)
+                return None
+            sock._sent += 1                 # the socket's statistics count its contexts
+            sock._sent_bytes += len(msg.body)
+            if sock._fds is not None:
+                sock._refresh_fds()
+            return True
 
     def _try_recv(self) -> Optional[Message]:
-        with self._sock._lock:
+        sock = self._sock
+        with sock._lock:
             self._check()
-            return self._pctx.recv()
+            return self._took(self._pctx.recv())
 
     def _try_recv_armed(self) -> Optional[Message]:
         """A receive attempt before parking: arm the router first, so that a
@@ -227,7 +238,16 @@ class Context:
         with sock._lock:
             self._check()
             self._hub.arm_recv(sock)
-            return self._pctx.recv()
+            return self._took(self._pctx.recv())
+
+    def _took(self, msg: Optional[Message]) -> Optional[Message]:
+        if msg is not None:
+            sock = self._sock
+            sock._received += 1
+            sock._received_bytes += len(msg.body)
+            if sock._fds is not None:
+                sock._refresh_fds()
+        return msg
 
     # ------------------------------------------------------------------
     # send / recv
@@ -244,6 +264,9 @@ class Context:
         if self._try_send(out) is None:
             self._sock._block(self._swaiters, lambda: self._try_send(out), self._sndtimeo,
                               flags)
+        hook = HOOKS.message_sent
+        if hook is not None:
+            hook(socket=self._sock, message=out)
         return len(out.body)
 
     def recv(self, flags: int = 0) -> bytes:
@@ -260,6 +283,9 @@ class Context:
             except BaseException as e:
                 self._abandon(e)
                 raise
+        hook = HOOKS.message_received
+        if hook is not None:
+            hook(socket=self._sock, message=msg)
         return msg
 
     async def asend(self, data: Any, flags: int = 0) -> int:
@@ -275,6 +301,9 @@ class Context:
         if self._try_send(out) is None:
             await self._sock._ablock(self._swaiters, lambda: self._try_send(out),
                                      self._sndtimeo, flags)
+        hook = HOOKS.message_sent
+        if hook is not None:
+            hook(socket=self._sock, message=out)
         return len(out.body)
 
     async def arecv(self, flags: int = 0) -> bytes:
@@ -291,6 +320,9 @@ class Context:
             except BaseException as e:
                 self._abandon(e)
                 raise
+        hook = HOOKS.message_received
+        if hook is not None:
+            hook(socket=self._sock, message=msg)
         return msg
 
     def _abandon(self, exc: BaseException) -> None:

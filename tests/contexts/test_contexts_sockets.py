@@ -476,3 +476,47 @@ def test_contexts_under_trio(new_url: Urls) -> None:
 
     with req, rep:
         assert trio.run(main) == [b"re:%d" % i for i in range(10)]   # ... lost nothing
+
+
+def test_context_traffic_counts_in_the_socket_statistics(new_url: Urls) -> None:
+    req, rep = req_rep(new_url())
+    with req, rep:
+        c = req.context()
+        c.send(b"12345")
+        r = rep.context()
+        assert r.recv() == b"12345"
+        r.send(b"123")
+        assert c.recv() == b"123"
+        assert req.get_statistic(nn.STAT_MESSAGES_SENT) == 1
+        assert req.get_statistic(nn.STAT_BYTES_SENT) == 5
+        assert req.get_statistic(nn.STAT_MESSAGES_RECEIVED) == 1
+        assert req.get_statistic(nn.STAT_BYTES_RECEIVED) == 3
+        assert rep.get_statistic(nn.STAT_MESSAGES_RECEIVED) == 1
+
+
+def test_context_traffic_reaches_the_message_hooks(new_url: Urls) -> None:
+    seen: list[tuple[str, bytes]] = []
+
+    class Observer:
+        @nn.hookimpl
+        def nanomsg_core_message_sent(self, socket: nn.Socket, message: nn.Message) -> None:
+            seen.append(("sent", bytes(message.body)))
+
+        @nn.hookimpl
+        def nanomsg_core_message_received(self, socket: nn.Socket,
+                                          message: nn.Message) -> None:
+            seen.append(("received", bytes(message.body)))
+
+    req, rep = req_rep(new_url())
+    obs = Observer()
+    nn.register_plugin(obs)
+    try:
+        with req, rep:
+            c, r = req.context(), rep.context()
+            c.send(b"q")
+            r.recv()
+            r.send(b"a")
+            c.recv()
+    finally:
+        nn.unregister_plugin(obs)
+    assert seen == [("sent", b"q"), ("received", b"q"), ("sent", b"a"), ("received", b"a")]
