@@ -1,0 +1,523 @@
+"""The completion-port poller's logic, with no OS call in it.
+
+Theory of operation.  Windows does I/O by *completion*: a transport asks for
+an operation (receive into this buffer, send these bytes, accept, connect,
+read or write a named pipe), the OS starts it against an ``OVERLAPPED``
+record and later queues one completion packet on the I/O completion port
+the handle is associated with -- ``(error, bytes, key, OVERLAPPED address)``.
+Nothing here waits for readiness: :class:`CompletionPoller` submits the call
+at once and reacts to its packet.
+
+* **Bookkeeping.**  Every operation the OS accepted is an :class:`_Op` in
+  ``_ops``, keyed by its ``OVERLAPPED`` address, until its packet is
+  dequeued; it keeps the submitted record (and so the caller's buffer)
+  alive that long, because the kernel writes into that memory until then.
+  Each handle also has two *slots*, read side (receive, accept, pipe read,
+  pipe connect) and write side (send, connect, pipe write): the interface
+  allows one operation of each kind per handle, and a second one while the
+  first is pending raises :class:`BusyError` (misuse raises at once; an
+  overlapped call cannot be replaced the way a readiness callback can).
+* **Completion.**  :meth:`CompletionPoller.wait` blocks in the port's
+  dequeue (``GetQueuedCompletionStatus``), then drains what else is queued,
+  at most :data:`BATCH` packets a turn.  A packet finds its operation by
+  address; the operation's ``finish`` step runs (after ``AcceptEx`` and
+  ``ConnectEx`` it updates the socket's context) and its callback runs with
+  the byte count or an :class:`OSError` built by :func:`error_from_winerror`.
+* **Cancellation.**  :meth:`CompletionPoller.cancel` marks the handle's
+  operations cancelled, frees its slots and asks the OS to abort them
+  (``CancelIoEx``).  They stay in ``_ops`` until their packets arrive
+  (``ERROR_OPERATION_ABORTED``, or success if they won the race), and those
+  packets are dropped: no callback follows ``cancel``.
+* **Failures at submission** (the call itself failed, so no packet comes)
+  and operations the OS finished without queueing a packet (a named pipe
+  already connected) are delivered from the next :meth:`wait`, never from
+  inside the call that submitted them.
+* **Wake-up.**  :meth:`CompletionPoller.wakeup` posts one packet with
+  :data:`WAKE_KEY` (``PostQueuedCompletionStatus``); a flag keeps repeated
+  wake-ups to one packet until it is dequeued.
+* **Close** cancels every pending operation and drains their packets for up
+  to :data:`CLOSE_DRAIN` seconds; records still pending after that are kept
+  in :data:`ORPHANS` for the life of the process, so the kernel never writes
+  into freed memory.
+
+The OS side is a :class:`Port`: ``_win32.py`` binds it to the real thing,
+``_fake.py`` to in-memory and socket-emulating fakes for tests on any OS.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+import weakref
+from collections import deque
+from typing import Any, Callable, NamedTuple, Optional, Protocol, Sequence, Union, runtime_checkable
+
+__all__ = [
+    "BATCH", "CLOSE_DRAIN", "INFINITE", "ORPHANS", "WAKE_KEY", "BusyError", "Completion",
+    "CompletionPoller", "HandleIO", "Port", "Submitted", "error_from_winerror",
+]
+
+Buffer = Union[bytes, bytearray, memoryview]
+CompletionCallback = Callable[[int, Optional[OSError]], None]
+
+BATCH = 256
+"""Completion packets handled per :meth:`CompletionPoller.wait` at most."""
+CLOSE_DRAIN = 2.0
+"""Seconds :meth:`CompletionPoller.close` waits for cancelled operations' packets."""
+INFINITE = 0xFFFFFFFF
+"""``GetQueuedCompletionStatus``'s wait-forever timeout."""
+IO_KEY = 0
+"""The completion key of every handle associated with the port."""
+WAKE_KEY = 1
+"""The completion key of a wake-up packet (no ``OVERLAPPED``)."""
+ORPHANS: list[Any] = []
+"""Operations still pending when their poller closed: kept alive forever."""
+
+# Windows error codes the logic needs (winerror.h); plain numbers, any OS.
+ERROR_FILE_NOT_FOUND = 2
+ERROR_ACCESS_DENIED = 5
+ERROR_HANDLE_EOF = 38
+ERROR_NETNAME_DELETED = 64
+ERROR_BROKEN_PIPE = 109
+ERROR_SEM_TIMEOUT = 121
+ERROR_PIPE_BUSY = 231
+ERROR_NO_DATA = 232
+ERROR_PIPE_NOT_CONNECTED = 233
+ERROR_MORE_DATA = 234
+ERROR_PIPE_CONNECTED = 535
+ERROR_OPERATION_ABORTED = 995
+ERROR_NOT_FOUND = 1168
+ERROR_CONNECTION_REFUSED = 1225
+ERROR_NETWORK_UNREACHABLE = 1231
+ERROR_HOST_UNREACHABLE = 1232
+ERROR_PORT_UNREACHABLE = 1234
+ERROR_CONNECTION_ABORTED = 1236
+WSAECONNABORTED = 10053
+WSAECONNRESET = 10054
+WSAETIMEDOUT = 10060
+WSAECONNREFUSED = 10061
+
+_ERRNO = {
+    ERROR_FILE_NOT_FOUND: errno.ECONNREFUSED,     # no such pipe (yet)
+    ERROR_PIPE_BUSY: errno.ECONNREFUSED,          # every instance taken
+    ERROR_ACCESS_DENIED: errno.EACCES,
+    ERROR_NETNAME_DELETED: errno.ECONNRESET,
+    ERROR_CONNECTION_ABORTED: errno.ECONNABORTED,
+    ERROR_OPERATION_ABORTED: errno.ECONNABORTED,  # the handle was closed under it
+    WSAECONNABORTED: errno.ECONNABORTED,
+    WSAECONNRESET: errno.ECONNRESET,
+    ERROR_BROKEN_PIPE: errno.EPIPE,
+    ERROR_NO_DATA: errno.EPIPE,
+    ERROR_PIPE_NOT_CONNECTED: errno.EPIPE,
+    ERROR_SEM_TIMEOUT: errno.ETIMEDOUT,
+    WSAETIMEDOUT: errno.ETIMEDOUT,
+    ERROR_CONNECTION_REFUSED: errno.ECONNREFUSED,
+    WSAECONNREFUSED: errno.ECONNREFUSED,
+    ERROR_PORT_UNREACHABLE: errno.ECONNREFUSED,
+    ERROR_NETWORK_UNREACHABLE: errno.ENETUNREACH,
+    ERROR_HOST_UNREACHABLE: errno.EHOSTUNREACH,
+}
+_EOF_ON_READ = frozenset({ERROR_BROKEN_PIPE, ERROR_HANDLE_EOF, ERROR_PIPE_NOT_CONNECTED})
+"""Pipe-read failures that mean the peer closed: a clean EOF (``n == 0``)."""
+
+
+def error_from_winerror(winerror: int, what: str = "") -> OSError:
+    """An :class:`OSError` (the matching subclass, e.g. ``ConnectionResetError``)
+    whose ``errno`` is the POSIX number for *winerror* (``EIO`` if unknown)."""
+    num = _ERRNO.get(winerror, errno.EIO)
+    text = "%s%s (winerror %d)" % (what + ": " if what else "", errno.errorcode.get(num, "?"),
+                                   winerror)
+    return OSError(num, text)
+
+
+class Completion(NamedTuple):
+    """One dequeued completion packet."""
+
+    error: int
+    """0 on success, else the Windows error code."""
+    nbytes: int
+    key: int
+    address: int
+    """The ``OVERLAPPED``'s address (0 for a posted packet)."""
+
+
+class Submitted(Protocol):
+    """An overlapped operation the OS accepted (a record that must live
+    until its packet is dequeued)."""
+
+    @property
+    def address(self) -> int:
+        """The ``OVERLAPPED``'s address: the key of the operation's packet."""
+
+    @property
+    def queued(self) -> bool:
+        """``False``: the OS finished it at once and queues no packet
+        (``ConnectNamedPipe`` with the client already there)."""
+
+    def finish(self) -> Any:
+        """After success: complete the operation (``SO_UPDATE_*_CONTEXT``)
+        and return its result (the accepted socket for an accept).  May
+        raise :class:`OSError`."""
+
+    def release(self) -> None:
+        """The operation ended without success (failed or cancelled): free
+        what it holds (an accept's unused socket)."""
+
+
+class Port(Protocol):
+    """The completion port and the overlapped calls, as the logic sees them.
+
+    Every ``submit_*`` either returns a :class:`Submitted` (a packet will
+    follow unless ``queued`` is false) or raises :class:`OSError` (no
+    packet).  Handles are ints (``sock.fileno()``, a pipe ``HANDLE``).
+    """
+
+    def associate(self, handle: int) -> None:
+        """Tie *handle* to the port (``CreateIoCompletionPort``), once per handle."""
+
+    def dequeue(self, timeout_ms: int) -> Optional[Completion]:
+        """The next packet, waiting up to *timeout_ms* (:data:`INFINITE`);
+        ``None`` on timeout."""
+
+    def post(self, key: int) -> None:
+        """Queue a packet with *key* and no ``OVERLAPPED`` (any thread)."""
+
+    def submit_recv(self, sock: socket.socket, buf: memoryview) -> Submitted:
+        """``WSARecv`` into *buf*."""
+
+    def submit_send(self, sock: socket.socket, bufs: Sequence[Buffer]) -> Submitted:
+        """``WSASend`` of (a prefix of) *bufs*, gathered."""
+
+    def submit_accept(self, sock: socket.socket) -> Submitted:
+        """``AcceptEx`` on a listening socket; ``finish()`` returns the connection."""
+
+    def submit_connect(self, sock: socket.socket, address: Any) -> Submitted:
+        """``ConnectEx`` (binding the socket first if it is not bound)."""
+
+    def submit_read(self, handle: int, buf: memoryview) -> Submitted:
+        """``ReadFile`` of a named pipe into *buf*."""
+
+    def submit_write(self, handle: int, buf: Buffer) -> Submitted:
+        """``WriteFile`` of *buf* to a named pipe."""
+
+    def submit_connect_pipe(self, handle: int) -> Submitted:
+        """``ConnectNamedPipe``: wait for a client on a server instance."""
+
+    def cancel(self, handle: int, op: Submitted) -> None:
+        """``CancelIoEx`` of *op*; a packet still follows.  May raise (already done)."""
+
+    def close(self) -> None:
+        """Close the port."""
+
+
+class BusyError(RuntimeError):
+    """A second operation of the same side was started on a handle while
+    the first is pending (the interface allows one receive and one send)."""
+
+
+@runtime_checkable
+class HandleIO(Protocol):
+    """The plugin-private seam for I/O on handles that are not sockets
+    (named pipes): the same completion machinery, keyed by the handle and an
+    *owner* object (what :meth:`cancel_handle` later names).  Engine thread
+    only, like every other poller call."""
+
+    def read_handle(self, owner: object, handle: int, buf: memoryview,
+                    done: CompletionCallback) -> None:
+        """``ReadFile`` into *buf*; ``done(0, None)`` when the peer closed."""
+
+    def write_handle(self, owner: object, handle: int, buf: Buffer,
+                     done: CompletionCallback) -> None:
+        """``WriteFile`` of *buf*; ``done(n_written, None)``."""
+
+    def connect_pipe(self, owner: object, handle: int,
+                     done: Callable[[Optional[OSError]], None]) -> None:
+        """``ConnectNamedPipe``: ``done(None)`` once a client is connected."""
+
+    def cancel_handle(self, owner: object, handle: int) -> None:
+        """Abandon every pending operation on *handle*; no callbacks follow."""
+
+
+_READ, _WRITE = 0, 1
+_RECV, _SEND, _ACCEPT, _CONNECT, _PREAD, _PWRITE, _PCONNECT = range(7)
+_SIDE = {_RECV: _READ, _ACCEPT: _READ, _PREAD: _READ, _PCONNECT: _READ,
+         _SEND: _WRITE, _CONNECT: _WRITE, _PWRITE: _WRITE}
+_WHAT = {_RECV: "WSARecv", _SEND: "WSASend", _ACCEPT: "AcceptEx", _CONNECT: "ConnectEx",
+         _PREAD: "ReadFile", _PWRITE: "WriteFile", _PCONNECT: "ConnectNamedPipe"}
+
+
+class _Op:
+    __slots__ = ("kind", "handle", "owner", "sub", "done", "cancelled")
+
+    def __init__(self, kind: int, handle: int, owner: object, done: Callable[..., None]) -> None:
+        self.kind = kind
+        self.handle = handle
+        self.owner = owner
+        self.sub: Optional[Submitted] = None
+        self.done = done
+        self.cancelled = False
+
+    def succeed(self, nbytes: int, value: Any) -> None:
+        kind = self.kind
+        if kind == _ACCEPT:
+            self.done(value, None)
+        elif kind == _CONNECT or kind == _PCONNECT:
+            self.done(None)
+        else:
+            self.done(nbytes, None)
+
+    def fail(self, err: OSError) -> None:
+        kind = self.kind
+        if kind == _ACCEPT:
+            self.done(None, err)
+        elif kind == _CONNECT or kind == _PCONNECT:
+            self.done(err)
+        else:
+            self.done(0, err)
+
+    def __repr__(self) -> str:
+        return "<_Op %s handle=%d%s>" % (_WHAT[self.kind], self.handle,
+                                         " cancelled" if self.cancelled else "")
+
+
+class CompletionPoller:
+    """A :class:`~nanomsg_core.interfaces.Poller` on a completion :class:`Port`
+    (and a :class:`HandleIO` for named pipes)."""
+
+    name = "iocp"
+
+    def __init__(self, port: Port) -> None:
+        self._port = port
+        self._ops: dict[int, _Op] = {}                  # OVERLAPPED address -> op
+        self._slots: dict[int, list[Optional[_Op]]] = {}  # handle -> [read op, write op]
+        self._assoc: dict[int, "weakref.ref[Any]"] = {}   # handle -> its owner, associated
+        self._ready: deque[tuple[_Op, Optional[OSError], int, Any]] = deque()
+        self._woken = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return "<CompletionPoller %d pending%s>" % (len(self._ops),
+                                                    " closed" if self._closed else "")
+
+    @property
+    def pending(self) -> int:
+        """Operations whose packets have not been dequeued (cancelled ones included)."""
+        return len(self._ops)
+
+    # -- any thread --
+    def wakeup(self) -> None:
+        if not self._woken and not self._closed:
+            self._woken = True
+            try:
+                self._port.post(WAKE_KEY)
+            except OSError:
+                self._woken = False
+
+    # -- engine thread --
+    def wait(self, timeout: Optional[float]) -> None:
+        if self._closed:
+            return
+        ms = 0 if self._ready else _to_ms(timeout)
+        self._run_ready()
+        port = self._port
+        c = port.dequeue(ms)
+        n = 0
+        while c is not None:
+            if c.key == WAKE_KEY and c.address == 0:
+                self._woken = False
+            else:
+                self._complete(c)
+            n += 1
+            if n >= BATCH or self._closed:
+                break
+            c = port.dequeue(0)
+        self._run_ready()
+
+    def _run_ready(self) -> None:
+        ready = self._ready
+        while ready:
+            op, err, nbytes, value = ready.popleft()
+            if op.cancelled:
+                continue
+            self._clear_slot(op)
+            if err is not None:
+                op.fail(err)
+            else:
+                op.succeed(nbytes, value)
+
+    def _complete(self, c: Completion) -> None:
+        op = self._ops.pop(c.address, None)
+        if op is None:
+            return
+        sub = op.sub
+        assert sub is not None
+        if op.cancelled:
+            sub.release()
+            return
+        self._clear_slot(op)
+        if c.error:
+            sub.release()
+            if op.kind == _PREAD and c.error in _EOF_ON_READ:
+                op.succeed(0, None)
+                return
+            op.fail(error_from_winerror(c.error, _WHAT[op.kind]))
+            return
+        try:
+            value = sub.finish()
+        except OSError as e:
+            sub.release()
+            op.fail(e)
+            return
+        op.succeed(c.nbytes, value)
+
+    def _clear_slot(self, op: _Op) -> None:
+        slots = self._slots.get(op.handle)
+        if slots is not None:
+            side = _SIDE[op.kind]
+            if slots[side] is op:
+                slots[side] = None
+                if slots[1 - side] is None:
+                    del self._slots[op.handle]
+
+    def _start(self, kind: int, handle: int, owner: object, done: Callable[..., None],
+               submit: Callable[[], Submitted]) -> None:
+        if self._closed:
+            raise OSError(errno.EBADF, "the iocp poller is closed")
+        slots = self._slots.get(handle)
+        if slots is None:
+            slots = self._slots[handle] = [None, None]
+        side = _SIDE[kind]
+        if slots[side] is not None:
+            raise BusyError("%s on handle %d while %r is pending" % (_WHAT[kind], handle,
+                                                                     slots[side]))
+        op = _Op(kind, handle, owner, done)
+        slots[side] = op
+        try:
+            self._associate(handle, owner)
+            sub = submit()
+        except OSError as e:
+            self._ready.append((op, e, 0, None))
+            return
+        op.sub = sub
+        if sub.queued:
+            self._ops[sub.address] = op
+            return
+        try:
+            value = sub.finish()
+        except OSError as e:
+            sub.release()
+            self._ready.append((op, e, 0, None))
+            return
+        self._ready.append((op, None, 0, value))
+
+    def _associate(self, handle: int, owner: object) -> None:
+        ref = self._assoc.get(handle)
+        if ref is not None and ref() is owner:
+            return
+        self._port.associate(handle)
+        self._assoc[handle] = weakref.ref(owner)
+
+    # -- the Poller interface (sockets) --
+    def recv_into(self, sock: socket.socket, buf: memoryview, done: CompletionCallback) -> None:
+        port = self._port
+        self._start(_RECV, sock.fileno(), sock, done, lambda: port.submit_recv(sock, buf))
+
+    def send(self, sock: socket.socket, bufs: Sequence[Buffer], done: CompletionCallback) -> None:
+        port = self._port
+        self._start(_SEND, sock.fileno(), sock, done, lambda: port.submit_send(sock, bufs))
+
+    def accept(self, sock: socket.socket,
+               done: Callable[[Optional[socket.socket], Optional[OSError]], None]) -> None:
+        port = self._port
+        self._start(_ACCEPT, sock.fileno(), sock, done, lambda: port.submit_accept(sock))
+
+    def connect(self, sock: socket.socket, address: Any,
+                done: Callable[[Optional[OSError]], None]) -> None:
+        port = self._port
+        self._start(_CONNECT, sock.fileno(), sock, done,
+                    lambda: port.submit_connect(sock, address))
+
+    def cancel(self, sock: socket.socket) -> None:
+        handle = sock.fileno()
+        if handle == -1:            # closed already: find it by owner
+            for h, slots in list(self._slots.items()):
+                if any(op is not None and op.owner is sock for op in slots):
+                    self._cancel(h)
+            return
+        self._cancel(handle)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for handle in list(self._slots):
+            self._cancel(handle)
+        self._ready.clear()
+        deadline = time.monotonic() + CLOSE_DRAIN
+        port = self._port
+        while self._ops:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            c = port.dequeue(max(1, int(left * 1000)))
+            if c is None:
+                break
+            op = self._ops.pop(c.address, None)
+            if op is not None and op.sub is not None:
+                op.sub.release()
+        if self._ops:
+            ORPHANS.extend(op.sub for op in self._ops.values())
+            self._ops.clear()
+        self._assoc.clear()
+        port.close()
+
+    # -- HandleIO (named pipes) --
+    def read_handle(self, owner: object, handle: int, buf: memoryview,
+                    done: CompletionCallback) -> None:
+        port = self._port
+        self._start(_PREAD, handle, owner, done, lambda: port.submit_read(handle, buf))
+
+    def write_handle(self, owner: object, handle: int, buf: Buffer,
+                     done: CompletionCallback) -> None:
+        port = self._port
+        self._start(_PWRITE, handle, owner, done, lambda: port.submit_write(handle, buf))
+
+    def connect_pipe(self, owner: object, handle: int,
+                     done: Callable[[Optional[OSError]], None]) -> None:
+        port = self._port
+        self._start(_PCONNECT, handle, owner, done, lambda: port.submit_connect_pipe(handle))
+
+    def cancel_handle(self, owner: object, handle: int) -> None:
+        slots = self._slots.get(handle)
+        if slots is not None and any(op is not None and op.owner is owner for op in slots):
+            self._cancel(handle)
+        ref = self._assoc.get(handle)
+        if ref is not None and ref() is owner:
+            del self._assoc[handle]
+
+    def _cancel(self, handle: int) -> None:
+        slots = self._slots.pop(handle, None)
+        self._assoc.pop(handle, None)       # the caller closes it next
+        if slots is None:
+            return
+        for op in slots:
+            if op is None:
+                continue
+            op.cancelled = True
+            if op.sub is not None and op.sub.queued and op.sub.address in self._ops:
+                try:
+                    self._port.cancel(handle, op.sub)
+                except OSError:
+                    pass                    # finished meanwhile: its packet is queued
+
+
+def _to_ms(timeout: Optional[float]) -> int:
+    if timeout is None:
+        return INFINITE
+    if timeout <= 0:
+        return 0
+    ms = int(timeout * 1000)
+    if ms < timeout * 1000:
+        ms += 1                             # round up: never wake before the deadline
+    return min(ms, INFINITE - 1)
