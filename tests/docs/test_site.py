@@ -1,0 +1,86 @@
+"""The docs site builds with ``mkdocs build --strict`` (a warning, such as a
+broken link between pages, fails it), every relative link in the Markdown
+resolves, and the architecture page's diagrams match the code's tables."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.rglob("*.md"))
+
+
+def _coming() -> set[str]:
+    """Pages the site build stands in for until they are written (mkdocs_hooks.COMING)."""
+    spec = importlib.util.spec_from_file_location("_mkdocs_hooks", DOCS / "mkdocs_hooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return set(module.COMING)
+
+
+COMING = _coming()
+
+_FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
+_LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\(([^)\s]+)\)")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
+
+
+def _anchors(page: Path) -> set[str]:
+    """The ids MkDocs' toc extension gives the headings of *page*."""
+    out = set()
+    for line in _FENCE.sub("", page.read_text()).splitlines():
+        m = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if m:
+            text = re.sub(r"[`*_]|<[^>]+>", "", m.group(1)).lower()
+            slug = re.sub(r"[^\w\s-]", "", text).strip()
+            out.add(re.sub(r"[\s-]+", "-", slug))
+    return out
+
+
+def test_site_builds_strict(tmp_path: Path) -> None:
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("mkdocstrings_handlers.python")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+                           "-d", str(tmp_path / "site")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    warnings = [line for line in (proc.stdout + proc.stderr).splitlines()
+                if line.startswith(("WARNING", "ERROR"))]
+    assert proc.returncode == 0 and not warnings, proc.stdout + proc.stderr
+    api = (tmp_path / "site" / "reference" / "api" / "index.html").read_text()
+    for name in ("Socket.send", "Message", "Pipe", "Context", "poll", "device", "term",
+                 "symbol", "NanomsgError", "Registry.add_protocol", "OptionSpec",
+                 "interfaces.Transport", "stream", "protokit", "testing",
+                 "hookspecs.nanomsg_core_register"):
+        assert 'id="nanomsg_core.%s"' % name in api, name
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
+def test_relative_links_resolve(page: Path) -> None:
+    broken = []
+    for target in _LINK.findall(_FENCE.sub("", page.read_text())):
+        if _SCHEME.match(target) or target.startswith("/"):
+            continue
+        path, _, anchor = target.partition("#")
+        dest = (page.parent / path).resolve() if path else page
+        if not dest.exists():
+            if not (dest.parent == DOCS and dest.name in COMING):
+                broken.append(target)
+        elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest):
+            broken.append(target)
+    assert not broken, "broken links in %s: %s" % (page.relative_to(ROOT), broken)
+
+
+def test_architecture_diagrams_are_current() -> None:
+    proc = subprocess.run([sys.executable, str(DOCS / "gen_diagrams.py"), "--check"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
