@@ -373,6 +373,24 @@ class Context:
                 return self._pctx.get_option(option)
         return sock.getsockopt(level, option)
 
+    @property
+    def recv_timeout(self) -> int:
+        """This context's ``RCVTIMEO`` in ms (-1: forever)."""
+        return int(self.getsockopt(C.SOL_SOCKET, C.RCVTIMEO))
+
+    @recv_timeout.setter
+    def recv_timeout(self, value: int) -> None:
+        self.setsockopt(C.SOL_SOCKET, C.RCVTIMEO, value)
+
+    @property
+    def send_timeout(self) -> int:
+        """This context's ``SNDTIMEO`` in ms (-1: forever)."""
+        return int(self.getsockopt(C.SOL_SOCKET, C.SNDTIMEO))
+
+    @send_timeout.setter
+    def send_timeout(self, value: int) -> None:
+        self.setsockopt(C.SOL_SOCKET, C.SNDTIMEO, value)
+
     # ------------------------------------------------------------------
     # readiness, close
     # ------------------------------------------------------------------

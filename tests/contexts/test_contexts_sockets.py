@@ -115,6 +115,9 @@ def test_per_context_rcvtimeo(new_url: Urls) -> None:
         assert errno_of(lambda: c.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, -5)) == nn.EINVAL
         assert errno_of(lambda: c.setsockopt(nn.SOL_SOCKET, nn.LINGER, 1)) == nn.ENOPROTOOPT
         assert c.getsockopt(nn.SOL_SOCKET, nn.SNDTIMEO) == 5000
+        c.send_timeout = 77
+        assert (c.send_timeout, c.recv_timeout) == (77, 100)
+        assert req.send_timeout == 5000
         assert c.getsockopt(nn.SOL_SOCKET, nn.DOMAIN) == nn.AF_SP
 
 
