@@ -220,7 +220,8 @@ class BusyError(RuntimeError):
 class HandleIO(Protocol):
     """The plugin-private seam for I/O on handles that are not sockets
     (named pipes): the same completion machinery, keyed by the handle and an
-    *owner* object (what :meth:`cancel_handle` later names).  Engine thread
+    *owner* object (weak-referenceable; what :meth:`cancel_handle` later
+    names, and what keeps the handle associated with the port once).  Engine thread
     only, like every other poller call."""
 
     def read_handle(self, owner: object, handle: int, buf: memoryview,
