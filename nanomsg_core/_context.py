@@ -27,7 +27,7 @@ from __future__ import annotations
 import errno
 import weakref
 from collections import deque
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional
 
 from . import _constants as C
 from ._hooks import HOOKS
@@ -40,7 +40,6 @@ from .interfaces import ContextCapable, ProtocolContext
 
 __all__ = ["Context", "open_context"]
 
-T = TypeVar("T")
 Waiter = Callable[[], Any]
 
 _hubs: "weakref.WeakKeyDictionary[Socket, _Hub]" = weakref.WeakKeyDictionary()
@@ -79,8 +78,9 @@ class _Waker:
 class _Hub:
     """One socket's contexts and the router waiters they share."""
 
-    def __init__(self, sock: Socket) -> None:
+    def __init__(self, sock: Socket, proto: ContextCapable) -> None:
         self._sock = weakref.ref(sock)
+        self._proto = proto
         self.wakers: "weakref.WeakSet[_Waker]" = weakref.WeakSet()
         self._recv_armed = False
         self._send_armed = False
@@ -103,8 +103,7 @@ class _Hub:
         sock = self._sock()
         if sock is None:
             return
-        proto = sock._proto
-        assert isinstance(proto, ContextCapable)
+        proto = self._proto
         with sock._lock:
             dead = sock._dead
             if not dead:
@@ -135,10 +134,10 @@ class _Hub:
             w.wake_all()
 
 
-def _hub(sock: Socket) -> _Hub:
+def _hub(sock: Socket, proto: ContextCapable) -> _Hub:
     hub = _hubs.get(sock)
     if hub is None:
-        hub = _hubs.setdefault(sock, _Hub(sock))
+        hub = _hubs.setdefault(sock, _Hub(sock, proto))
     return hub
 
 
@@ -153,7 +152,7 @@ def open_context(sock: Socket) -> "Context":
     if sock.domain == C.AF_SP_RAW or not isinstance(proto, ContextCapable):
         raise NanomsgError(errno.ENOTSUP, "%s%s sockets have no contexts" % (
             "raw " if sock.domain == C.AF_SP_RAW else "", sock.protocol_name.upper()))
-    hub = _hub(sock)
+    hub = _hub(sock, proto)
     waker = _Waker()
     with sock._lock:
         if sock._dead:
