@@ -424,3 +424,26 @@ def test_abandon_recv_keeps_what_is_a_contexts_own() -> None:
     req.route()
     c.abandon_recv()
     assert body(c.recv()) == b"r"
+
+
+def test_req_contexts_resend_at_once_when_their_pipe_dies() -> None:
+    host = ManualHost()
+    req = Req(host)
+    host.proto = req
+    first, second = Rep(ManualHost()), Rep(ManualHost())
+    ln1 = link(req, first)
+    ctxs = [req.new_context(RecordingWaker()) for _ in range(2)]
+    for i, c in enumerate(ctxs):
+        c.send(Message(b"job%d" % i))
+    ln2 = link(req, second)
+    ln1.pump()
+    assert sorted(body(first.recv()) for _ in range(2)) == [b"job0", b"job1"]
+    ln1.cut()                                               # dies holding both
+    ln2.pump()
+    answering = [second.new_context(RecordingWaker()) for _ in range(2)]
+    for a in answering:
+        q = body(a.recv())
+        a.send(Message(b"done " + q))
+    ln2.pump()
+    req.route()
+    assert [body(c.recv()) for c in ctxs] == [b"done job0", b"done job1"]
