@@ -1,0 +1,73 @@
+"""The CI workflow is valid YAML with the shape GitHub's runner accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.timeout(60)
+
+WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "ci.yml"
+JOB_KEYS = {"name", "runs-on", "needs", "if", "strategy", "env", "defaults", "steps",
+            "timeout-minutes", "continue-on-error", "permissions", "concurrency",
+            "services", "container", "outputs", "environment"}
+STEP_KEYS = {"name", "id", "if", "uses", "run", "with", "env", "shell",
+             "working-directory", "continue-on-error", "timeout-minutes"}
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[Any, Any]:
+    data = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_triggers(workflow: dict[Any, Any]) -> None:
+    on = workflow.get("on", workflow.get(True))      # YAML 1.1 reads a bare `on` as True
+    assert isinstance(on, dict) and {"push", "pull_request"} <= set(on)
+
+
+def test_three_systems_two_pythons(workflow: dict[Any, Any]) -> None:
+    jobs = workflow["jobs"]
+    oses: set[str] = set()
+    pythons: set[str] = set()
+    for job in jobs.values():
+        matrix = job.get("strategy", {}).get("matrix", {})
+        oses.update(matrix.get("os", []))
+        pythons.update(str(v) for v in matrix.get("python-version", []))
+    assert {"ubuntu-latest", "macos-latest", "windows-latest"} <= oses
+    assert {"3.11", "3.12"} <= pythons
+
+
+def test_jobs_and_steps_are_well_formed(workflow: dict[Any, Any]) -> None:
+    assert workflow["jobs"]
+    for name, job in workflow["jobs"].items():
+        assert set(job) <= JOB_KEYS, "%s: unknown job keys %s" % (name, set(job) - JOB_KEYS)
+        assert "runs-on" in job
+        steps = job["steps"]
+        assert isinstance(steps, list) and steps, "%s has no steps" % name
+        for step in steps:
+            assert set(step) <= STEP_KEYS, "unknown step keys %s" % (set(step) - STEP_KEYS)
+            assert ("uses" in step) != ("run" in step), "a step needs exactly one of uses/run"
+            if "with" in step:
+                assert "uses" in step
+        uses = [s["uses"] for s in steps if "uses" in s]
+        assert any(u.startswith("actions/checkout@") for u in uses)
+        assert any(u.startswith("actions/setup-python@") for u in uses)
+
+
+def test_linux_runs_the_full_suite_and_windows_uses_bash(workflow: dict[Any, Any]) -> None:
+    job = workflow["jobs"]["test"]
+    assert job["defaults"]["run"]["shell"] == "bash"
+    runs = [s.get("run", "") for s in job["steps"]]
+    assert any("bash scripts/test.sh" in r for r in runs)
+    assert any("bash scripts/install.sh" in r for r in runs)
+    assert any("apt-get install -y nanomsg-utils" in r for r in runs)
+    assert any("brew install nanomsg" in r for r in runs)
+    portable = job["env"]["PORTABLE_TESTS"].split()
+    root = WORKFLOW.parents[2]
+    for path in portable:
+        assert (root / path).exists(), "PORTABLE_TESTS names a missing path: %s" % path
