@@ -201,6 +201,11 @@ class FrameDecoder:
             held += len(self._cur) + sum(len(c) for c in self._chunks)
         return held
 
+    @property
+    def grown(self) -> bool:
+        """Whether it holds more than *min_buffer* (:meth:`trim` may help once idle)."""
+        return self._size > self._min or self._cur is not None
+
     def recv_buffer(self) -> memoryview:
         """The writable window the next read should fill (never empty)."""
         if self._cur_view is not None:

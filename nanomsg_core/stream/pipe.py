@@ -55,7 +55,14 @@ before the engine serves the next ready connection (frames above get chunks
 of their own, read straight into them)."""
 IDLE_RETURN = 0.005
 """Seconds a direct reader may keep its connection idle before the engine reads it again."""
+TRIM_AFTER = 1.0
+"""Seconds without a read after which a connection's grown receive buffer
+drops back to a few KiB (checked by a per-engine timer while any grew)."""
 
+BATCH_WINDOW = 0.000015
+"""Seconds: a small message sent this soon after the previous one joins a
+batch that the engine writes in one syscall (a stream of sends); one sent
+after a pause is written at once by the sending thread (no added latency)."""
 _IOV_MAX = 512          # buffers per gathered write
 _SMALL = 1024           # queued payloads up to this size are joined with their prefix
 
@@ -75,9 +82,10 @@ class StreamPipe:
 
     __slots__ = ("transport", "local_address", "remote_address", "peer_protocol",
                  "_sock", "_reactor", "_poller", "_prefix", "_dec", "_sndbuf", "_lock",
-                 "_outq", "_queued", "_flushing", "_want_writable", "_events",
+                 "_outq", "_outbuf", "_last_send", "_queued", "_flushing", "_want_writable", "_events",
                  "_closed", "_torn", "_held", "_sendmsg", "_rlock", "_reads",
-                 "_dpoller", "_owned_since", "_resume_early", "__weakref__")
+                 "_dpoller", "_owned_since", "_resume_early", "_nreads", "_trimming",
+                 "__weakref__")
 
     def __init__(self, sock: socket.socket, endpoint: EndpointContext, framing: Framing,
                  transport: str, local_address: str, remote_address: str,
@@ -99,11 +107,15 @@ class StreamPipe:
         self._reads = ReadState()
         self._owned_since = 0.0
         self._resume_early = False
+        self._nreads = 0            # reads so far (the idle trimmer compares)
+        self._trimming = False      # registered with the idle trimmer
         poller = self._poller
         self._dpoller: Optional[DirectReads] = None
         if sys.platform != "win32" and isinstance(poller, DirectReads) and poller.direct_reads:
             self._dpoller = poller
         self._outq: deque[Buffer] = deque()
+        self._outbuf = bytearray()          # small frames queued after _outq's buffers
+        self._last_send = 0.0
         self._queued = 0
         self._flushing = False
         self._want_writable = False
@@ -144,10 +156,15 @@ class StreamPipe:
 
     def send(self, msg: Message) -> bool:
         if self._queued or self._closed:
-            return self._send_queued(msg)
+            return self._send_queued(msg, False)
         body = msg.body
         header = msg.header
-        prefix = self._prefix(len(body) + len(header))
+        size = len(body) + len(header)
+        now = _monotonic()
+        last, self._last_send = self._last_send, now
+        if size <= _SMALL and now - last < BATCH_WINDOW:
+            return self._send_queued(msg, True)     # a stream of sends: batch them
+        prefix = self._prefix(size)
         bufs = (prefix, header, body) if header else (prefix, body)
         try:
             sent = self._sendmsg(bufs)
@@ -156,7 +173,7 @@ class StreamPipe:
         except OSError as e:
             self._reactor.call_soon_threadsafe(self._fail, e)
             return True
-        if sent < len(prefix) + len(header) + len(body):
+        if sent < len(prefix) + size:
             with self._lock:
                 self._queue_rest(bufs, sent)
                 if not self._flushing:
@@ -164,27 +181,32 @@ class StreamPipe:
                     self._reactor.call_soon_threadsafe(self._flush)
         return True
 
-    def _send_queued(self, msg: Message) -> bool:
+    def _send_queued(self, msg: Message, batch: bool) -> bool:
         with self._lock:
             if self._closed:
                 return False
-            if self._queued:
+            if self._queued or batch:
                 if self._queued >= self._sndbuf:
                     self._want_writable = True
                     return False
                 body = msg.body
                 header = msg.header
-                prefix = self._prefix(len(body) + len(header))
-                q = self._outq
-                if len(body) <= _SMALL:
-                    q.append(prefix + header + body)
-                elif header:
-                    q.append(prefix + header)
-                    q.append(body)
+                size = len(body) + len(header)
+                prefix = self._prefix(size)
+                if size <= _SMALL:
+                    out = self._outbuf          # small frames: one buffer, one syscall
+                    out += prefix
+                    if header:
+                        out += header
+                    out += body
                 else:
-                    q.append(prefix)
+                    q = self._outq
+                    if self._outbuf:
+                        q.append(self._outbuf)
+                        self._outbuf = bytearray()
+                    q.append(prefix + header if header else prefix)
                     q.append(body)
-                self._queued += len(prefix) + len(header) + len(body)
+                self._queued += len(prefix) + size
                 if not self._flushing:
                     self._flushing = True
                     self._reactor.call_soon_threadsafe(self._flush)
@@ -236,6 +258,21 @@ class StreamPipe:
     def _on_hangup(self) -> None:
         self._reclaim()
 
+    def _trim(self) -> bool:
+        """Engine thread, idle trimmer: shrink the receive buffer under the
+        engine's pending receive.  ``True`` when nothing is left to trim."""
+        dpoller = self._dpoller
+        with self._rlock:
+            if self._closed or dpoller is None or not self._dec.grown:
+                return True
+            if self._reads.state is not Reads.ENGINE or self._dec.pending:
+                return False            # try again next tick
+            if not dpoller.detach_read(self._sock):
+                return False
+            self._dec.trim()
+            dpoller.attach_read(self._sock, self._dec.recv_buffer(), self._on_recv)
+        return not self._dec.grown
+
     def _reclaim(self, now: Optional[float] = None) -> bool:
         """Engine thread: read this connection again after a direct reader kept
         it -- at once on a hang-up (``now`` None), else once it has been idle
@@ -265,6 +302,10 @@ class StreamPipe:
         except WireError as e:
             self._fail(e)
             return
+        self._nreads += 1
+        if not self._trimming and self._dpoller is not None and self._dec.grown:
+            self._trimming = True
+            _trimmer(self._reactor).add(self)
         with self._rlock:
             if self._reads.state is Reads.PAUSING:   # the read armed before the pause
                 self._reads.go(_E.HELD)
@@ -365,6 +406,10 @@ class StreamPipe:
         except WireError as e:
             self._reactor.call_soon_threadsafe(self._fail, e)
             return True
+        self._nreads += 1
+        if not self._trimming and self._dec.grown:
+            self._trimming = True
+            _trimmer(self._reactor).add(self)
         # Back-pressure needs no pause here: this thread reads only while its
         # socket has nothing to receive, one buffer at a time.
         deliver = self._events.deliver  # type: ignore[union-attr]
@@ -374,15 +419,28 @@ class StreamPipe:
 
     # -- engine thread: sending --
     def _flush(self) -> None:
+        """Engine thread: write what is queued, many frames per syscall; try
+        at once, and wait for the socket to turn writable only if it is full."""
         if self._closed:
             return
         with self._lock:
             q = self._outq
+            if self._outbuf:
+                q.append(self._outbuf)
+                self._outbuf = bytearray()
             if not q:
                 self._flushing = False
                 return
             bufs = list(q) if len(q) <= _IOV_MAX else list(islice(q, _IOV_MAX))
-        self._poller.send(self._sock, bufs, self._on_sent)
+        try:
+            n = self._sendmsg(bufs)
+        except (BlockingIOError, InterruptedError):
+            self._poller.send(self._sock, bufs, self._on_sent)
+            return
+        except OSError as e:
+            self._fail(e)
+            return
+        self._on_sent(n, None)
 
     def _on_sent(self, n: int, err: Optional[OSError]) -> None:
         if self._closed:
@@ -404,14 +462,14 @@ class StreamPipe:
                     q[0] = memoryview(b)[left:]
                     left = 0
             self._queued -= n
-            more = bool(q)
+            more = bool(q) or bool(self._outbuf)
             if not more:
                 self._flushing = False
             if self._want_writable and self._queued <= self._sndbuf // 2:   # hysteresis: wake once per half-buffer
                 self._want_writable = False
                 notify = True
-        if more:
-            self._flush()
+        if more:        # another turn: let the other connections have theirs first
+            self._reactor.call_soon_threadsafe(self._flush)
         if notify and self._events is not None:
             self._events.on_writable()
 
@@ -438,6 +496,7 @@ class StreamPipe:
             self._sock.close()
         with self._lock:
             self._outq.clear()
+            self._outbuf = bytearray()
             self._queued = 0
         if self._want_writable and self._events is not None:
             self._want_writable = False
@@ -479,8 +538,65 @@ class _IdleKept:
                 self.armed = False
 
 
+class _Trimmer:
+    """Connections whose receive buffer grew; once one has not read for
+    :data:`TRIM_AFTER` its buffer drops back to the decoder's minimum.
+
+    One per engine, ticking only while a connection is registered.  The
+    pending receive is swapped for one into the smaller buffer through the
+    poller's :class:`~nanomsg_core.interfaces.DirectReads` capability (so
+    readiness pollers only; elsewhere buffers shrink as reads get small).
+    """
+
+    def __init__(self, reactor: Reactor) -> None:
+        self.reactor = reactor
+        self.pipes: dict[StreamPipe, int] = {}      # pipe -> its read count last tick
+        self.lock = threading.Lock()
+        self.armed = False
+
+    def add(self, pipe: StreamPipe) -> None:
+        with self.lock:
+            self.pipes[pipe] = -1
+            if not self.armed:
+                self.armed = True
+                self.reactor.call_later(TRIM_AFTER, self.tick)
+
+    def tick(self) -> None:
+        with self.lock:
+            pipes = list(self.pipes.items())
+        for pipe, seen in pipes:
+            if pipe._closed:
+                done = True
+            elif pipe._nreads != seen:
+                done = False
+                with self.lock:
+                    self.pipes[pipe] = pipe._nreads
+            else:
+                done = pipe._trim()
+            if done:
+                with self.lock:
+                    self.pipes.pop(pipe, None)
+                pipe._trimming = False
+        with self.lock:
+            if self.pipes:
+                self.reactor.call_later(TRIM_AFTER, self.tick)
+            else:
+                self.armed = False
+
+
 _idle_lock = threading.Lock()
 _idle: "weakref.WeakKeyDictionary[Reactor, _IdleKept]" = weakref.WeakKeyDictionary()
+_trimmers: "weakref.WeakKeyDictionary[Reactor, _Trimmer]" = weakref.WeakKeyDictionary()
+
+
+def _trimmer(reactor: Reactor) -> _Trimmer:
+    t = _trimmers.get(reactor)
+    if t is None:
+        with _idle_lock:
+            t = _trimmers.get(reactor)
+            if t is None:
+                t = _trimmers[reactor] = _Trimmer(reactor)
+    return t
 
 
 def _idle_kept(reactor: Reactor) -> _IdleKept:

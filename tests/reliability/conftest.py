@@ -1,0 +1,69 @@
+"""Fixtures and helpers of the reliability suite (leaks, hostile peers, soak)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+import nanomsg_core as nn
+from tests.support import wait_until
+
+
+def fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def engine_idle() -> None:
+    """Wait until the engine thread has run everything posted so far (twice:
+    teardown callbacks post callbacks of their own)."""
+    from nanomsg_core._runtime import get_engine
+    for _ in range(2):
+        ev = threading.Event()
+        get_engine().call_soon_threadsafe(ev.set)
+        assert ev.wait(5), "engine thread stuck"
+
+
+def collected(refs: list, timeout: float = 5.0) -> None:  # type: ignore[type-arg]
+    """Wait until every weakref in *refs* is dead (collecting garbage meanwhile)."""
+    def dead() -> bool:
+        gc.collect()
+        return all(r() is None for r in refs)
+    try:
+        wait_until(dead, timeout, "closed objects to be freed")
+    except AssertionError:
+        alive = [r() for r in refs if r() is not None]
+        holders = [type(h).__name__ for h in gc.get_referrers(alive[0])][:10] if alive else []
+        raise AssertionError("%d of %d still alive, e.g. %r held by %s"
+                             % (len(alive), len(refs), alive[:1], holders)) from None
+
+
+@pytest.fixture
+def sockets() -> Iterator[list[nn.Socket]]:
+    """Sockets appended here are closed after the test."""
+    made: list[nn.Socket] = []
+    yield made
+    for s in made:
+        s.close()
+
+
+@pytest.fixture
+def no_leaks() -> Iterator[None]:
+    """Fail if the test leaves file descriptors or threads behind."""
+    engine_idle()
+    fds, threads = fd_count(), threading.active_count()
+    yield
+    wait_until(lambda: fd_count() <= fds, 10, "fds back to %d (now %d)" % (fds, fd_count()))
+    wait_until(lambda: threading.active_count() <= threads, 10,
+               "threads back to %d (now %d)" % (threads, threading.active_count()))
