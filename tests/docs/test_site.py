@@ -84,3 +84,59 @@ def test_architecture_diagrams_are_current() -> None:
     proc = subprocess.run([sys.executable, str(DOCS / "gen_diagrams.py"), "--check"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _table_rows(text: str, first: str) -> list[list[str]]:
+    """The cells of the Markdown table rows whose first cell is *first*-shaped."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("| `") and first in line.split("|")[1]:
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+def test_options_reference_matches_the_code() -> None:
+    import nanomsg_core as nn
+    text = (DOCS / "reference" / "options.md").read_text()
+    checked = 0
+    with nn.Socket(nn.AF_SP, nn.PAIR) as s:
+        for row in _table_rows(text, "`"):
+            name = row[0].strip("`")
+            if len(row) == 7 and row[1].isdigit() and hasattr(nn, name):   # SOL_SOCKET
+                assert getattr(nn, name) == int(row[1]), name
+                default = row[3].strip("`")
+                if default not in ("an fd", "AF_SP", "the protocol"):
+                    assert s.getsockopt(nn.SOL_SOCKET, int(row[1])) == eval(default), name
+                checked += 1
+    for level, proto, option, default in (("REQ", nn.REQ, nn.REQ_RESEND_IVL, 60000),
+                                          ("SURVEYOR", nn.SURVEYOR, nn.SURVEYOR_DEADLINE, 1000)):
+        with nn.Socket(nn.AF_SP, proto) as s:
+            assert s.getsockopt(proto, option) == default
+        assert "| `%s` (%d) |" % (level, proto) in text
+        assert "| `%d` |" % default in text
+    for (level, option), spec in nn.get_registry().options.items():
+        line = [r for r in text.splitlines() if re.match(r"^\| `\w+` \(%d\) \|" % level, r)]
+        assert line, "transport level %d not in the options reference" % level
+        assert "| `%r` |" % (spec.default,) in line[0], spec.name
+        assert spec.name in line[0]
+    assert checked == 17
+
+
+def test_errors_reference_names_every_class() -> None:
+    import errno
+
+    from nanomsg_core.errors import ERRNO_CLASSES
+    text = (DOCS / "reference" / "errors.md").read_text()
+    for num, cls in ERRNO_CLASSES.items():
+        row = [r for r in text.splitlines() if "`%s`" % cls.__name__ in r]
+        assert row, cls.__name__
+        assert "`%s`" % errno.errorcode[num] in row[0], cls.__name__
+
+
+def test_statistics_reference_matches_the_code() -> None:
+    import nanomsg_core as nn
+    text = (DOCS / "reference" / "statistics.md").read_text()
+    names = [n for n in dir(nn) if n.startswith("STAT_")]
+    assert len(names) == 14
+    for name in names:
+        assert "| `%s` | %d |" % (name, getattr(nn, name)) in text, name
