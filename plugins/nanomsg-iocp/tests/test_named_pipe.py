@@ -163,3 +163,82 @@ def test_real_named_pipes() -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_named_pipe_back_pressure_both_ways() -> None:
+    _run("""
+        a = nn.Socket(nn.AF_SP, nn.PAIR)
+        b = nn.Socket(nn.AF_SP, nn.PAIR)
+        a.setsockopt(nn.SOL_SOCKET, nn.RCVBUF, 8192)      # reading pauses often
+        b.setsockopt(nn.SOL_SOCKET, nn.SNDBUF, 8192)      # sends wait for the queue to drain
+        for s in (a, b):
+            s.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 5000)
+            s.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, 5000)
+        a.bind("npipe://bp")
+        b.connect("npipe://bp")
+        import threading
+        msgs = [bytes([i % 256]) * (1000 + i) for i in range(300)]
+        t = threading.Thread(target=lambda: [b.send(m) for m in msgs])
+        t.start()
+        time.sleep(0.3)                                   # let both queues fill up
+        got = [a.recv() for _ in msgs]
+        t.join(10)
+        assert got == msgs
+    """)
+
+
+def test_named_pipe_handshake_timeout_frees_the_instance() -> None:
+    _run("""
+        a = nn.Socket(nn.AF_SP, nn.PAIR)
+        a.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 5000)
+        a.bind("npipe://mute")
+        mute = pipes.open("\\\\\\\\.\\\\pipe\\\\mute")        # a client that never says hello
+        server_ends = lambda: [e for e in pipes._ends.values() if e.server and e.sock is not None]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not server_ends():
+            time.sleep(0.01)
+        assert server_ends(), "the listener never took the client"
+        time.sleep(1.5)                                   # past the 1 s SP handshake timeout
+        assert not server_ends(), "the silent client's instance was not closed"
+        b = nn.Socket(nn.AF_SP, nn.PAIR)
+        b.connect("npipe://mute")
+        b.send(b"still serving")
+        assert a.recv() == b"still serving"
+    """)
+
+
+def test_named_pipe_peer_close_drops_the_pipe_and_redials() -> None:
+    _run("""
+        a, b = pair("npipe://redial")
+        b.send(b"one")
+        assert a.recv() == b"one"
+        a.close()
+        a = nn.Socket(nn.AF_SP, nn.PAIR)
+        a.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 5000)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                a.bind("npipe://redial")
+                break
+            except nn.NanomsgError:
+                assert time.monotonic() < deadline, "the old instance was never released"
+                time.sleep(0.05)
+        b.send(b"two")                                    # b reconnects by itself
+        assert a.recv() == b"two"
+    """)
+
+
+def test_reqrep_over_tcp_on_the_completion_logic() -> None:
+    _run("""
+        rep = nn.Socket(nn.AF_SP, nn.REP)
+        req = nn.Socket(nn.AF_SP, nn.REQ)
+        for s in (rep, req):
+            s.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 5000)
+        eid = rep.bind("tcp://127.0.0.1:0")
+        req.connect(rep.endpoint_address(eid))
+        for i in range(200):
+            req.send(b"q%d" % i)
+            assert rep.recv() == b"q%d" % i
+            rep.send(b"a%d" % i)
+            assert req.recv() == b"a%d" % i
+    """)
