@@ -118,6 +118,11 @@ _ERRNO = {
     ERROR_NETWORK_UNREACHABLE: errno.ENETUNREACH,
     ERROR_HOST_UNREACHABLE: errno.EHOSTUNREACH,
 }
+_ACCEPT_AGAIN = frozenset({ERROR_NETNAME_DELETED, ERROR_CONNECTION_ABORTED, WSAECONNRESET,
+                           WSAECONNABORTED})
+"""``AcceptEx`` failures that concern only the client that gave up (it reset
+before the accept finished): accept again, as a readiness poller skips
+``ECONNABORTED``."""
 _EOF_ON_READ = frozenset({ERROR_BROKEN_PIPE, ERROR_HANDLE_EOF, ERROR_PIPE_NOT_CONNECTED})
 """Pipe-read failures that mean the peer closed: a clean EOF (``n == 0``)."""
 
@@ -359,6 +364,10 @@ class CompletionPoller:
         self._clear_slot(op)
         if c.error:
             sub.release()
+            if op.kind == _ACCEPT and c.error in _ACCEPT_AGAIN:
+                self._start(_ACCEPT, op.handle, op.owner, op.done,
+                            _accept_again(self._port, op.owner))
+                return
             if op.kind == _PREAD and c.error in _EOF_ON_READ:
                 op.succeed(0, None)
                 return
@@ -511,6 +520,11 @@ class CompletionPoller:
                     self._port.cancel(handle, op.sub)
                 except OSError:
                     pass                    # finished meanwhile: its packet is queued
+
+
+def _accept_again(port: Port, sock: Any) -> Callable[[], Submitted]:
+    """A resubmission of ``AcceptEx`` on *sock*."""
+    return lambda: port.submit_accept(sock)
 
 
 def _to_ms(timeout: Optional[float]) -> int:

@@ -246,13 +246,30 @@ def test_failed_accept_releases_its_socket(port, poller) -> None:
         poller.accept(lsock, done)
         op = port.op("accept")
         op.result = conn
-        port.complete(op, error=ERROR_NETNAME_DELETED)
+        port.complete(op, error=10055)                      # WSAENOBUFS: the listener's problem
         poller.wait(0)
         (sock, err), = done.calls
         assert sock is None and isinstance(err, OSError)
         assert op.released and conn.fileno() == -1
     finally:
         lsock.close()
+
+
+def test_accept_of_a_client_that_reset_is_retried(port, poller) -> None:
+    lsock = socket.socket()
+    conn = socket.socket()
+    try:
+        done = Rec()
+        poller.accept(lsock, done)
+        port.complete(port.op("accept"), error=WSAECONNRESET)
+        poller.wait(0)
+        assert done.calls == []                             # not the listener's problem
+        port.complete(port.op("accept"), result=conn)       # a fresh AcceptEx was submitted
+        poller.wait(0)
+        assert done.calls == [(conn, None)]
+    finally:
+        lsock.close()
+        conn.close()
 
 
 def test_finish_failure_fails_the_operation(port, poller, pair) -> None:

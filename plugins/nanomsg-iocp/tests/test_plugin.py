@@ -42,3 +42,17 @@ def test_public_names_are_sorted_and_exist() -> None:
     assert names == sorted(names)
     for n in names:
         assert hasattr(nanomsg_iocp, n)
+
+
+def test_on_win32_the_registry_picks_iocp_and_named_pipes() -> None:
+    """Registration as Windows sees it (sys.platform patched in a fresh
+    interpreter before the plugins load): the iocp poller is the default and
+    the named-pipe transport is the first, kept, ipc registration even with
+    nanomsg-ipc installed (tryfirst)."""
+    import subprocess
+    code = ("import sys, nanomsg_core as nn\n"
+            "sys.platform = 'win32'\n"
+            "r = nn.get_registry()\n"
+            "print(type(r.transports['ipc']).__name__, r.default_poller().name)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=50)
+    assert out.stdout.split() == ["NamedPipeTransport", "iocp"], out.stdout + out.stderr
