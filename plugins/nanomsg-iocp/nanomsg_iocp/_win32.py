@@ -87,7 +87,8 @@ class _Record:
         return int(self.ov.address)
 
     def finish(self) -> Any:
-        self.ov.getresult()
+        if self.queued:                     # else ConnectNamedPipe found its client already
+            self.ov.getresult()
         conn = self.conn
         if conn is not None:
             assert self.listener is not None
@@ -111,7 +112,8 @@ class Win32Port:
 
     def __init__(self) -> None:
         self._ov = _lib("_overlapped")
-        self._port: int = self._ov.CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0)
+        invalid = getattr(self._ov, "INVALID_HANDLE_VALUE", INVALID_HANDLE_VALUE)
+        self._port: int = self._ov.CreateIoCompletionPort(invalid, NULL, 0, 0)
 
     def associate(self, handle: int) -> None:
         self._ov.CreateIoCompletionPort(handle, self._port, IO_KEY, 0)
@@ -217,7 +219,11 @@ class Win32Pipes:
 
     def open(self, name: str) -> int:
         """A client handle connected to a waiting server instance."""
-        return int(_lib("_overlapped").ConnectPipe(name))
+        ov = _lib("_overlapped")
+        connect = getattr(ov, "ConnectPipe", None)
+        if connect is None:                 # a build that has it on Overlapped only
+            connect = ov.Overlapped(NULL).ConnectPipe
+        return int(connect(name))
 
     def close(self, handle: int) -> None:
         _lib("_winapi").CloseHandle(handle)
