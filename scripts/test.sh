@@ -11,7 +11,7 @@ if ! command -v nanocat >/dev/null 2>&1; then
 fi
 bash scripts/install.sh
 . scripts/python.sh
-"$PY" -m pip install -q "pytest>=7" pytest-timeout "mypy>=1.8" ruff pynng pyzmq trustme hypothesis trio mkdocs mkdocs-material "mkdocstrings[python]"
+"$PY" -m pip install -q "pytest>=7" pytest-timeout "mypy>=1.8" ruff pynng pyzmq trustme hypothesis trio cookiecutter mkdocs mkdocs-material "mkdocstrings[python]"
 "$PY" -m ruff check --select F,E9 nanomsg_core plugins contrib tests
 "$PY" -m pytest "$@"
 pkgs=(nanomsg_core)
