@@ -650,6 +650,9 @@ class Socket:
                     if remaining <= 0:
                         raise asyncio.TimeoutError
                     await asyncio.wait_for(fut, remaining)
+            except NanomsgError:     # e.g. a survey deadline: also a TimeoutError
+                self._unpark(waiters, wake, wake_next=True)
+                raise
             except asyncio.TimeoutError:
                 self._unpark(waiters, wake, wake_next=True)
                 result = attempt()
