@@ -197,6 +197,10 @@ class NamedPipeConnection:
         if self._done is not None and not self._closed:
             self._fail(handshake_timeout(self._limit))
 
+    def set_recv_max_size(self, size: int) -> None:
+        """:class:`~nanomsg_core.interfaces.RecvMaxSize`: frames above *size* now drop us."""
+        self._dec.max_size = size
+
     # -- TransportPipe, any thread --
     def start(self, events: PipeEvents) -> None:
         self._events = events

@@ -242,3 +242,20 @@ def test_reqrep_over_tcp_on_the_completion_logic() -> None:
             rep.send(b"a%d" % i)
             assert req.recv() == b"a%d" % i
     """)
+
+
+def test_named_pipe_rcvmaxsize_drops_the_connection() -> None:
+    _run("""
+        a, b = pair("npipe://maxsize")
+        a.setsockopt(nn.SOL_SOCKET, nn.RCVMAXSIZE, 1000)   # live, as nanomsg reads it
+        a.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 500)
+        b.send(b"small")
+        assert a.recv() == b"small"
+        b.send(b"z" * 5000)
+        try:
+            a.recv()
+        except nn.NanomsgError as e:
+            assert e.errno == errno.ETIMEDOUT, e
+        else:
+            raise AssertionError("an oversized frame was delivered")
+    """)
