@@ -6,10 +6,13 @@ which user threads call (serialised by their socket's lock):
 
 * **Send.**  With nothing queued, ``send`` writes the frame at once with a
   non-blocking gathered ``sendmsg([prefix, header, body])``: no thread
-  hand-off.  A partial write or ``EAGAIN`` queues the rest and posts a flush
-  to the engine; while bytes are queued, later sends append to the queue
-  (refused above ``SNDBUF`` bytes, with ``on_writable`` once it drains).
-  The engine writes the queue many frames per syscall.  ``_queued`` counts
+  hand-off.  A small message that follows the previous send within
+  :data:`BATCH_WINDOW` (a stream of sends) is queued instead, and so is
+  everything after it while bytes are queued: small frames are appended to
+  one buffer and the engine writes the batch in one syscall.  A partial
+  write or ``EAGAIN`` queues the rest and posts a flush to the engine; the
+  queue is refused above ``SNDBUF`` bytes, with ``on_writable`` once it
+  drains.  ``_queued`` counts
   the bytes queued *or in flight*, so zero means the socket is ours to write
   directly.  ``_lock`` guards the queue; it is taken only on the slow path.
 * **Receive.**  Who reads is one :class:`~nanomsg_core.stream.reads.ReadState`
