@@ -342,7 +342,7 @@ class CompletionPoller:
 
     def _run_ready(self) -> None:
         ready = self._ready
-        while ready:
+        for _ in range(len(ready)):         # what callbacks add now waits for the next turn
             op, err, nbytes, value = ready.popleft()
             if op.cancelled:
                 continue

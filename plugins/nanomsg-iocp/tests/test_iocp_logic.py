@@ -159,6 +159,22 @@ def test_submission_failure_is_delivered_by_the_next_wait(port, poller, pair) ->
     poller.send(a, [b"x"], Rec())                        # free again
 
 
+def test_a_failing_resubmission_cannot_spin_one_wait(port, poller, pair) -> None:
+    a, _ = pair
+    calls: list[Any] = []
+
+    def done(n: int, err: Any) -> None:
+        calls.append(err)
+        port.fail_next["recv"] = WSAECONNRESET
+        poller.recv_into(a, memoryview(bytearray(4)), done)   # fails again at once
+    port.fail_next["recv"] = WSAECONNRESET
+    poller.recv_into(a, memoryview(bytearray(4)), done)
+    poller.wait(0)
+    assert len(calls) == 2                                     # one per run of the ready list
+    poller.wait(0)
+    assert len(calls) == 4
+
+
 def test_cancel_drops_callbacks_and_aborts(port, poller, pair) -> None:
     a, _ = pair
     r, s = Rec(), Rec()
