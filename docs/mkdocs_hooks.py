@@ -122,7 +122,7 @@ def rst_to_markdown(text: str) -> str:
 try:
     import griffe
 except ImportError:                 # the hooks above do not need griffe
-    griffe = None
+    griffe = None  # type: ignore[assignment]
 
 if griffe is not None:
     class RstRoles(griffe.Extension):

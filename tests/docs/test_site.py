@@ -4,6 +4,7 @@ resolves, and the architecture page's diagrams match the code's tables."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import re
@@ -104,16 +105,16 @@ def test_options_reference_matches_the_code() -> None:
             name = row[0].strip("`")
             if len(row) == 7 and row[1].isdigit() and hasattr(nn, name):   # SOL_SOCKET
                 assert getattr(nn, name) == int(row[1]), name
-                default = row[3].strip("`")
-                if default not in ("an fd", "AF_SP", "the protocol"):
-                    assert s.getsockopt(nn.SOL_SOCKET, int(row[1])) == eval(default), name
+                cell = row[3].strip("`")
+                if cell not in ("an fd", "AF_SP", "the protocol"):
+                    assert s.getsockopt(nn.SOL_SOCKET, int(row[1])) == ast.literal_eval(cell), name
                 checked += 1
-    for level, proto, option, default in (("REQ", nn.REQ, nn.REQ_RESEND_IVL, 60000),
-                                          ("SURVEYOR", nn.SURVEYOR, nn.SURVEYOR_DEADLINE, 1000)):
+    for label, proto, option, value in (("REQ", nn.REQ, nn.REQ_RESEND_IVL, 60000),
+                                        ("SURVEYOR", nn.SURVEYOR, nn.SURVEYOR_DEADLINE, 1000)):
         with nn.Socket(nn.AF_SP, proto) as s:
-            assert s.getsockopt(proto, option) == default
-        assert "| `%s` (%d) |" % (level, proto) in text
-        assert "| `%d` |" % default in text
+            assert s.getsockopt(proto, option) == value
+        assert "| `%s` (%d) |" % (label, proto) in text
+        assert "| `%d` |" % value in text
     for (level, option), spec in nn.get_registry().options.items():
         line = [r for r in text.splitlines() if re.match(r"^\| `\w+` \(%d\) \|" % level, r)]
         assert line, "transport level %d not in the options reference" % level
