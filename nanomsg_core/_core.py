@@ -213,6 +213,15 @@ class SocketCore:
         if hook is not None:
             hook(socket=self._s, endpoint=ep, pipe=pipe)
 
+    def handshake_failed(self, ep: "Endpoint", exc: Optional[BaseException]) -> None:
+        num = getattr(exc, "errno", None)
+        if num in (errno.ECONNRESET, errno.EPIPE, None):
+            _log.debug("%s: a connection to %s ended in its handshake: %s", self._s,
+                       ep.bound_address, exc)
+        else:
+            log_limited(_log, logging.WARNING, ep.url, "%s: refused a connection to %s: %s",
+                        self._s, ep.bound_address, exc)
+
     def endpoint_connect_failed(self, ep: "Endpoint", exc: Optional[BaseException]) -> None:
         num = getattr(exc, "errno", None) or errno.ECONNREFUSED
         if num in _DROPPED:

@@ -75,6 +75,10 @@ class Endpoint:
             return self.core.live_option(level, option)
         return self._opts.get((level, option))
 
+    def handshake_failed(self, exc: Optional[BaseException]) -> None:
+        self.core.count(C.STAT_ACCEPT_ERRORS)
+        self.core.handshake_failed(self, exc)
+
     def start(self) -> None:
         raise NotImplementedError
 

@@ -404,6 +404,11 @@ class EndpointContext(Protocol):
         (``IPV4ONLY``, transport levels like ``TCP_NODELAY``); ``RCVMAXSIZE``
         as it is now."""
 
+    def handshake_failed(self, exc: Optional[BaseException]) -> None:
+        """A connection a listener accepted failed before it became a pipe
+        (bad SP header, wrong protocol, TLS failure, timeout): the endpoint
+        counts it (``STAT_ACCEPT_ERRORS``) and logs why.  Any thread."""
+
     @property
     def reactor(self) -> "Reactor":
         """The process-wide I/O engine: poller thread, timers, call-soon."""

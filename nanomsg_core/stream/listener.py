@@ -82,6 +82,8 @@ class StreamListener(StreamEndpoint):
             if box:
                 self._pending.discard(box[0])
             if pipe is None:
+                if not self.closed:
+                    self.endpoint.handshake_failed(exc)
                 return
             if self.closed or self._accepted is None:
                 pipe.close()

@@ -61,3 +61,17 @@ def test_unknown_statistic_is_einval() -> None:
                 s.get_statistic(stat)
             assert ei.value.errno == nn.EINVAL
         assert s.get_statistic(nn.STAT_INPROGRESS_CONNECTIONS) == 0
+
+
+def test_failed_handshakes_count_as_accept_errors_and_are_logged(
+        tcp_url: str, caplog: "pytest.LogCaptureFixture") -> None:
+    import logging
+    import socket as pysocket
+    a = sock(nn.PAIR)
+    with a, caplog.at_level(logging.WARNING, logger="nanomsg_core"):
+        host, port = a.endpoint_address(a.bind(tcp_url))[len("tcp://"):].rsplit(":", 1)
+        with pysocket.create_connection((host, int(port))) as raw:
+            raw.sendall(b"GET / HTTP/1.1\r\n\r\n")       # not an SP header
+            wait_until(lambda: a.get_statistic(nn.STAT_ACCEPT_ERRORS) == 1, what="accept error")
+        assert any("refused a connection" in r.getMessage() for r in caplog.records)
+        assert a.get_statistic(nn.STAT_CURRENT_CONNECTIONS) == 0
