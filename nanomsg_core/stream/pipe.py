@@ -553,7 +553,9 @@ class _Trimmer:
 
     def __init__(self, reactor: Reactor) -> None:
         self.reactor = reactor
-        self.pipes: dict[StreamPipe, int] = {}      # pipe -> its read count last tick
+        # pipe -> its read count at the last tick; weak: a closed pipe (and its
+        # socket) must not wait for a tick to be freed
+        self.pipes: "weakref.WeakKeyDictionary[StreamPipe, int]" = weakref.WeakKeyDictionary()
         self.lock = threading.Lock()
         self.armed = False
 
