@@ -53,7 +53,7 @@ class Proc:
             assert self.proc.stdout is not None
             self.reader = LineReader(self.proc.stdout)
 
-    def line(self, timeout: float = 10.0) -> bytes:
+    def line(self, timeout: float = 15.0) -> bytes:
         assert self.reader is not None
         try:
             return self.reader.line(timeout)
@@ -64,6 +64,11 @@ class Proc:
     def stderr_now(self) -> bytes:
         if self.proc.poll() is None:
             return b"(still running)"
+        if self.proc.returncode:
+            return b"(exit %d) " % self.proc.returncode + self._stderr()
+        return self._stderr()
+
+    def _stderr(self) -> bytes:
         assert self.proc.stderr is not None
         return self.proc.stderr.read()
 
@@ -239,9 +244,11 @@ MESSAGES = [b"", b"hello", bytes(range(256)), b'q " b \\ n \n r \r t \t del \x7f
 
 
 def _feed(url: str, messages: Sequence[bytes]) -> None:
+    """Connect (retrying every 10 ms until the receiver binds), then send."""
     with nn.Socket(nn.AF_SP, nn.PUSH) as s:
-        s.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, 10000)
+        s.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, 20000)
         s.setsockopt(nn.SOL_SOCKET, nn.LINGER, 5000)
+        s.setsockopt(nn.SOL_SOCKET, nn.RECONNECT_IVL, 10)
         s.connect(url)
         for m in messages:
             s.send(m)
@@ -251,13 +258,15 @@ def _feed(url: str, messages: Sequence[bytes]) -> None:
                                  "--hex", "--format=no", "--format=quoted"])
 def test_formats_byte_for_byte(start: Any, fmt: str) -> None:
     urls = {tool: tcp() for tool in TOOLS}
-    ps = {tool: start(tool, "--pull", "--bind", urls[tool], "--recv-timeout", "1", fmt,
-                      lines=False) for tool in TOOLS}
+    # the senders first, so that each receiver's first message comes at once
+    # (a receiver stops after 2 s without one)
     feeders = [threading.Thread(target=_feed, args=(urls[t], MESSAGES)) for t in TOOLS]
     for f in feeders:
         f.start()
+    ps = {tool: start(tool, "--pull", "--bind", urls[tool], "--recv-timeout", "2", fmt,
+                      lines=False) for tool in TOOLS}
     for f in feeders:
-        f.join(20)
+        f.join(30)
     results = {tool: p.wait() for tool, p in ps.items()}
     out, err, rc = results["nncat"]
     assert (err, rc) == (b"", 0)
@@ -467,7 +476,8 @@ def test_count_on_receivers_and_senders(start: Any) -> None:
 def test_count_on_req_and_rep(start: Any) -> None:
     url = tcp()
     rep = start("nncat", "--rep", "--bind", url, "-D", "r", "--count", "2", "-A", lines=False)
-    req = start("nncat", "--req", "--connect", url, "-D", "q", "-i", "0.05", "--count", "2",
+    # the interval must outlast a reply's round trip (a late reply is dropped)
+    req = start("nncat", "--req", "--connect", url, "-D", "q", "-i", "0.5", "--count", "2",
                 "-A", lines=False)
     assert req.wait() == (b"r\nr\n", b"", 0)
     assert rep.wait() == (b"q\nq\n", b"", 0)
@@ -603,7 +613,8 @@ def test_stdin_replies(start: Any) -> None:
     assert rep.proc.stdin is not None
     rep.proc.stdin.write(b"r1\nr2\n")
     rep.proc.stdin.close()
-    req = start("nanocat", "--req", "--connect", url, "-D", "q", "-i", "0.1", "-A")
+    # a slow interval: a reply later than the next request would be dropped
+    req = start("nanocat", "--req", "--connect", url, "-D", "q", "-i", "0.5", "-A")
     assert [req.line(), req.line()] == [b"r1", b"r2"]
     assert rep.wait()[1:] == (b"", 0), "stdin's end ends the replies"
     assert [rep.line() for _ in range(3)] == [b"q"] * 3
@@ -650,3 +661,36 @@ def test_tls_bad_files() -> None:
     out, err, rc = run_tool("nncat", ["--pair", "--bind", "tls+tcp://127.0.0.1:%d" % free_port(),
                                       "--cert", "/nonexistent.pem"])
     assert rc == 2 and err.startswith(b"Can't set up TLS: /nonexistent.pem")
+
+
+def test_rep_without_data_only_prints(start: Any) -> None:
+    url = tcp()
+    rep = start("nncat", "--rep", "--bind", url, "-A")
+    start("nanocat", "--req", "--connect", url, "-D", "again", "-i", "0.05")
+    assert [rep.line() for _ in range(3)] == [b"again"] * 3, "REP keeps receiving"
+
+
+@pytest.mark.parametrize("ours_binds", [True, False], ids=["ours-binds", "nanocat-binds"])
+def test_websocket_with_nanocat(start: Any, ours_binds: bool) -> None:
+    # nanocat 1.1.5 binds ws:// only at the root path
+    url = "ws://127.0.0.1:%d%s" % (free_port(), "/nn" if ours_binds else "")
+    if ours_binds:
+        pull = start("nncat", "--pull", "--bind", url, "-Q")
+        start("nanocat", "--push", "--connect", url, "-D", "over ws")
+    else:
+        pull = start("nanocat", "--pull", "--bind", url, "-Q")
+        start("nncat", "--push", "--connect", url, "-D", "over ws")
+    assert pull.line() == b'"over ws"'
+
+
+def test_run_in_process() -> None:
+    import io
+    from nanomsg_core.nncat import run
+    out, err = io.BytesIO(), io.StringIO()
+    assert run(["nncat", "--pull", "--bind", "inproc://nncat-run", "--recv-timeout", "0.05"],
+               stdout=out, stderr=err) == 0
+    assert run(["nncat", "--push"], stdout=out, stderr=err) == 1
+    assert err.getvalue().startswith("nncat: Option --push requires at least one of")
+    assert run(["nncat", "--sub", "--bind", "bogus://x"], stdout=out, stderr=err) == 3
+    assert err.getvalue().endswith("Can't bind: Protocol not supported\n")
+    assert out.getvalue() == b""
