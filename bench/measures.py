@@ -156,14 +156,29 @@ def _stream(spec: dict[str, Any], measure_memory: bool) -> dict[str, Any]:
                                 "unlimited": spec.get("unlimited", False)}, spec["timeout"])
         peer.ready()
     rss0 = _rss_now() if measure_memory else 0
+    ru0 = _rss_peak() if measure_memory else 0
     m = r.recv()
     clock = time.perf_counter
     t0 = clock()
     recv = r.recv
-    for _ in range(n - 1):
-        m = recv()
+    if measure_memory:                  # sample RSS about every MiB received
+        every = max(1, (1 << 20) // size)
+        peak = _rss_now()
+        left = n - 1
+        while left:
+            k = min(every, left)
+            for _ in range(k):
+                m = recv()
+            left -= k
+            peak = max(peak, _rss_now())
+    else:
+        for _ in range(n - 1):
+            m = recv()
     t1 = clock()
-    peak = _rss_peak() if measure_memory else 0
+    if measure_memory:                  # the kernel's peak, if it rose meanwhile
+        ru1 = _rss_peak()
+        if ru1 > ru0:
+            peak = max(peak, ru1)
     if len(m) != size:
         raise RuntimeError("message of %d bytes, expected %d" % (len(m), size))
     del m

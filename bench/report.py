@@ -65,6 +65,13 @@ def size_name(n: int) -> str:
     return "%d B" % n
 
 
+def mem_cell(size: int, vals: list[dict[str, Any]]) -> str:
+    text = "%s MiB" % fmt(med(vals, "peak_MiB"))
+    if size >= 65536:
+        text += " (%s×)" % fmt(med(vals, "per_msg"))
+    return text
+
+
 # ---------------------------------------------------------------- ratios
 
 def cost(measure: str, v: dict[str, Any]) -> Optional[float]:
@@ -197,7 +204,7 @@ def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
           "= delivered / (sent × subscribers): the rest was dropped for full subscribers.")
         rows = []
         for k in pts("scale-pub"):
-            if k[4]:
+            if k[4] or k[2] != 64:
                 continue
             for i in cols:
                 if g[k].get(i):
@@ -208,8 +215,12 @@ def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
         stalled = [k for k in pts("scale-pub") if k[4]]
         if stalled:
             w("\n### A stalled subscriber (connected, never reads)\n")
-            w("Rate each fast subscriber receives, without and with one more subscriber "
-              "that never reads; ratio near 1: the stalled one costs the others nothing.")
+            w("%s messages to %d fast subscribers, without and with one more that never "
+              "reads until the run is over. Per fast sub/s: the rate each fast one "
+              "receives (ratio near 1: the stalled one costs them nothing); share: of the "
+              "sent messages, what a fast one got, and what the stalled one found "
+              "waiting at the end (the rest were dropped for it, as nanomsg does)."
+              % (size_name(stalled[0][2]), stalled[0][3]))
             rows = []
             for k in stalled:
                 base = (k[0], k[1], k[2], k[3], False)
@@ -217,12 +228,14 @@ def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
                     a, b = g.get(base, {}).get(i), g[k].get(i)
                     if a and b:
                         ra, rb = med(a, "per_sub/s"), med(b, "per_sub/s")
-                        rows.append([str(k[3]), i, fmt(ra), fmt(rb),
+                        rows.append([i, fmt(ra), fmt(rb),
                                      "%.2f" % (rb / ra) if ra and rb else "–",
+                                     fmt(med(b, "sent_MB")),
                                      fmt(med(a, "delivered_share")),
-                                     fmt(med(b, "delivered_share"))])
-            table(["fast subs", "impl", "per fast sub/s", "… with 1 stalled", "ratio",
-                   "share", "share with stalled"], rows)
+                                     fmt(med(b, "delivered_share")),
+                                     fmt(med(b, "stalled_share"))])
+            table(["impl", "per fast sub/s", "… with 1 stalled", "ratio", "MB sent",
+                   "fast share", "… with 1 stalled", "stalled share"], rows)
     if pts("scale-subs"):
         w("\n## SUB matching cost vs subscriptions (ours, sans-IO)\n")
         w("The SUB state machine alone (nanomsg_core.testing), topics `topic/NNNNNNN`: "
@@ -237,12 +250,13 @@ def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
         table(["transport", "size"] + cols,
               [[k[1], size_name(k[2])] + [spread(g[k].get(i, []), "MB/s") for i in cols]
                for k in pts("sizes")])
-        w("Receiver's peak memory growth while receiving (peak RSS minus RSS before "
-          "the first message): MiB, and in message sizes (× size).")
+        w("Receiver's peak memory growth while receiving (peak RSS, sampled about every "
+          "MiB, minus RSS before the first message): MiB, and from 64 KiB up in "
+          "message sizes (×): what one in-flight message costs the receiver.")
         table(["transport", "size"] + cols,
               [[k[1], size_name(k[2])] +
-               ["%s MiB (%s×)" % (fmt(med(g[k][i], "peak_MiB")), fmt(med(g[k][i], "per_msg")))
-                if g[k].get(i) else "–" for i in cols] for k in pts("sizes")])
+               [mem_cell(k[2], g[k][i]) if g[k].get(i) else "–" for i in cols]
+               for k in pts("sizes")])
     if meta["failures"]:
         w("\n## Failed measurements\n")
         for f in meta["failures"]:
@@ -273,6 +287,13 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
 
     def pts(measure: str) -> list[Key]:
         return sorted([k for k in g if k[0] == measure], key=_sort_key)
+
+    def ticks(ax: Any, xs: list[int], sizes: bool = False) -> None:
+        xs = sorted(set(xs))
+        ax.set_xticks(xs)
+        ax.set_xticklabels([size_name(x).replace(" ", "\u2009") if sizes else str(x)
+                            for x in xs], fontsize=8)
+        ax.minorticks_off()
 
     def bars(ax: Any, ks: list[Key], field: str, labels: list[str]) -> None:
         width = 0.8 / max(1, len(cols))
@@ -315,13 +336,14 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
             ax.set_yscale("log")
             ax.set_xlabel("connected REQ clients (tcp)")
             ax.legend(fontsize=7)
+            ticks(ax, [k[3] for k in ks])
         a1.set_ylabel("µs, request to reply")
         a1.set_title("latency vs clients")
         a2.set_ylabel("requests per second, total")
         a2.set_title("one REP's throughput vs clients")
         save(fig, "scale_clients")
     if pts("scale-pub"):
-        ks = [k for k in pts("scale-pub") if not k[4]]
+        ks = [k for k in pts("scale-pub") if not k[4] and k[2] == 64]
         fig, ax = plt.subplots(figsize=(6, 3.8))
         for i in cols:
             xs = [k[3] for k in ks if g[k].get(i)]
@@ -331,6 +353,7 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("SUB connections (tcp)")
+        ticks(ax, [k[3] for k in ks])
         ax.set_ylabel("messages delivered per second, total")
         ax.set_title("one PUB, many SUBs")
         ax.legend()
@@ -344,6 +367,7 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
         ax.set_xscale("log")
         ax.set_ylim(bottom=0)
         ax.set_xlabel("subscriptions on one SUB")
+        ticks(ax, xs)
         ax.set_ylabel("ns per message")
         ax.set_title("SUB matching cost (ours, sans-IO)")
         ax.legend()
@@ -365,8 +389,9 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
         for ax in (a1, a2):
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
-            ax.set_xlabel("message size, bytes")
+            ax.set_xlabel("message size")
             ax.legend(fontsize=7)
+            ticks(ax, [k[2] for k in ks], sizes=True)
         a1.set_ylabel("MB/s at the receiver")
         a1.set_title("throughput vs message size")
         a2.set_ylabel("receiver's peak memory growth, MiB")

@@ -38,21 +38,23 @@ KiB, MiB = 1024, 1024 * 1024
 PROFILES: dict[str, dict[str, Any]] = {
     "full": {"lat_n": 20000, "warmup": 1000, "thr": [(64, 200000), (16 * KiB, 20000)],
              "clients": [1, 10, 100, 1000], "client_procs": 4, "clients_s": 3.0,
-             "pub_subs": [1, 10, 100], "pub_procs": 4, "pub_s": 2.0, "slow_fast": 10,
+             "pub_subs": [1, 10, 100], "pub_procs": 4, "pub_s": 2.0,
+             "slow_fast": 4, "slow_size": 4096, "slow_s": 3.0,
              "subs": [10, 1000, 100000], "subs_n": 20000,
              "sizes": [64, KiB, 16 * KiB, 256 * KiB, MiB, 4 * MiB, 16 * MiB, 64 * MiB],
              "sizes_budget": 512 * MiB, "sizes_nmax": 50000, "timeout": 180.0},
     "quick": {"lat_n": 2000, "warmup": 200, "thr": [(64, 20000), (16 * KiB, 2000)],
               "clients": [1, 10, 100], "client_procs": 2, "clients_s": 0.5,
-              "pub_subs": [1, 10], "pub_procs": 2, "pub_s": 0.5, "slow_fast": 10,
+              "pub_subs": [1, 10], "pub_procs": 2, "pub_s": 0.5,
+              "slow_fast": 4, "slow_size": 4096, "slow_s": 1.0,
               "subs": [10, 1000, 100000], "subs_n": 2000,
               "sizes": [64, 16 * KiB, MiB, 16 * MiB], "sizes_budget": 32 * MiB,
               "sizes_nmax": 5000, "timeout": 60.0},
-    "smoke": {"lat_n": 200, "warmup": 20, "thr": [(64, 200), (16 * KiB, 200)],
-              "clients": [1, 10], "client_procs": 2, "clients_s": 0.2,
-              "pub_subs": [1, 3], "pub_procs": 1, "pub_s": 0.2, "slow_fast": 3,
-              "subs": [10, 1000], "subs_n": 200,
-              "sizes": [64, 64 * KiB, MiB], "sizes_budget": 2 * MiB,
+    "smoke": {"lat_n": 200, "warmup": 20, "thr": [(64, 200)],
+              "clients": [5], "client_procs": 2, "clients_s": 0.2,
+              "pub_subs": [2], "pub_procs": 1, "pub_s": 0.2, "slow_fast": 2, "slow_size": 64,
+              "slow_s": 0.2, "subs": [10, 1000], "subs_n": 200,
+              "sizes": [MiB], "sizes_budget": 2 * MiB,
               "sizes_nmax": 200, "timeout": 30.0},
 }
 
@@ -115,10 +117,11 @@ def plan(a: argparse.Namespace, prof: dict[str, Any]) -> list[dict[str, Any]]:
         elif m == "scale-pub":
             pts += [{"measure": m, "transport": "tcp", "size": 64, "point": s}
                     for s in prof["pub_subs"]]
-            f = prof["slow_fast"]           # the plain point f is the no-stall case
-            if f not in prof["pub_subs"]:
-                pts.append({"measure": m, "transport": "tcp", "size": 64, "point": f})
-            pts.append({"measure": m, "transport": "tcp", "size": 64, "point": f,
+            f, big = prof["slow_fast"], prof["slow_size"]   # without and with a stalled SUB
+            if f not in prof["pub_subs"] or big != 64:   # else the plain point is it
+                pts.append({"measure": m, "transport": "tcp", "size": big, "point": f,
+                            "stalled": False})
+            pts.append({"measure": m, "transport": "tcp", "size": big, "point": f,
                         "stalled": True})
         elif m == "scale-subs":
             pts += [{"measure": m, "transport": "memory", "size": 64, "point": n}
@@ -149,8 +152,9 @@ def run_point(impl: str, p: dict[str, Any], prof: dict[str, Any],
     if m == "scale-clients":
         return scale.scale_clients(impl, p["point"], prof["client_procs"], prof["clients_s"], t)
     if m == "scale-pub":
-        return scale.scale_pub(impl, p["point"], prof["pub_procs"], prof["pub_s"], t,
-                               stalled=bool(p.get("stalled")))
+        dur = prof["slow_s"] if "stalled" in p else prof["pub_s"]
+        return scale.scale_pub(impl, p["point"], prof["pub_procs"], dur, t,
+                               stalled=bool(p.get("stalled")), size=p["size"])
     if m == "scale-subs":
         return in_worker("subs_worker", {"subs": p["point"], "n": prof["subs_n"]}, t)
     raise ValueError(m)
@@ -158,7 +162,7 @@ def run_point(impl: str, p: dict[str, Any], prof: dict[str, Any],
 
 def label(p: dict[str, Any]) -> str:
     bits = [p["measure"], p["transport"]]
-    if p["measure"] in ("thr", "sizes"):
+    if p["measure"] in ("thr", "sizes") or p["size"] != 64:
         bits.append(human_size(p["size"]))
     if p["point"] is not None:
         bits.append("n=%d" % p["point"])
@@ -194,6 +198,12 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     ap.add_argument("--pin", default="none", choices=["none", "one"],
                     help="one: every process and thread on one CPU (CPU cost per message)")
     ap.add_argument("--n", type=int, default=None, help="override n for lat, thr and sizes")
+    ap.add_argument("--clients", help="scale-clients points, e.g. 1,10,100,1000")
+    ap.add_argument("--pub-subs", help="scale-pub points (SUB connections), e.g. 1,10,100")
+    ap.add_argument("--subscriptions", help="scale-subs points, e.g. 10,1000,100000")
+    ap.add_argument("--sizes", help="sizes points in bytes, e.g. 64,65536,67108864")
+    ap.add_argument("--duration", type=float,
+                    help="seconds per scale-clients / scale-pub point")
     ap.add_argument("--out", default=None,
                     help="directory for the markdown table and the plots (default docs/bench; "
                          "'' writes none)")
@@ -230,14 +240,17 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
 
 
 def versions(names: list[str]) -> dict[str, str]:
-    out = {}
-    for i in names:
-        r = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, %r); "
-                            "import impls; print(impls.version(%r))" % (HERE, i)],
-                           capture_output=True, text=True, timeout=60)
-        out[i] = (r.stdout.strip() or r.stderr.strip().splitlines()[-1:][0]
-                  if r.stdout.strip() or r.stderr.strip() else "?")
-    return out
+    """Each implementation's version, asked of a child (nothing loaded here)."""
+    code = ("import json, sys; sys.path.insert(0, %r); import impls; "
+            "print(json.dumps({i: impls.version(i) for i in %r}))" % (HERE, names))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120)
+    try:
+        out: dict[str, str] = json.loads(r.stdout)
+        return out
+    except ValueError:
+        log("bench: versions unknown: " + r.stderr.strip()[-300:])
+        return {i: "?" for i in names}
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -245,7 +258,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     if a._child:
         child_main(*a._child)
         return 0
-    prof = PROFILES[a.mode]
+    prof = dict(PROFILES[a.mode])
+    for opt, field in (("clients", "clients"), ("pub_subs", "pub_subs"),
+                       ("subscriptions", "subs"), ("sizes", "sizes")):
+        if getattr(a, opt):
+            prof[field] = [int(x) for x in getattr(a, opt).split(",") if x.strip()]
+    if a.duration:
+        prof["clients_s"] = prof["pub_s"] = prof["slow_s"] = a.duration
     notes: list[str] = []
     names = []
     for i in a.impl:

@@ -231,7 +231,18 @@ def role_subs(spec: dict[str, Any]) -> None:
             while s.recv_nowait() is not None:
                 heard[i] = True
     say("READY", "")
-    if spec.get("stall"):                    # connected, subscribed, never reads
+    if spec.get("stall"):                    # connected, subscribed, never reads ...
+        if read_command(spec["timeout"]) != "DRAIN":
+            return
+        got = 0                              # ... until the run is over: what is left?
+        idle = time.monotonic() + 0.5
+        while time.monotonic() < idle:
+            for s in impls.wait_any(impl, socks, 50):
+                while (m := s.recv_nowait()) is not None:
+                    if m[:1] == b"D":
+                        got += 1
+                    idle = time.monotonic() + 0.5
+        say("RESULT", {"counts": [got]})
         wait_parent_done(spec["timeout"])
         return
     index = {id(s): i for i, s in enumerate(socks)}
@@ -266,8 +277,8 @@ def role_subs(spec: dict[str, Any]) -> None:
 
 
 def scale_pub(impl: str, subs: int, procs: int, duration: float, timeout: float,
-              stalled: bool = False) -> dict[str, Any]:
-    pub = Child("pub", {"impl": impl, "size": 64, "duration": duration}, timeout + duration)
+              stalled: bool = False, size: int = 64) -> dict[str, Any]:
+    pub = Child("pub", {"impl": impl, "size": size, "duration": duration}, timeout + duration)
     kids: list[Child] = []
     stall = None
     try:
@@ -282,15 +293,21 @@ def scale_pub(impl: str, subs: int, procs: int, duration: float, timeout: float,
         pub.tell("GO")
         pres = pub.result(duration + timeout)
         counts = [x for c in kids for x in c.result(timeout)["counts"]]
+        if stall is not None:
+            stall.tell("DRAIN")
+            stalled_got = stall.result(timeout)["counts"][0]
     finally:
         for c in kids + ([stall] if stall else []):
             c.finish()
         pub.finish()
     el, sent = pres["elapsed"], pres["sent"]
-    return {"sent/s": sent / el, "delivered/s": sum(counts) / el,
-            "per_sub/s": statistics.mean(counts) / el,
-            "min_sub/s": min(counts) / el,
-            "delivered_share": sum(counts) / (sent * len(counts)) if sent else 0.0}
+    out = {"sent/s": sent / el, "delivered/s": sum(counts) / el,
+           "per_sub/s": statistics.mean(counts) / el,
+           "min_sub/s": min(counts) / el, "sent_MB": sent * size / 1e6,
+           "delivered_share": sum(counts) / (sent * len(counts)) if sent else 0.0}
+    if stall is not None:
+        out["stalled_share"] = stalled_got / sent if sent else 0.0
+    return out
 
 
 # ---------------------------------------------------------------- subscriptions
