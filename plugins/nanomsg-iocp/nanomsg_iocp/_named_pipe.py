@@ -413,6 +413,8 @@ class NamedPipeListener:
         else:
             self._shakes = {c for c in self._shakes if not c.over}
         if pipe is None:
+            if not self.closed:
+                self._ep.handshake_failed(exc)      # STAT_ACCEPT_ERRORS, logged
             return
         if self.closed or self._accepted is None:
             pipe.close()

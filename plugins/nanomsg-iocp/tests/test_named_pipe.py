@@ -200,6 +200,7 @@ def test_named_pipe_handshake_timeout_frees_the_instance() -> None:
         assert server_ends(), "the listener never took the client"
         time.sleep(1.5)                                   # past the 1 s SP handshake timeout
         assert not server_ends(), "the silent client's instance was not closed"
+        assert a.get_statistic(nn.STAT_ACCEPT_ERRORS) == 1
         b = nn.Socket(nn.AF_SP, nn.PAIR)
         b.connect("npipe://mute")
         b.send(b"still serving")
