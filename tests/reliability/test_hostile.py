@@ -267,6 +267,51 @@ def test_handshake_timeout_per_transport(wire_url: Urls,
         v.close()
 
 
+@pytest.mark.parametrize("behaviour", ["stall", "garbage", "wrong-protocol"])
+def test_dialing_a_hostile_listener(victim: Victim, wire_url: Urls, behaviour: str) -> None:
+    """The victim also dials out, to a listener that accepts and then stalls,
+    sends garbage or the wrong protocol: each attempt is dropped (a stalled
+    one after the 1 s handshake timeout) and retried, and the polite peer on
+    the victim's own bind is served all along."""
+    url = wire_url()
+    if url.startswith("tcp://"):
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        url = "tcp://127.0.0.1:%d" % lsock.getsockname()[1]
+    else:
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lsock.bind(url[6:])
+    lsock.listen(16)
+    lsock.settimeout(0.1)
+    victim.sock.setsockopt(nn.SOL_SOCKET, nn.RECONNECT_IVL, 50)
+    victim.sock.connect(url)
+    accepted: list[socket.socket] = []
+    closed = 0
+    t0 = time.monotonic()
+    try:
+        while len(accepted) < 3 and time.monotonic() - t0 < 10:
+            try:
+                c, _ = lsock.accept()
+            except socket.timeout:
+                serves(victim, 2)
+                continue
+            accepted.append(c)
+            if behaviour == "garbage":
+                c.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+            elif behaviour == "wrong-protocol":
+                c.sendall(PULL_HDR)
+            serves(victim, 2)
+        assert len(accepted) >= 3, "the victim stopped redialling"
+        for c in accepted[:-1]:
+            closed += closed_by_peer(c, 3)
+        assert closed == len(accepted) - 1
+        serves(victim)
+    finally:
+        for c in accepted:
+            c.close()
+        lsock.close()
+
+
 def test_mid_frame_disconnects(victim: Victim) -> None:
     for round_ in range(3):
         peers = [raw_connect(victim.url) for _ in range(30)]
