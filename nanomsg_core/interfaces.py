@@ -478,7 +478,9 @@ class Poller(Protocol):
     completion backend (IOCP) submits the overlapped call.  All methods but
     :meth:`wakeup` run on the engine thread; callbacks run there too, from
     inside :meth:`wait`.  At most one receive and one send may be pending per
-    handle.
+    handle: starting a second one of a kind while one is pending is misuse
+    (a completion backend cannot replace an overlapped call and raises; a
+    readiness backend may replace the first).
     """
 
     name: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from nanomsg_core import Registry, hookimpl
 
 from ._abstract import AbstractTransport
@@ -10,5 +12,6 @@ from ._ipc import IpcTransport
 
 @hookimpl
 def nanomsg_core_register(registry: Registry) -> None:
-    registry.add_transport(IpcTransport())
+    if sys.platform != "win32":     # Windows: ipc:// is a named pipe (nanomsg-iocp)
+        registry.add_transport(IpcTransport())
     registry.add_transport(AbstractTransport())
