@@ -8,6 +8,7 @@ import statistics
 from typing import Any, Optional
 
 ORDER = ("ours", "pynng", "pyzmq", "raw")
+COLOR = {"ours": "C0", "pynng": "C1", "pyzmq": "C2", "raw": "C3"}
 Key = tuple[str, str, int, Optional[int], bool]
 
 
@@ -240,7 +241,7 @@ def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
         w("\n## SUB matching cost vs subscriptions (ours, sans-IO)\n")
         w("The SUB state machine alone (nanomsg_core.testing), topics `topic/NNNNNNN`: "
           "a message matching one subscription, and one matching none after a shared "
-          "prefix; best of three passes.")
+          "prefix; best of five passes.")
         table(["subscriptions", "match ns/msg", "no match ns/msg", "subscribe µs each"],
               [[str(k[3]), spread(g[k]["ours"], "match_ns"), spread(g[k]["ours"], "miss_ns"),
                 spread(g[k]["ours"], "subscribe_us")] for k in pts("scale-subs")
@@ -299,7 +300,7 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
         width = 0.8 / max(1, len(cols))
         for j, i in enumerate(cols):
             ys = [med(g[k].get(i, []), field) or 0 for k in ks]
-            ax.bar([x + j * width for x in range(len(ks))], ys, width, label=i)
+            ax.bar([x + j * width for x in range(len(ks))], ys, width, label=i, color=COLOR[i])
         ax.set_xticks([x + width * (len(cols) - 1) / 2 for x in range(len(ks))])
         ax.set_xticklabels(labels)
 
@@ -308,7 +309,8 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
         bars(ax, pts("lat"), "us", [k[1] for k in pts("lat")])
         ax.set_ylabel("µs per round trip" + (" (one CPU)" if suffix else ""))
         ax.set_title("REQ/REP round trip, 64 B (lower is better)")
-        ax.legend()
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.3)
+        ax.legend(fontsize=8, ncol=len(cols), loc="upper left")
         save(fig, "lat")
     if pts("thr"):
         ks = pts("thr")
@@ -317,7 +319,8 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
         ax.set_yscale("log")
         ax.set_ylabel("messages per second")
         ax.set_title("PUSH → PULL throughput (higher is better)")
-        ax.legend()
+        ax.set_ylim(top=ax.get_ylim()[1] * 5)
+        ax.legend(fontsize=8, ncol=len(cols), loc="upper left")
         save(fig, "thr")
     if pts("scale-clients"):
         ks = pts("scale-clients")
@@ -326,11 +329,12 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
             xs = [k[3] for k in ks if g[k].get(i)]
             if not xs:
                 continue
-            line, = a1.plot(xs, [med(g[k][i], "p50_us") for k in ks if g[k].get(i)], "o-",
-                            label="%s p50" % i)
+            a1.plot(xs, [med(g[k][i], "p50_us") for k in ks if g[k].get(i)], "o-",
+                    color=COLOR[i], label="%s p50" % i)
             a1.plot(xs, [med(g[k][i], "p99_us") for k in ks if g[k].get(i)], "s--",
-                    color=line.get_color(), label="%s p99" % i)
-            a2.plot(xs, [med(g[k][i], "req/s") for k in ks if g[k].get(i)], "o-", label=i)
+                    color=COLOR[i], label="%s p99" % i)
+            a2.plot(xs, [med(g[k][i], "req/s") for k in ks if g[k].get(i)], "o-",
+                    color=COLOR[i], label=i)
         for ax in (a1, a2):
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -349,7 +353,7 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
             xs = [k[3] for k in ks if g[k].get(i)]
             if xs:
                 ax.plot(xs, [med(g[k][i], "delivered/s") for k in ks if g[k].get(i)], "o-",
-                        label=i)
+                        color=COLOR[i], label=i)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("SUB connections (tcp)")
@@ -383,9 +387,11 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
                     continue
                 style = "o-" if t == "tcp" else "s--"
                 a1.plot(xs, [med(g[k][i], "MB/s") for k in tk if g[k].get(i)], style,
-                        label="%s %s" % (i, t))
+                        color=COLOR[i], label="%s %s" % (i, t))
                 a2.plot(xs, [max(1e-3, med(g[k][i], "peak_MiB") or 0) for k in tk
-                             if g[k].get(i)], style, label="%s %s" % (i, t))
+                             if g[k].get(i)], style, color=COLOR[i], label="%s %s" % (i, t))
+        xs = sorted({k[2] for k in ks})
+        a2.plot(xs, [x / 2**20 for x in xs], ":", color="grey", label="1 message")
         for ax in (a1, a2):
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
