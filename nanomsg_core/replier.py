@@ -61,6 +61,33 @@ class ReplyContext:
         return self.pipe is not None
 
 
+class _GonePipe:
+    """Where a reply goes when its request's pipe is gone: nowhere."""
+
+    id = -1
+    sndprio = rcvprio = 8
+    data: Any = None
+    transport = local_address = remote_address = ""
+
+    def recv(self) -> Optional[Message]:
+        return None
+
+    def send(self, msg: Message) -> bool:
+        return False
+
+    def can_send(self) -> bool:
+        return False
+
+    def can_recv(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+_GONE: ProtocolPipe = _GonePipe()
+
+
 class _ReplierBase(ProtocolBase):
     """What cooked and raw repliers share: the pipe set and the option stubs."""
 
@@ -114,6 +141,20 @@ class Replier(_ReplierBase):
 
     def recv(self) -> Optional[Message]:
         return self.ctx_recv(self._ctx)
+
+    def remove_pipe(self, pipe: ProtocolPipe) -> None:
+        """Forget *pipe* everywhere, so a closed peer is not kept alive by a
+        request nobody answered: a context that holds one keeps a stand-in
+        (its reply is dropped, as it would have been), queued requests from
+        it go."""
+        super().remove_pipe(pipe)
+        for ctx in (self._ctx, *self._others):
+            if ctx.pipe is pipe:
+                ctx.pipe = _GONE
+            if ctx.bound is not None and ctx.bound[0].pipe is pipe:
+                ctx.bound = None
+        if self._held:
+            self._held = deque(h for h in self._held if h[0].pipe is not pipe)
 
     def _next(self) -> Optional[tuple[Message, bytes]]:
         held = self._held
