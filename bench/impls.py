@@ -164,7 +164,8 @@ class Pynng:
 
     def recv_nowait(self) -> Optional[bytes]:
         try:
-            return self.s.recv(block=False)
+            data: bytes = self.s.recv(block=False)
+            return data
         except self.pynng.TryAgain:
             return None
 
@@ -204,7 +205,8 @@ class Pyzmq:
 
     def recv_nowait(self) -> Optional[bytes]:
         try:
-            return self.s.recv(self.zmq.NOBLOCK)
+            data: bytes = self.s.recv(self.zmq.NOBLOCK)
+            return data
         except self.zmq.Again:
             return None
 
@@ -314,7 +316,7 @@ class Raw:
             hdr = read(4)
             if len(hdr) < 4:
                 raise EOFError("raw: peer closed")
-            data = read(unpack(hdr)[0])
+            data: bytes = read(unpack(hdr)[0])
             return data
 
         self.send, self.recv = send, recv                     # type: ignore[method-assign]

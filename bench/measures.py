@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import resource
 import statistics
+import sys
 import threading
 import time
 from typing import Any, Callable
@@ -33,7 +34,8 @@ def _rss_now() -> int:
 
 
 def _rss_peak() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # Linux: KiB
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024       # bytes there, KiB here
 
 
 def _in_thread(fn: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
@@ -93,7 +95,8 @@ def role_pusher(spec: dict[str, Any]) -> None:
 def lat(spec: dict[str, Any]) -> dict[str, Any]:
     impl, transport, n, warm = spec["impl"], spec["transport"], spec["n"], spec["warmup"]
     total = n + warm
-    peer = server = None
+    peer: Any = None
+    server: Any = None
     if transport == "inproc":
         server, url = impls.bind_fresh(impl, "rep", transport)
         th, errs = _in_thread(lambda: serve_echo(server, total))
@@ -193,7 +196,7 @@ def _stream(spec: dict[str, Any], measure_memory: bool) -> dict[str, Any]:
     impls.remove_ipc(url)
     rate = (n - 1) / (t1 - t0)
     out = {"msg/s": rate, "MB/s": rate * size / 1e6, "seconds": t1 - t0}
-    if measure_memory:
+    if measure_memory and rss0:         # RSS now is read from /proc (Linux)
         grow = max(0, peak - rss0)
         out["peak_MiB"] = grow / 2**20
         out["per_msg"] = grow / size

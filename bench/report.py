@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 ORDER = ("ours", "pynng", "pyzmq", "raw")
 COLOR = {"ours": "C0", "pynng": "C1", "pyzmq": "C2", "raw": "C3"}
-Key = tuple[str, str, int, Optional[int], bool]
+Key = tuple[str, str, int, Any, bool]   # point: int, or None
 
 
 def key(r: dict[str, Any]) -> Key:
@@ -24,8 +24,14 @@ def groups(records: list[dict[str, Any]]) -> dict[Key, dict[str, list[dict[str, 
 
 
 def med(vals: list[dict[str, Any]], k: str) -> Optional[float]:
-    xs = [v[k] for v in vals if v.get(k) is not None and not _nan(v[k])]
+    xs = [float(v[k]) for v in vals if v.get(k) is not None and not _nan(v[k])]
     return statistics.median(xs) if xs else None
+
+
+def val(vals: list[dict[str, Any]], k: str) -> float:
+    """The median as a float for plotting (NaN: nothing to plot)."""
+    m = med(vals, k)
+    return math.nan if m is None else m
 
 
 def _nan(x: Any) -> bool:
@@ -81,11 +87,11 @@ def cost(measure: str, v: dict[str, Any]) -> Optional[float]:
         if measure == "lat":
             return float(v["us"])
         if measure in ("thr", "sizes"):
-            return 1.0 / v["msg/s"]
+            return 1.0 / float(v["msg/s"])
         if measure == "scale-clients":
-            return 1.0 / v["req/s"]
+            return 1.0 / float(v["req/s"])
         if measure == "scale-pub":
-            return 1.0 / v["delivered/s"]
+            return 1.0 / float(v["delivered/s"])
     except (KeyError, ZeroDivisionError, TypeError):
         return None
     return None
@@ -329,11 +335,11 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
             xs = [k[3] for k in ks if g[k].get(i)]
             if not xs:
                 continue
-            a1.plot(xs, [med(g[k][i], "p50_us") for k in ks if g[k].get(i)], "o-",
+            a1.plot(xs, [val(g[k][i], "p50_us") for k in ks if g[k].get(i)], "o-",
                     color=COLOR[i], label="%s p50" % i)
-            a1.plot(xs, [med(g[k][i], "p99_us") for k in ks if g[k].get(i)], "s--",
+            a1.plot(xs, [val(g[k][i], "p99_us") for k in ks if g[k].get(i)], "s--",
                     color=COLOR[i], label="%s p99" % i)
-            a2.plot(xs, [med(g[k][i], "req/s") for k in ks if g[k].get(i)], "o-",
+            a2.plot(xs, [val(g[k][i], "req/s") for k in ks if g[k].get(i)], "o-",
                     color=COLOR[i], label=i)
         for ax in (a1, a2):
             ax.set_xscale("log")
@@ -352,7 +358,7 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
         for i in cols:
             xs = [k[3] for k in ks if g[k].get(i)]
             if xs:
-                ax.plot(xs, [med(g[k][i], "delivered/s") for k in ks if g[k].get(i)], "o-",
+                ax.plot(xs, [val(g[k][i], "delivered/s") for k in ks if g[k].get(i)], "o-",
                         color=COLOR[i], label=i)
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -366,8 +372,8 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
         ks = [k for k in pts("scale-subs") if g[k].get("ours")]
         fig, ax = plt.subplots(figsize=(6, 3.8))
         xs = [k[3] for k in ks]
-        ax.plot(xs, [med(g[k]["ours"], "match_ns") for k in ks], "o-", label="match")
-        ax.plot(xs, [med(g[k]["ours"], "miss_ns") for k in ks], "s--", label="no match")
+        ax.plot(xs, [val(g[k]["ours"], "match_ns") for k in ks], "o-", label="match")
+        ax.plot(xs, [val(g[k]["ours"], "miss_ns") for k in ks], "s--", label="no match")
         ax.set_xscale("log")
         ax.set_ylim(bottom=0)
         ax.set_xlabel("subscriptions on one SUB")
@@ -386,9 +392,9 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
                 if not xs:
                     continue
                 style = "o-" if t == "tcp" else "s--"
-                a1.plot(xs, [med(g[k][i], "MB/s") for k in tk if g[k].get(i)], style,
+                a1.plot(xs, [val(g[k][i], "MB/s") for k in tk if g[k].get(i)], style,
                         color=COLOR[i], label="%s %s" % (i, t))
-                a2.plot(xs, [max(1e-3, med(g[k][i], "peak_MiB") or 0) for k in tk
+                a2.plot(xs, [max(1e-3, val(g[k][i], "peak_MiB")) for k in tk
                              if g[k].get(i)], style, color=COLOR[i], label="%s %s" % (i, t))
         xs = sorted({k[2] for k in ks})
         a2.plot(xs, [x / 2**20 for x in xs], ":", color="grey", label="1 message")

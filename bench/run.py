@@ -277,6 +277,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         log("bench: nanomsg_core is not importable by %s" % sys.executable)
         return 2
     if a.pin == "one":
+        if not hasattr(os, "sched_setaffinity"):
+            log("bench: --pin one needs os.sched_setaffinity (Linux)")
+            return 2
         cpu = min(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {cpu})        # children and threads inherit it
         log("bench: every process and thread on CPU %d" % cpu)
@@ -323,10 +326,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     if a.out:
         os.makedirs(a.out, exist_ok=True)
         suffix = "-pin-one" if a.pin == "one" else ""
-        plots, why = report.plots(records, names, a.out, suffix)
-        if why:
-            log("bench: no plots: " + why)
-            md += "\n_No plots: %s._\n" % why
+        plots, no_plots = report.plots(records, names, a.out, suffix)
+        if no_plots:
+            log("bench: no plots: " + no_plots)
+            md += "\n_No plots: %s._\n" % no_plots
         else:
             md += "\n## Plots\n\n" + "".join("![%s](%s)\n\n" % (os.path.splitext(p)[0], p)
                                              for p in plots)
