@@ -49,6 +49,12 @@ T = TypeVar("T")
 Waiter = Callable[[], Any]
 PipeCallback = Callable[[Pipe], None]
 _monotonic = time.monotonic
+_sleep = time.sleep
+
+YIELD_EVERY = 16
+"""Receives in a row without blocking after which a receiver may let the engine run."""
+YIELD_INTERVAL = 0.0005
+"""...at most once per this many seconds (bounds the cost to throughput)."""
 
 _terminated = False
 _live: "weakref.WeakSet[Socket]" = weakref.WeakSet()
@@ -170,7 +176,7 @@ class Socket:
                  "_rwaiters", "_swaiters", "_dead", "_closed", "_opts", "_sndtimeo",
                  "_rcvtimeo", "_endpoints", "_next_eid", "_pipes", "_stats", "_host",
                  "_proto", "_core", "_notify", "_fds", "_sent", "_sent_bytes", "_received",
-                 "_received_bytes", "__weakref__")
+                 "_received_bytes", "_streak", "_yielded", "__weakref__")
 
     OPTION_NAMES = dict(_OPTION_NAMES)
     """Keyword / property name -> ``SOL_SOCKET`` option number."""
@@ -208,6 +214,8 @@ class Socket:
         self._pipes: set[Pipe] = set()
         self._stats: dict[int, int] = {}
         self._sent = self._sent_bytes = self._received = self._received_bytes = 0
+        self._streak = 0
+        self._yielded = 0.0
         self._notify: dict[int, PipeCallback] = {}
         self._fds: Optional[tuple[ReadyFd, ReadyFd]] = None
         self._core = SocketCore(self)
@@ -470,6 +478,8 @@ class Socket:
                     self._refresh_fds()
         if msg is None:
             msg = self._block(self._rwaiters, self._try_recv, self._rcvtimeo, flags, "recv")
+        else:
+            self._yield_sometimes()
         hook = HOOKS.message_received
         if hook is not None:
             hook(socket=self, message=msg)
@@ -490,10 +500,28 @@ class Socket:
         msg = self._try_recv()
         if msg is None:
             msg = self._block(self._rwaiters, self._try_recv, self._rcvtimeo, flags, "recv")
+        else:
+            self._yield_sometimes()
         hook = HOOKS.message_received
         if hook is not None:
             hook(socket=self, message=msg)
         return msg
+
+    def _yield_sometimes(self) -> None:
+        """Fair service: a thread draining a flood without ever blocking would
+        keep the GIL from the engine thread for a whole switch interval (5 ms)
+        at a time, starving every other connection; so every
+        :data:`YIELD_EVERY` receives that did not block, on a socket with
+        several connections, let the engine run (at most every
+        :data:`YIELD_INTERVAL`)."""
+        self._streak += 1
+        if self._streak >= YIELD_EVERY:
+            self._streak = 0
+            if len(self._pipes) > 1:
+                now = _monotonic()
+                if now - self._yielded >= YIELD_INTERVAL:
+                    self._yielded = now
+                    _sleep(0)
 
     def _block_send(self, msg: Message, flags: int) -> None:
         self._block(self._swaiters, lambda: self._try_send(msg), self._sndtimeo, flags, "send")
