@@ -224,7 +224,8 @@ def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
             w("\n### A stalled subscriber (connected, never reads)\n")
             w("%s messages to %d fast subscribers, without and with one more that never "
               "reads until the run is over. Per fast sub/s: the rate each fast one "
-              "receives (ratio near 1: the stalled one costs them nothing); share: of the "
+              "receives in the second half of the run, when the stalled one's buffers are "
+              "full (ratio near 1: the stalled one costs them nothing); share: of the "
               "sent messages, what a fast one got, and what the stalled one found "
               "waiting at the end (the rest were dropped for it, as nanomsg does)."
               % (size_name(stalled[0][2]), stalled[0][3]))
@@ -234,7 +235,7 @@ def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
                 for i in cols:
                     a, b = g.get(base, {}).get(i), g[k].get(i)
                     if a and b:
-                        ra, rb = med(a, "per_sub/s"), med(b, "per_sub/s")
+                        ra, rb = med(a, "late_per_sub/s"), med(b, "late_per_sub/s")
                         rows.append([i, fmt(ra), fmt(rb),
                                      "%.2f" % (rb / ra) if ra and rb else "–",
                                      fmt(med(b, "sent_MB")),

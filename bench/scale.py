@@ -193,7 +193,7 @@ def role_pub(spec: dict[str, Any]) -> None:
         if cmd is None and spec.get("_eof"):
             return
     msg = b"D" + b"p" * (spec["size"] - 1)
-    send, clock = s.send, time.perf_counter
+    send, clock = s.send, time.monotonic      # one clock for every process (Linux)
     sent = 0
     t0 = clock()
     end = t0 + spec["duration"]
@@ -201,14 +201,15 @@ def role_pub(spec: dict[str, Any]) -> None:
         for _ in range(64):
             send(msg)
         sent += 64
-    elapsed = clock() - t0
+    t1 = clock()
+    elapsed = t1 - t0
     for _ in range(50):                      # end marks (may be dropped too)
         try:
             s.send(b"E")
         except Exception:
             pass
         time.sleep(0.002)
-    say("RESULT", {"sent": sent, "elapsed": elapsed})
+    say("RESULT", {"sent": sent, "elapsed": elapsed, "t0": t0, "t1": t1})
     wait_parent_done(spec["timeout"])
     s.close()
 
@@ -247,12 +248,16 @@ def role_subs(spec: dict[str, Any]) -> None:
         return
     index = {id(s): i for i, s in enumerate(socks)}
     counts, ended = [0] * k, [False] * k
-    clock = time.perf_counter
-    last = clock()
+    clock = time.monotonic
+    last = mark = clock()
     seen = False
+    marks: list[tuple[float, int]] = []     # (time, messages so far, all sockets)
     while not all(ended):
-        ready = impls.wait_any(impl, socks, 100)
+        ready = impls.wait_any(impl, socks, 20)
         now = clock()
+        if now - mark >= 0.02:
+            marks.append((now, sum(counts)))
+            mark = now
         if not ready:
             if seen and now - last > 1.0 or now > deadline:
                 break
@@ -270,7 +275,8 @@ def role_subs(spec: dict[str, Any]) -> None:
                     seen = True
                 elif c == b"E":
                     ended[i] = True
-    say("RESULT", {"counts": counts})
+    marks.append((clock(), sum(counts)))
+    say("RESULT", {"counts": counts, "marks": marks})
     wait_parent_done(spec["timeout"])
     for s in socks:
         s.close()
@@ -292,7 +298,8 @@ def scale_pub(impl: str, subs: int, procs: int, duration: float, timeout: float,
             c.ready(timeout)
         pub.tell("GO")
         pres = pub.result(duration + timeout)
-        counts = [x for c in kids for x in c.result(timeout)["counts"]]
+        res = [c.result(timeout) for c in kids]
+        counts = [x for r in res for x in r["counts"]]
         if stall is not None:
             stall.tell("DRAIN")
             stalled_got = stall.result(timeout)["counts"][0]
@@ -305,9 +312,19 @@ def scale_pub(impl: str, subs: int, procs: int, duration: float, timeout: float,
            "per_sub/s": statistics.mean(counts) / el,
            "min_sub/s": min(counts) / el, "sent_MB": sent * size / 1e6,
            "delivered_share": sum(counts) / (sent * len(counts)) if sent else 0.0}
+    # the second half of the run: steady state (a stalled subscriber's buffers are full)
+    mid, t1 = (pres["t0"] + pres["t1"]) / 2, pres["t1"]
+    late = sum(_count_at(r["marks"], t1) - _count_at(r["marks"], mid) for r in res)
+    out["late_per_sub/s"] = late / len(counts) / (t1 - mid)
     if stall is not None:
         out["stalled_share"] = stalled_got / sent if sent else 0.0
     return out
+
+
+def _count_at(marks: list[list[float]], t: float) -> float:
+    """Messages received by time t, from a subscriber process's (time, count) marks."""
+    before = [c for when, c in marks if when <= t]
+    return before[-1] if before else 0
 
 
 # ---------------------------------------------------------------- subscriptions
