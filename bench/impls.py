@@ -240,7 +240,7 @@ class Raw:
     def __init__(self, kind: str, timeout_ms: int = TIMEOUT_MS, maxsize: Optional[int] = None,
                  rcvbuf: Optional[int] = None) -> None:
         if kind in ("pub", "sub"):
-            raise NotImplementedError("raw has no pub/sub")
+            raise ValueError("raw pub/sub: RawPub, RawSub")
         self.timeout = timeout_ms / 1000
         self.listener: Optional[socket.socket] = None
         self.conn: Optional[socket.socket] = None
@@ -354,10 +354,142 @@ class Raw:
             remove_ipc(self.url)
 
 
+class RawPub:
+    """Fan-out over tcp/ipc: one non-blocking send per subscriber and message;
+    a subscriber whose socket is full (a part of a frame still waiting) loses
+    the message, as a nanomsg PUB drops for a full pipe."""
+
+    def __init__(self, kind: str, **_kw: Any) -> None:
+        self.listener: Optional[socket.socket] = None
+        self.conns: dict[socket.socket, bytes] = {}     # connection -> unsent tail
+        self.url = ""
+
+    def bind(self, url: str) -> None:
+        fam, addr = _sockaddr(url)
+        ls = socket.socket(fam, socket.SOCK_STREAM)
+        try:
+            ls.bind(addr)
+            ls.listen(1024)
+        except OSError:
+            ls.close()
+            raise
+        ls.setblocking(False)
+        self.listener, self.url = ls, url
+
+    def _accept(self) -> None:
+        assert self.listener is not None
+        while True:
+            try:
+                c, _ = self.listener.accept()
+            except BlockingIOError:
+                return
+            if c.family == socket.AF_INET:
+                c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            c.setblocking(False)
+            self.conns[c] = b""
+
+    def send(self, data: bytes) -> None:
+        if self.listener is not None and not self.conns or len(data) == 1:
+            self._accept()                  # hello messages: let subscribers in
+        frame = _LEN.pack(len(data)) + data
+        for c, tail in self.conns.items():
+            try:
+                if tail:
+                    n = c.send(tail)
+                    if n < len(tail):
+                        self.conns[c] = tail[n:]
+                        continue            # still full: this message is dropped
+                n = c.send(frame)
+                self.conns[c] = frame[n:] if n < len(frame) else b""
+            except BlockingIOError:
+                pass                        # full: dropped
+            except OSError:
+                self.conns[c] = b""
+
+    def close(self) -> None:
+        for c in self.conns:
+            c.close()
+        if self.listener is not None:
+            self.listener.close()
+            remove_ipc(self.url)
+
+
+class RawSub:
+    """The other end of RawPub: a non-blocking stream, frames parsed from a buffer."""
+
+    def __init__(self, kind: str, timeout_ms: int = TIMEOUT_MS, **_kw: Any) -> None:
+        self.timeout = timeout_ms / 1000
+        self.conn: Optional[socket.socket] = None
+        self.buf = bytearray()
+        self.topics: list[bytes] = []
+
+    def subscribe(self, topic: bytes) -> None:
+        self.topics.append(topic)
+
+    def connect(self, url: str) -> None:
+        fam, addr = _sockaddr(url)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            c = socket.socket(fam, socket.SOCK_STREAM)
+            try:
+                c.connect(addr)
+                break
+            except (ConnectionRefusedError, FileNotFoundError):
+                c.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+        c.setblocking(False)
+        self.conn = c
+
+    def fileno(self) -> int:
+        assert self.conn is not None
+        return self.conn.fileno()
+
+    def _frame(self) -> Optional[bytes]:
+        b = self.buf
+        while len(b) >= 4:
+            n = _LEN.unpack_from(b)[0]
+            if len(b) < 4 + n:
+                return None
+            data = bytes(b[4:4 + n])
+            del b[:4 + n]
+            if any(data.startswith(t) for t in self.topics):
+                return data
+        return None
+
+    def buffered(self) -> bool:
+        b = self.buf
+        return len(b) >= 4 and len(b) >= 4 + _LEN.unpack_from(b)[0]
+
+    def recv_nowait(self) -> Optional[bytes]:
+        m = self._frame()
+        if m is not None:
+            return m
+        assert self.conn is not None
+        while True:
+            try:
+                chunk = self.conn.recv(1 << 16)
+            except BlockingIOError:
+                return None
+            if not chunk:
+                return None
+            self.buf += chunk
+            m = self._frame()
+            if m is not None:
+                return m
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
 ADAPTERS = {"ours": Ours, "pynng": Pynng, "pyzmq": Pyzmq, "raw": Raw}
 
 
 def open_socket(impl: str, kind: str, **kw: Any) -> Any:
+    if impl == "raw" and kind in ("pub", "sub"):
+        return (RawPub if kind == "pub" else RawSub)(kind, **kw)
     return ADAPTERS[impl](kind, **kw)
 
 
@@ -380,4 +512,10 @@ def wait_any(impl: str, socks: list[Any], timeout_ms: int) -> list[Any]:
             fds[s.s.recv_fd] = s
         r, _, _ = select.select(list(fds), [], [], timeout_ms / 1000)
         return [fds[f] for f in r]
+    if impl == "raw":
+        waiting = [s for s in socks if s.buffered()]
+        if waiting:
+            return waiting
+        r, _, _ = select.select(socks, [], [], timeout_ms / 1000)
+        return list(r)
     raise NotImplementedError(impl)

@@ -58,7 +58,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 # which implementations can run which measure
-SUPPORTS = {"scale-pub": ("ours", "pynng", "pyzmq"), "scale-subs": ("ours",)}
+SUPPORTS = {"scale-subs": ("ours",)}
 
 
 def log(text: str) -> None:
