@@ -27,6 +27,8 @@ _RECV_ONLY = (nn.SUB, nn.PULL)
 _PEER = (nn.BUS, nn.PAIR, nn.PAIR1)
 _ASKING = (nn.SURVEYOR, nn.REQ)
 _ANSWERING = (nn.REP, nn.RESPONDENT)
+DRAIN_MS = 200
+"""How long a sender waits before closing after its last send (see ``Cat.drain``)."""
 
 
 class Fatal(Exception):
@@ -193,6 +195,18 @@ class Cat:
             self.received += 1
             return body
 
+    def drain(self) -> None:
+        """Before closing after a last send: give queued messages time to leave.
+
+        As nngcat does (200 ms), bounded by ``LINGER`` (``-o LINGER=0`` skips
+        it): the library may still hold the last messages when the loop ends.
+        """
+        try:
+            linger = int(self.s.getsockopt(nn.SOL_SOCKET, nn.LINGER))
+        except (nn.NanomsgError, TypeError, ValueError):
+            linger = DRAIN_MS
+        _sleep_ms(DRAIN_MS if linger < 0 else min(linger, DRAIN_MS))
+
     def done_sending(self) -> bool:
         return self.o.count > 0 and self.sent >= self.o.count
 
@@ -219,11 +233,12 @@ class Cat:
             start = _now_ms()
             self.send(self.o.data)
             if self.done_sending():
-                return
+                break
             if interval >= 0:
                 _sleep_ms(start + interval - _now_ms())
             elif self.o.count <= 0:
-                return
+                break
+        self.drain()
 
     def recv_loop(self, limit: int = 0, while_alive: Optional[Callable[[], bool]] = None
                   ) -> None:
@@ -285,6 +300,7 @@ class Cat:
             self.print_message(self.recv_request())
             self.send(o.data)
             if self.done_sending():
+                self.drain()
                 return
 
     def recv_request(self) -> bytes:
@@ -316,6 +332,8 @@ class Cat:
     def stdin_send_loop(self) -> None:
         for line in self._paced():
             self.send(line)
+        if self.sent:
+            self.drain()
 
     def stdin_ask_loop(self) -> None:
         for line in self._paced():
@@ -331,6 +349,7 @@ class Cat:
                 return
             self.send(line)
             if self.done_sending():
+                self.drain()
                 return
 
     def stdin_peer_loop(self) -> None:

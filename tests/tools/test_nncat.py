@@ -208,7 +208,8 @@ def test_surveyor_respondent(start: Any, resp_tool: str, surv_tool: str, first_b
     url = _urls(first_binds, tmpdir_short)
     resp_ep, surv_ep = ("--bind", "--connect") if first_binds else ("--connect", "--bind")
     resp = start(resp_tool, "--respondent", resp_ep, url, "-D", "aye", "--ascii")
-    surv = start(surv_tool, "--surveyor", surv_ep, url, "-D", "who?", "-i", "0.2",
+    # each survey cancels the last: the interval must outlast a round trip
+    surv = start(surv_tool, "--surveyor", surv_ep, url, "-D", "who?", "-i", "0.5",
                  "--ascii")
     assert surv.line() == b"aye"
     assert resp.line() == b"who?"
@@ -694,3 +695,12 @@ def test_run_in_process() -> None:
     assert run(["nncat", "--sub", "--bind", "bogus://x"], stdout=out, stderr=err) == 3
     assert err.getvalue().endswith("Can't bind: Protocol not supported\n")
     assert out.getvalue() == b""
+
+
+def test_burst_then_exit_delivers_everything(start: Any) -> None:
+    """A sender that exits right after its last send loses nothing."""
+    url = tcp()
+    theirs = start("nanocat", "--pull", "--bind", url, "-A")
+    push = start("nncat", "--push", "--connect", url, "-D", "b", "--count", "50")
+    assert push.wait()[1:] == (b"", 0)
+    assert [theirs.line() for _ in range(50)] == [b"b"] * 50
