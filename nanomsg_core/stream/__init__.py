@@ -17,6 +17,9 @@ built on this kit only knows its addresses:
   :mod:`nanomsg_core.stream.reads`.
 * :mod:`nanomsg_core.stream.errors` -- the one place OS and handshake
   failures become :class:`~nanomsg_core.NanomsgError`.
+* :mod:`nanomsg_core.stream.inet` -- ``HOST:PORT`` URLs with nanomsg's rules
+  and errnos, and :class:`InetListener` / :class:`InetDialer` that bind and
+  resolve them: what tcp, tls+tcp and ws share.
 
 The frame codecs themselves are sans-IO, in :mod:`nanomsg_core.wire`.
 ``docs/plugins.md`` walks through writing a transport with this kit.
@@ -28,13 +31,19 @@ from .dialer import DialTarget, Resolved, StreamDialer
 from .endpoint import Shake, StreamEndpoint
 from .errors import closed_in_handshake, from_oserror, handshake_timeout, wrong_protocol
 from .handshake import HANDSHAKE_TIMEOUT, DialDone, Handshake
+from .inet import (BindTarget, InetDialer, InetListener, address_literal, bind_target,
+                   connect_host, format_url, ipv4only, malformed, parse_port, sockaddr,
+                   split_host_port, valid_hostname)
 from .listener import LISTEN_BACKLOG, StreamListener
 from .pipe import IDLE_RETURN, RECV_BUFFER, StreamPipe
 from .reads import ReadEvent, Reads, ReadState, ReadStateError
 
 __all__ = [
-    "HANDSHAKE_TIMEOUT", "IDLE_RETURN", "LISTEN_BACKLOG", "RECV_BUFFER", "DialDone", "DialTarget", "Handshake",
-    "ReadEvent", "ReadState", "ReadStateError", "Reads", "Resolved", "Shake", "StreamDialer",
-    "StreamEndpoint", "StreamListener", "StreamPipe", "closed_in_handshake", "from_oserror",
-    "handshake_timeout", "wrong_protocol",
+    "BindTarget", "DialDone", "DialTarget", "HANDSHAKE_TIMEOUT", "Handshake",
+    "IDLE_RETURN", "InetDialer", "InetListener", "LISTEN_BACKLOG", "RECV_BUFFER",
+    "ReadEvent", "ReadState", "ReadStateError", "Reads", "Resolved", "Shake",
+    "StreamDialer", "StreamEndpoint", "StreamListener", "StreamPipe", "address_literal",
+    "bind_target", "closed_in_handshake", "connect_host", "format_url", "from_oserror",
+    "handshake_timeout", "ipv4only", "malformed", "parse_port", "sockaddr",
+    "split_host_port", "valid_hostname", "wrong_protocol",
 ]

@@ -29,14 +29,13 @@ import errno
 import itertools
 import socket
 import ssl
-import sys
-import threading
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
-from nanomsg_core import IPV4ONLY, SOL_SOCKET, TLS, TLS_CONFIG, NanomsgError
+from nanomsg_core import TLS, TLS_CONFIG, NanomsgError
 from nanomsg_core.interfaces import EndpointContext
-from nanomsg_core.stream import (LISTEN_BACKLOG, DialDone, DialTarget, Resolved, Shake,
-                                 StreamDialer, StreamListener, from_oserror)
+from nanomsg_core.stream import (BindTarget, DialDone, InetDialer, InetListener, Shake,
+                                 bind_target, connect_host, ipv4only, malformed,
+                                 split_host_port)
 from nanomsg_core.wire import TCP_FRAMING
 
 from ._conn import HANDSHAKE_TIMEOUT, TlsConnection
@@ -49,93 +48,22 @@ _PREFIX = SCHEME + "://"
 _endpoint_ids = itertools.count(1)
 
 
-def _einval(url: str, why: str) -> NanomsgError:
-    return NanomsgError(errno.EINVAL, "malformed tls+tcp URL %r: %s" % (url, why))
-
-
-def _split(url: str, allow_zero: bool) -> tuple[str, int]:
-    if not url.startswith(_PREFIX):
-        raise _einval(url, "expected %s" % _PREFIX)
-    hostport = url[len(_PREFIX):]
-    colon = hostport.rfind(":")
-    if colon < 0:
-        raise _einval(url, "missing :PORT")
-    text = hostport[colon + 1:]
-    if not text or not text.isascii() or not text.isdigit() or len(text) > 5:
-        raise _einval(url, "bad port %r" % text)
-    port = int(text)
-    if port > 0xFFFF or (port == 0 and not allow_zero):
-        raise _einval(url, "port %d out of range" % port)
-    return hostport[:colon], port
-
-
-def _literal(text: str, ipv4only: bool) -> Optional[tuple[int, str]]:
-    """``(family, address)`` if *text* is an address literal this socket may use."""
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
-        if ipv4only:
-            return None
-    for family in ((socket.AF_INET,) if ipv4only else (socket.AF_INET, socket.AF_INET6)):
-        try:
-            socket.inet_pton(family, text.split("%", 1)[0])
-            return family, text
-        except (OSError, ValueError):
-            pass
-    return None
-
-
-def _hostname_ok(name: str) -> bool:
-    """nanomsg's DNS name rule: labels of [A-Za-z0-9-], 1..63 long, no leading '-'."""
-    if not 1 <= len(name) <= 255 or name.startswith("-"):
-        return False
-    labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
-    return all(1 <= len(label) <= 63 and all(c.isascii() and (c.isalnum() or c == "-")
-                                             for c in label) for label in labels)
-
-
-def _sockaddr(family: int, host: str, port: int) -> Any:
-    if family == socket.AF_INET:
-        return (host, port)
-    return socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, 0,
-                              socket.AI_NUMERICHOST)[0][4]
-
-
-def _fmt(addr: Any) -> str:
-    if isinstance(addr, tuple) and len(addr) >= 2:
-        host = str(addr[0])
-        return "%s[%s]:%d" % (_PREFIX, host, addr[1]) if ":" in host else \
-            "%s%s:%d" % (_PREFIX, host, addr[1])
-    return _PREFIX + str(addr)
-
-
-def parse_bind(url: str, ipv4only: bool = True) -> tuple[int, str, int, str]:
-    """``(family, host, port, host as written)`` of a bind URL."""
-    host, port = _split(url, allow_zero=True)
-    if host == "*":
-        return (socket.AF_INET, "0.0.0.0", port, host) if ipv4only else \
-            (socket.AF_INET6, "::", port, host)
-    found = _literal(host, ipv4only)
-    if found is None:
-        raise NanomsgError(errno.ENODEV, "tls+tcp bind: %r is not a local address literal or "
-                           "*%s" % (host, " (IPv6 needs IPV4ONLY=0)" if ":" in host else ""))
-    return found[0], found[1], port, host
+def parse_bind(url: str, ipv4only: bool = True) -> BindTarget:
+    """Where ``tls+tcp://HOST:PORT`` binds (``ENODEV`` for a host that is not local)."""
+    host, port = split_host_port(url, SCHEME, _rest(url), allow_zero=True)
+    return bind_target(SCHEME, host, port, ipv4only)
 
 
 def parse_connect(url: str, ipv4only: bool = True) -> tuple[str, int]:
     """``(host, port)`` of a connect URL (*host* without IPv6 brackets)."""
-    host, port = _split(url, allow_zero=False)
-    lit = _literal(host, ipv4only)
-    if lit is not None:
-        return lit[1], port
-    if not _hostname_ok(host):
-        raise _einval(url, "%r is neither a host name nor an address%s" % (
-            host, " (IPv6 needs IPV4ONLY=0)" if ":" in host else ""))
-    return host, port
+    host, port = split_host_port(url, SCHEME, _rest(url), allow_zero=False)
+    return connect_host(url, SCHEME, host, ipv4only), port
 
 
-def _ipv4only(endpoint: EndpointContext) -> bool:
-    v = endpoint.get_option(SOL_SOCKET, IPV4ONLY)
-    return True if v is None else bool(v)
+def _rest(url: str) -> str:
+    if not url.startswith(_PREFIX):
+        raise malformed(url, SCHEME, "expected %s" % _PREFIX)
+    return url[len(_PREFIX):]
 
 
 def _context(endpoint: EndpointContext) -> Optional[ssl.SSLContext]:
@@ -148,6 +76,7 @@ def _context(endpoint: EndpointContext) -> Optional[ssl.SSLContext]:
 
 class _TlsMixin:
     transport = SCHEME
+    scheme = SCHEME
     framing = TCP_FRAMING
     endpoint: EndpointContext
     url: str
@@ -161,8 +90,9 @@ class _TlsMixin:
     def configure(self, sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def addresses(self, sock: socket.socket) -> tuple[str, str]:
-        return _fmt(sock.getsockname()), _fmt(sock.getpeername())
+    if TYPE_CHECKING:
+        def addresses(self, sock: socket.socket) -> tuple[str, str]:
+            """InetListener's / InetDialer's."""
 
     def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
         sock.setblocking(False)
@@ -180,16 +110,14 @@ class _TlsMixin:
         return conn
 
 
-class TlsListener(_TlsMixin, StreamListener):
+class TlsListener(_TlsMixin, InetListener):
     """``bind("tls+tcp://...")``: needs a server context with a certificate."""
 
     server_side = True
 
     def __init__(self, url: str, endpoint: EndpointContext) -> None:
-        super().__init__(url, endpoint)
+        super().__init__(url, endpoint, parse_bind(url, ipv4only(endpoint)))
         self.log_key = "%s#%d" % (url, next(_endpoint_ids))
-        self._family, self._host, self._port, self._written = parse_bind(
-            url, _ipv4only(endpoint))
         ctx = _context(endpoint)
         if ctx is None:
             raise NanomsgError(errno.EINVAL, "tls+tcp bind %s needs a TLS configuration: "
@@ -202,37 +130,15 @@ class TlsListener(_TlsMixin, StreamListener):
                                "ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)" % url)
         self.context = ctx
 
-    def open_socket(self) -> socket.socket:
-        family, host = self._family, self._host
-        try:
-            sock = socket.socket(family, socket.SOCK_STREAM)
-        except OSError as e:
-            raise from_oserror(e, "tls+tcp bind %s" % self.url) from None
-        try:
-            if family == socket.AF_INET6 and self._written == "*":
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            if sys.platform == "win32":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-            else:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(_sockaddr(family, host, self._port))
-            sock.listen(LISTEN_BACKLOG)
-        except OSError as e:
-            sock.close()
-            raise from_oserror(e, "tls+tcp bind %s" % self.url) from None
-        self.bound_address = "%s%s:%d" % (_PREFIX, self._written, sock.getsockname()[1])
-        return sock
 
-
-class TlsDialer(_TlsMixin, StreamDialer):
+class TlsDialer(_TlsMixin, InetDialer):
     """``connect("tls+tcp://...")``: verifies the server by default."""
 
     def __init__(self, url: str, endpoint: EndpointContext) -> None:
-        super().__init__(url, endpoint)
+        host, port = parse_connect(url, ipv4only(endpoint))
+        super().__init__(url, endpoint, host, port)
         self.log_key = "%s#%d" % (url, next(_endpoint_ids))
-        self._ipv4only = _ipv4only(endpoint)
-        self._host, self._port = parse_connect(url, self._ipv4only)
-        self.server_hostname = self._host
+        self.server_hostname = host
         ctx = _context(endpoint)
         if ctx is None:
             ctx = ssl.create_default_context()
@@ -241,31 +147,6 @@ class TlsDialer(_TlsMixin, StreamDialer):
                                "context (PROTOCOL_TLS_SERVER); a dialer needs a client one, "
                                "e.g. ssl.create_default_context(cafile=...)" % url)
         self.context = ctx
-
-    def resolve(self, done: Resolved) -> None:
-        lit = _literal(self._host, self._ipv4only)
-        if lit is not None:
-            done((lit[0], _sockaddr(lit[0], lit[1], self._port), None), None)
-            return
-        threading.Thread(target=self._lookup, args=(done,), daemon=True,
-                         name="nanomsg-tls-resolve").start()
-
-    def _lookup(self, done: Resolved) -> None:
-        family = socket.AF_INET if self._ipv4only else socket.AF_UNSPEC
-        try:
-            infos = socket.getaddrinfo(self._host, self._port, family, socket.SOCK_STREAM)
-            if not infos:
-                raise OSError(errno.EADDRNOTAVAIL, "no address for %s" % self._host)
-            infos.sort(key=lambda i: i[0] != socket.AF_INET)    # IPv4 first
-            target: DialTarget = (infos[0][0], infos[0][4], None)
-        except socket.gaierror as e:
-            done(None, NanomsgError(errno.EADDRNOTAVAIL, "cannot resolve %r: %s"
-                                    % (self._host, e.strerror)))
-            return
-        except OSError as e:
-            done(None, from_oserror(e))
-            return
-        done(target, None)
 
 
 class TlsTransport:

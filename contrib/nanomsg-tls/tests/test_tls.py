@@ -77,8 +77,10 @@ def test_connect_url_errors(url: str, socks: list[nn.Socket]) -> None:
 
 
 def test_parsers() -> None:
-    assert parse_bind("tls+tcp://*:0")[:3] == (socket.AF_INET, "0.0.0.0", 0)
-    assert parse_bind("tls+tcp://*:7", False)[:3] == (socket.AF_INET6, "::", 7)
+    b = parse_bind("tls+tcp://*:0")
+    assert (b.family, b.host, b.port) == (socket.AF_INET, "0.0.0.0", 0)
+    b = parse_bind("tls+tcp://*:7", False)
+    assert (b.family, b.host, b.port) == (socket.AF_INET6, "::", 7)
     assert parse_connect("tls+tcp://example.com:443") == ("example.com", 443)
     assert parse_connect("tls+tcp://[::1]:443", False) == ("::1", 443)
 

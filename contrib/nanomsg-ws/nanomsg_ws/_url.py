@@ -14,11 +14,13 @@ or 443 (``wss``) as in NNG; the path defaults to ``/``.
 from __future__ import annotations
 
 import errno
-import socket
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from nanomsg_core import NanomsgError
+from nanomsg_core.stream import address_literal as literal
+from nanomsg_core.stream import format_url, sockaddr
+from nanomsg_core.stream import valid_hostname as _valid_hostname
 
 __all__ = ["WsUrl", "format_address", "literal", "parse_url", "sockaddr"]
 
@@ -49,31 +51,6 @@ class WsUrl:
 
 def _einval(url: str, why: str) -> NanomsgError:
     return NanomsgError(errno.EINVAL, "malformed WebSocket URL %r: %s" % (url, why))
-
-
-def literal(text: str, ipv4only: bool) -> Optional[tuple[int, str]]:
-    """``(family, address)`` if *text* is an address literal this socket may use."""
-    if not ipv4only:
-        try:
-            socket.inet_pton(socket.AF_INET6, text.split("%", 1)[0])
-            return socket.AF_INET6, text
-        except (OSError, ValueError):
-            pass
-    try:
-        socket.inet_pton(socket.AF_INET, text)
-        return socket.AF_INET, text
-    except (OSError, ValueError):
-        return None
-
-
-def _valid_hostname(name: str) -> bool:
-    if not 1 <= len(name) <= 255 or name.startswith("-"):
-        return False
-    labels = name.split(".")
-    if labels[-1] == "":
-        labels.pop()
-    return all(1 <= len(label) <= 63 and all(c.isascii() and (c.isalnum() or c == "-")
-                                            for c in label) for label in labels)
 
 
 def _valid_path(path: str) -> bool:
@@ -129,17 +106,6 @@ def parse_url(url: str, bind: bool, ipv4only: bool) -> WsUrl:
     return WsUrl(scheme, host, port, path or "/", written, path)
 
 
-def sockaddr(family: int, host: str, port: int) -> Any:
-    """A socket address for a literal *host*."""
-    if family == socket.AF_INET:
-        return (host, port)
-    return socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, 0,
-                              socket.AI_NUMERICHOST)[0][4]
-
-
 def format_address(scheme: str, addr: Any, path: str) -> str:
     """``scheme://host:port/path`` of a socket address."""
-    if isinstance(addr, tuple) and len(addr) >= 2:
-        host = str(addr[0])
-        return "%s://%s:%d%s" % (scheme, "[%s]" % host if ":" in host else host, addr[1], path)
-    return "%s://%s%s" % (scheme, addr, path)
+    return format_url(scheme, addr, path)

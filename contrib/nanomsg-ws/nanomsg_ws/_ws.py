@@ -19,31 +19,23 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
-import sys
-import threading
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from nanomsg_core import IPV4ONLY, PAIR, SOL_SOCKET, TLS, TLS_CONFIG, NanomsgError, get_registry
+from nanomsg_core import PAIR, TLS, TLS_CONFIG, NanomsgError, get_registry
 from nanomsg_core.interfaces import EndpointContext
-from nanomsg_core.stream import (DialDone, DialTarget, Resolved, Shake, StreamDialer,
-                                 StreamListener, from_oserror)
+from nanomsg_core.stream import (DialDone, InetDialer, InetListener, Shake, bind_target,
+                                 ipv4only)
 
 from ._conn import WsConfig, WsConnection, subprotocol_name
 from ._tls import TlsBio
-from ._url import WsUrl, format_address, literal, parse_url, sockaddr
+from ._url import WsUrl, parse_url
 
 __all__ = ["WsDialer", "WsListener", "WsTransport", "WssTransport"]
 
-BACKLOG = 128
 
 # nanomsg's names, for sockets whose protocol the registry does not name
 _NAMES = {16: "pair", 17: "pair1", 32: "pub", 33: "sub", 48: "req", 49: "rep", 80: "push",
           81: "pull", 98: "surveyor", 99: "respondent", 112: "bus"}
-
-
-def _ipv4only(endpoint: EndpointContext) -> bool:
-    v = endpoint.get_option(SOL_SOCKET, IPV4ONLY)
-    return True if v is None else bool(v)
 
 
 def _name(number: int) -> str:
@@ -74,9 +66,9 @@ class _WsMixin:
     endpoint: EndpointContext
     _u: WsUrl
 
-    def addresses(self, sock: socket.socket) -> tuple[str, str]:
-        return (format_address(self._u.scheme, sock.getsockname(), self._u.written_path),
-                format_address(self._u.scheme, sock.getpeername(), self._u.written_path))
+    if TYPE_CHECKING:
+        def addresses(self, sock: socket.socket) -> tuple[str, str]:
+            """InetListener's / InetDialer's: ``scheme://host:port/path``."""
 
     def _begin(self, sock: socket.socket, config: WsConfig, tls: Optional[TlsBio],
                done: DialDone) -> Shake:
@@ -90,13 +82,16 @@ class _WsMixin:
         return conn
 
 
-class WsListener(_WsMixin, StreamListener):
+class WsListener(_WsMixin, InetListener):
     """``bind("ws://...")`` / ``bind("wss://...")``: one path on one port."""
 
     def __init__(self, url: str, endpoint: EndpointContext) -> None:
-        super().__init__(url, endpoint)
-        self._u = u = parse_url(url, bind=True, ipv4only=_ipv4only(endpoint))
-        self.transport = u.scheme
+        v4 = ipv4only(endpoint)
+        u = parse_url(url, bind=True, ipv4only=v4)
+        target = bind_target(u.scheme, u.written_host, u.port, v4, everywhere=("", "*"))
+        super().__init__(url, endpoint, target, u.written_path)
+        self._u = u
+        self.transport = self.scheme = u.scheme
         self._ctx: Optional[ssl.SSLContext] = None
         if u.scheme == "wss":
             ctx = _context(endpoint)
@@ -112,55 +107,19 @@ class WsListener(_WsMixin, StreamListener):
                                 subprotocol=subprotocol_name(_name(own)),
                                 peer=_peer_of(endpoint), bare_ok=endpoint.peer_ok(PAIR))
 
-    def open_socket(self) -> socket.socket:
-        u = self._u
-        every = u.host in ("", "*")
-        ipv4only = _ipv4only(self.endpoint)
-        family: int
-        if every:
-            family, host = ((socket.AF_INET, "0.0.0.0") if ipv4only
-                            else (socket.AF_INET6, "::"))
-        else:
-            found = literal(u.host, ipv4only)
-            assert found is not None
-            family, host = found
-        try:
-            sock = socket.socket(family, socket.SOCK_STREAM)
-        except OSError as e:
-            if family == socket.AF_INET6 and every:
-                family, host = socket.AF_INET, "0.0.0.0"
-                sock = socket.socket(family, socket.SOCK_STREAM)
-            else:
-                raise from_oserror(e, "ws bind %s" % self.url) from None
-        try:
-            if family == socket.AF_INET6 and every:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            if sys.platform == "win32":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-            else:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(sockaddr(family, host, u.port))
-            sock.listen(BACKLOG)
-        except OSError as e:
-            sock.close()
-            raise from_oserror(e, "ws bind %s" % self.url) from None
-        port = sock.getsockname()[1]
-        self.bound_address = "%s://%s:%d%s" % (u.scheme, u.written_host, port, u.written_path)
-        return sock
-
     def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
         tls = TlsBio(self._ctx, True, None) if self._ctx is not None else None
         return self._begin(sock, self._config, tls, done)
 
 
-class WsDialer(_WsMixin, StreamDialer):
+class WsDialer(_WsMixin, InetDialer):
     """``connect("ws://...")`` / ``connect("wss://...")``."""
 
     def __init__(self, url: str, endpoint: EndpointContext) -> None:
-        super().__init__(url, endpoint)
-        self._ipv4only = _ipv4only(endpoint)
-        self._u = u = parse_url(url, bind=False, ipv4only=self._ipv4only)
-        self.transport = u.scheme
+        u = parse_url(url, bind=False, ipv4only=ipv4only(endpoint))
+        super().__init__(url, endpoint, u.host, u.port, path=u.written_path)
+        self._u = u
+        self.transport = self.scheme = u.scheme
         self._ctx: Optional[ssl.SSLContext] = None
         if u.scheme == "wss":
             self._ctx = _context(endpoint) or ssl.create_default_context()
@@ -171,31 +130,6 @@ class WsDialer(_WsMixin, StreamDialer):
         self._config = WsConfig(client=True, transport=u.scheme, path=u.path,
                                 host=u.host_header, subprotocol=subprotocol_name(_name(peer)),
                                 peer=peer)
-
-    def resolve(self, done: Resolved) -> None:
-        lit = literal(self._u.host, self._ipv4only)
-        if lit is not None:
-            done((lit[0], sockaddr(lit[0], lit[1], self._u.port), None), None)
-            return
-        threading.Thread(target=self._lookup, args=(done,), daemon=True,
-                         name="nanomsg-ws-resolve").start()
-
-    def _lookup(self, done: Resolved) -> None:
-        family = socket.AF_INET if self._ipv4only else socket.AF_UNSPEC
-        try:
-            infos = socket.getaddrinfo(self._u.host, self._u.port, family, socket.SOCK_STREAM)
-            if not infos:
-                raise OSError(errno.EADDRNOTAVAIL, "no address for %s" % self._u.host)
-            infos.sort(key=lambda i: i[0] != socket.AF_INET)    # IPv4 first
-            target: DialTarget = (infos[0][0], infos[0][4], None)
-        except socket.gaierror as e:
-            done(None, NanomsgError(errno.EADDRNOTAVAIL, "cannot resolve %r: %s"
-                                    % (self._u.host, e.strerror)))
-            return
-        except OSError as e:
-            done(None, from_oserror(e))
-            return
-        done(target, None)
 
     def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
         tls = None

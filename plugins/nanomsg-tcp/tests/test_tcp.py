@@ -84,8 +84,10 @@ def test_connect_errors(url: str, err: int, socks: list[nn.Socket]) -> None:
 
 
 def test_parsers() -> None:
-    assert parse_bind("tcp://*:0", True)[:3] == (socket.AF_INET, "0.0.0.0", 0)
-    assert parse_bind("tcp://*:7", False)[:3] == (socket.AF_INET6, "::", 7)
+    b = parse_bind("tcp://*:0", True)
+    assert (b.family, b.host, b.port) == (socket.AF_INET, "0.0.0.0", 0)
+    b = parse_bind("tcp://*:7", False)
+    assert (b.family, b.host, b.port) == (socket.AF_INET6, "::", 7)
     assert parse_connect("tcp://127.0.0.1;example.com:80", True) == (
         "127.0.0.1", "example.com", 80)
 
