@@ -26,6 +26,8 @@ class TlsSetupError(Exception):
 
 def make_context(*, server: bool, cacert: Optional[str], cert: Optional[str],
                  key: Optional[str], insecure: bool) -> ssl.SSLContext:
+    if server and not cert:
+        raise TlsSetupError("a TLS listener (--bind) needs --cert FILE")
     proto = ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT
     ctx = ssl.SSLContext(proto)
     if insecure:

@@ -704,3 +704,17 @@ def test_burst_then_exit_delivers_everything(start: Any) -> None:
     push = start("nncat", "--push", "--connect", url, "-D", "b", "--count", "50")
     assert push.wait()[1:] == (b"", 0)
     assert [theirs.line() for _ in range(50)] == [b"b"] * 50
+
+
+def test_tls_listener_needs_a_certificate() -> None:
+    url = "tls+tcp://127.0.0.1:%d" % free_port()
+    assert run_tool("nncat", ["--pair", "--bind", url, "-k"]) == (
+        b"", b"Can't set up TLS: a TLS listener (--bind) needs --cert FILE\n", 2)
+
+
+def test_verbose_adds_the_librarys_explanation() -> None:
+    plain = run_tool("nncat", ["--pull", "--bind", "bogus://x"])
+    assert plain == (b"", b"Can't bind: Protocol not supported\n", 3)
+    out, err, rc = run_tool("nncat", ["-v", "--pull", "--bind", "bogus://x"])
+    assert rc == 3 and err.startswith(b"Can't bind: Protocol not supported (")
+    assert b"bogus" in err
