@@ -26,7 +26,8 @@ which user threads call (serialised by their socket's lock):
   and takes the connection back on one or after :data:`IDLE_RETURN`.
 * **Close.**  ``close`` (any thread) marks the pipe closed and posts the
   teardown (``poller.cancel`` then ``sock.close``) to the engine; no callback
-  follows.  EOF, an OS error or a wire-format violation tears down the same
+  follows.  Bytes still queued are written first, for up to ``LINGER`` ms
+  (nanomsg's option, 1 s by default; 0 drops them), reading no more.  EOF, an OS error or a wire-format violation tears down the same
   way and calls ``on_closed`` once.
 """
 
@@ -44,7 +45,8 @@ from typing import Any, Callable, Optional, Union
 
 from .. import _constants as C
 from .._message import Message
-from ..interfaces import DirectReads, DirectWaker, EndpointContext, PipeEvents, Reactor
+from ..interfaces import (DirectReads, DirectWaker, EndpointContext, PipeEvents, Reactor,
+                          TimerHandle)
 from ..wire import FrameDecoder, Framing, WireError
 from .credentials import peer_credentials
 from .reads import ReadEvent, ReadState, Reads
@@ -85,7 +87,8 @@ class StreamPipe:
 
     __slots__ = ("transport", "local_address", "remote_address", "peer_protocol",
                  "_sock", "_reactor", "_poller", "_prefix", "_dec", "_sndbuf", "_lock",
-                 "_outq", "_outbuf", "_last_send", "_queued", "_flushing", "_want_writable", "_events",
+                 "_outq", "_outbuf", "_last_send", "_queued", "_flushing", "_linger",
+                 "_lingering", "_linger_timer", "_want_writable", "_events",
                  "_closed", "_torn", "_held", "_sendmsg", "_rlock", "_reads",
                  "_dpoller", "_owned_since", "_resume_early", "_nreads", "_trimming",
                  "__weakref__")
@@ -105,6 +108,11 @@ class StreamPipe:
         self._dec = FrameDecoder(framing, -1 if maxsize is None else maxsize, RECV_BUFFER)
         sndbuf = endpoint.get_option(C.SOL_SOCKET, C.SNDBUF)
         self._sndbuf: int = 128 * 1024 if sndbuf is None else sndbuf
+        linger = endpoint.get_option(C.SOL_SOCKET, C.LINGER)
+        self._linger: int = 1000 if linger is None else linger
+        """ms that ``close`` keeps writing what is queued (``LINGER``; 0: none; -1: no limit)."""
+        self._lingering = False
+        self._linger_timer: Optional[TimerHandle] = None
         self._lock = threading.Lock()
         self._rlock = threading.Lock()      # guards _reads, _held, _torn
         self._reads = ReadState()
@@ -245,7 +253,30 @@ class StreamPipe:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._reactor.call_soon_threadsafe(self._teardown)
+            self._reactor.call_soon_threadsafe(
+                self._linger_out if self._queued and self._linger != 0 else self._teardown)
+
+    # -- engine thread: closing with bytes queued (LINGER) --
+    def _linger_out(self) -> None:
+        """Keep writing what was queued before ``close``, for up to ``LINGER``."""
+        if self._torn:
+            return
+        with self._lock:
+            self._lingering = bool(self._queued)
+        if not self._lingering:
+            self._teardown()
+            return
+        if self._linger > 0:                # -1: until written
+            self._linger_timer = self._reactor.call_later(self._linger / 1000.0,
+                                                          self._end_linger)
+        if not self._flushing:
+            self._flushing = True
+            self._flush()
+
+    def _end_linger(self) -> None:
+        if self._lingering:
+            self._lingering = False
+            self._teardown()
 
     # -- engine thread: receiving --
     def _arm(self) -> None:
@@ -424,7 +455,8 @@ class StreamPipe:
     def _flush(self) -> None:
         """Engine thread: write what is queued, many frames per syscall; try
         at once, and wait for the socket to turn writable only if it is full."""
-        if self._closed:
+        if self._closed and not self._lingering:
+            self._flushing = False      # _linger_out or _teardown takes over
             return
         with self._lock:
             q = self._outq
@@ -446,7 +478,7 @@ class StreamPipe:
         self._on_sent(n, None)
 
     def _on_sent(self, n: int, err: Optional[OSError]) -> None:
-        if self._closed:
+        if self._torn:
             return
         if err is not None:
             self._fail(err)
@@ -472,13 +504,20 @@ class StreamPipe:
                 self._want_writable = False
                 notify = True
         if more:        # another turn: let the other connections have theirs first
-            self._reactor.call_soon_threadsafe(self._flush)
+            if self._closed and not self._lingering:
+                self._flushing = False  # _linger_out or _teardown takes over
+            else:
+                self._reactor.call_soon_threadsafe(self._flush)
+        elif self._lingering:       # closed, and now everything is written
+            self._end_linger()
+            return
         if notify and self._events is not None:
             self._events.on_writable()
 
     # -- engine thread: the end --
     def _fail(self, exc: Optional[BaseException]) -> None:
         if self._closed:
+            self._end_linger()          # a write failed while lingering: give up
             return
         self._closed = True
         self._teardown()
@@ -488,6 +527,10 @@ class StreamPipe:
     def _teardown(self) -> None:
         if self._torn:
             return
+        self._lingering = False
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
         self._poller.cancel(self._sock)
         with self._rlock:
             self._torn = True

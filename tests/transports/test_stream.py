@@ -13,7 +13,7 @@ import pytest
 import nanomsg_core as nn
 from nanomsg_core.stream import handshake as _handshake
 from nanomsg_core.wire import encode_header
-from tests.support import wait_until
+from tests.support import Urls, wait_until
 from tests.transports.helpers import (closed_by_peer, frame, pair, raw_connect, raw_listen, read_exact)
 
 PAIR_HDR = encode_header(nn.PAIR)
@@ -297,3 +297,34 @@ def test_sndbuf_bounds_the_queue(url: str, sockets: list[nn.Socket]) -> None:
                 assert time.monotonic() < deadline, "never writable again"
             assert got > 0
             b.send(b"more", nn.DONTWAIT)
+
+
+@pytest.mark.timeout(30)
+def test_close_right_after_sending_loses_nothing(wire_url: Urls) -> None:
+    """LINGER: bytes queued when the sender closes are still written, and
+    LINGER 0 drops them (the receiver then gets a prefix, in order)."""
+    pull = nn.Socket(nn.AF_SP, nn.PULL, recv_timeout=5000)
+    with pull:
+        url = pull.endpoint_address(pull.bind(wire_url()))
+        for _ in range(5):
+            push = nn.Socket(nn.AF_SP, nn.PUSH, connect=url, linger=10000)   # a loaded CI box
+            wait_until(lambda: len(push.pipes) == 1, what="connected")
+            for i in range(2000):            # a burst: batched, much of it queued
+                push.send(b"%05d" % i + b"x" * 200)
+            push.close()                     # at once
+            got = [pull.recv() for _ in range(2000)]
+            assert [g[:5] for g in got] == [b"%05d" % i for i in range(2000)]
+    with nn.Socket(nn.AF_SP, nn.PULL, recv_timeout=300) as pull2:
+        url = pull2.endpoint_address(pull2.bind(wire_url()))
+        push = nn.Socket(nn.AF_SP, nn.PUSH, connect=url, linger=0)
+        wait_until(lambda: len(push.pipes) == 1, what="connected")
+        for i in range(2000):
+            push.send(b"%05d" % i + b"x" * 200)
+        push.close()
+        got = []
+        try:
+            while True:
+                got.append(pull2.recv()[:5])
+        except TimeoutError:
+            pass
+        assert got == [b"%05d" % i for i in range(len(got))]
