@@ -151,7 +151,7 @@ class FrameDecoder:
             ...
 
     The small-frame buffer starts at *min_buffer*, doubles after a read that
-    filled it and halves after reads that used little of it, so a busy
+    filled it and shrinks to fit after a read that used little of it, so a busy
     connection reads many frames per syscall and an idle one holds a few
     KiB; :meth:`trim` drops it back at once.  A frame that does not fit gets
     chunks of its own, allocated as its bytes arrive (the first
@@ -275,7 +275,10 @@ class FrameDecoder:
             if filled and size < self._max:
                 self._resize(min(self._max, size * 2), 0, 0)
             elif n <= size >> 3 and size > self._min:
-                self._resize(max(self._min, size >> 1), 0, 0)
+                fit = self._min             # a small read: shrink to what it needs
+                while fit < 4 * n:
+                    fit *= 2
+                self._resize(min(fit, size >> 1), 0, 0)
             return out
         if need > self._max or (need > size and not filled):
             self._start_big(pos, end, need - psize)
