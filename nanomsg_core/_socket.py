@@ -447,23 +447,25 @@ class Socket:
         if type(data) is not bytes:
             data = _to_bytes(data)
         msg = Message(data)
+        n = len(data)
         with self._lock:
             if self._dead:
                 raise _dead_error(self)
             if self._proto.send(msg):
                 self._sent += 1
-                self._sent_bytes += len(data)
+                self._sent_bytes += n
                 if self._fds is not None:
                     self._refresh_fds()
-                sent = True
-            else:
-                sent = False
-        if not sent:
+                if HOOKS.message_sent is None:
+                    return n
+                n = -n                  # sent; only the hook is left to call
+        if n >= 0:
             self._block_send(msg, flags)
+        n = abs(n)
         hook = HOOKS.message_sent
         if hook is not None:
             hook(socket=self, message=msg)
-        return len(data)
+        return n
 
     def recv(self, flags: int = 0) -> bytes:
         """Receive one message body.  ``DONTWAIT``: ``EAGAIN``; ``RCVTIMEO``: ``ETIMEDOUT``."""
@@ -479,10 +481,13 @@ class Socket:
         if msg is None:
             msg = self._block(self._rwaiters, self._try_recv, self._rcvtimeo, flags, "recv")
         else:
-            self._yield_sometimes()
-        hook = HOOKS.message_received
-        if hook is not None:
-            hook(socket=self, message=msg)
+            streak = self._streak + 1
+            if streak < YIELD_EVERY:
+                self._streak = streak
+            else:
+                self._yield_sometimes()
+        if HOOKS.message_received is not None:
+            HOOKS.message_received(socket=self, message=msg)
         return msg.body
 
     def send_msg(self, msg: Message, flags: int = 0) -> int:
@@ -515,7 +520,7 @@ class Socket:
         several connections, let the engine run (at most every
         :data:`YIELD_INTERVAL`)."""
         self._streak += 1
-        if self._streak >= YIELD_EVERY:
+        if self._streak >= YIELD_EVERY:     # recv counts up to here inline
             self._streak = 0
             if len(self._pipes) > 1:
                 now = _monotonic()
