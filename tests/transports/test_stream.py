@@ -299,6 +299,9 @@ def test_sndbuf_bounds_the_queue(url: str, sockets: list[nn.Socket]) -> None:
             b.send(b"more", nn.DONTWAIT)
 
 
+N_BURST = 600       # x 205 B: well inside SNDBUF + RCVBUF + the kernel's buffers
+
+
 @pytest.mark.timeout(30)
 def test_close_right_after_sending_loses_nothing(wire_url: Urls) -> None:
     """LINGER: bytes queued when the sender closes are still written, and
@@ -309,16 +312,17 @@ def test_close_right_after_sending_loses_nothing(wire_url: Urls) -> None:
         for _ in range(5):
             push = nn.Socket(nn.AF_SP, nn.PUSH, connect=url, linger=10000)   # a loaded CI box
             wait_until(lambda: len(push.pipes) == 1, what="connected")
-            for i in range(2000):            # a burst: batched, much of it queued
+            for i in range(N_BURST):            # a burst: batched, much of it queued; N_BURST
+                                             # fits the buffers (no send blocks)
                 push.send(b"%05d" % i + b"x" * 200)
             push.close()                     # at once
-            got = [pull.recv() for _ in range(2000)]
-            assert [g[:5] for g in got] == [b"%05d" % i for i in range(2000)]
+            got = [pull.recv() for _ in range(N_BURST)]
+            assert [g[:5] for g in got] == [b"%05d" % i for i in range(N_BURST)]
     with nn.Socket(nn.AF_SP, nn.PULL, recv_timeout=300) as pull2:
         url = pull2.endpoint_address(pull2.bind(wire_url()))
         push = nn.Socket(nn.AF_SP, nn.PUSH, connect=url, linger=0)
         wait_until(lambda: len(push.pipes) == 1, what="connected")
-        for i in range(2000):
+        for i in range(N_BURST):
             push.send(b"%05d" % i + b"x" * 200)
         push.close()
         got = []
