@@ -142,8 +142,13 @@ def test_exclusive_first_peer_wins(new_url: Urls, socks: list[nn.Socket]) -> Non
         c.send(b"intruder", nn.DONTWAIT)
     assert ei.value.errno == errno.EAGAIN
     assert len(a.pipes) == 1
+    b_pipe = a.pipes[0]
     b.close()
-    c.send(b"from c")                 # blocks until c takes the freed slot
+    # c's reconnect may race b's hang-up and be refused once (a message sent
+    # on a refused connection is lost, as with NNG): wait until a holds c.
+    wait_until(lambda: len(a.pipes) == 1 and len(c.pipes) == 1
+               and a.pipes[0].id != b_pipe.id, what="a takes c")
+    c.send(b"from c")
     assert a.recv() == b"from c"
     a.send(b"to c")
     assert c.recv() == b"to c"
