@@ -26,6 +26,7 @@ import pytest
 import nanomsg_core as nn
 from tests.reliability.conftest import engine_idle, rss_kib
 from tests.support import Urls, sock, wait_until
+from tests.transports.helpers import closed_by_peer, read_exact
 
 PUSH_HDR = b"\x00SP\x00\x00\x50\x00\x00"
 PULL_HDR = b"\x00SP\x00\x00\x51\x00\x00"
@@ -46,28 +47,6 @@ def raw_connect(url: str, timeout: float = 5.0) -> socket.socket:
 
 def prefix(url: str, n: int) -> bytes:
     return struct.pack(">Q", n) if url.startswith("tcp://") else b"\x01" + struct.pack(">Q", n)
-
-
-def read_exact(s: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise EOFError("closed after %d of %d bytes" % (len(buf), n))
-        buf += chunk
-    return buf
-
-
-def closed_by_peer(s: socket.socket, timeout: float = 5.0) -> bool:
-    s.settimeout(timeout)
-    try:
-        while s.recv(65536):
-            pass
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    except socket.timeout:
-        return False
-    return True
 
 
 class Victim:
