@@ -22,6 +22,7 @@ from collections import deque
 from typing import Any, Callable, Optional
 
 from .interfaces import Poller
+from .log import log_limited
 
 __all__ = ["Engine", "Timer"]
 
@@ -135,7 +136,11 @@ class Engine:
         while True:
             with self._tlock:
                 timeout = self._next_timeout()
-            self.poller.wait(timeout)
+            try:
+                self.poller.wait(timeout)
+            except Exception as e:  # a poller that let a callback's crash through: the loop goes on
+                log_limited(_log, logging.ERROR, "poller", "the poller raised %r on the engine "
+                            "thread; serving on", e, exc_info=e)
             if timers:
                 now = _monotonic()
                 due: list[Timer] = []
