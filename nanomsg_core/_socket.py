@@ -18,6 +18,7 @@ which then raise.  What the machinery calls on a socket goes through its
 from __future__ import annotations
 
 import asyncio
+import atexit
 import errno
 import threading
 import time
@@ -26,6 +27,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional, TypeVar, Union
 
 from . import _constants as C
+from . import lingering
 from ._core import SocketCore
 from ._endpoint import DialEndpoint, Endpoint, ListenEndpoint
 from ._engine import Timer
@@ -58,6 +60,20 @@ YIELD_INTERVAL = 0.0005
 
 _terminated = False
 _live: "weakref.WeakSet[Socket]" = weakref.WeakSet()
+
+
+def _close_all_at_exit() -> None:
+    """A normal interpreter exit: close what is still open, then let every
+    connection write what it queued, up to its ``LINGER``."""
+    for s in list(_live):
+        try:
+            s.close()
+        except Exception:       # exiting: nothing to report it to
+            pass
+    lingering.wait()
+
+
+atexit.register(_close_all_at_exit)
 
 
 def term() -> None:
