@@ -181,7 +181,8 @@ class FairQueue:
 
     Pipes of other kinds (the in-memory pipes of
     :mod:`nanomsg_core.testing`, a third party's) cannot list themselves;
-    they are polled as before, in their band after its listed pipes.
+    they are polled as before, in their band after its listed pipes.  An
+    engine pipe lists itself in one fair queue only: the last it was added to.
     """
 
     __slots__ = ("_bands", "_by_prio", "_prio_of", "_gone")
