@@ -11,6 +11,13 @@ lock-free level.  At ``RCVBUF`` the deliverer is told to stop; the receiver
 calls ``resume_recv`` once it has drained to half of that (hysteresis: a
 blocked sender is woken once per half-buffer, not once per message).  Sends go straight to the
 transport pipe: ``pipe.send`` *is* the transport's bound ``send``.
+
+Readiness: a :class:`~nanomsg_core.protokit.FairQueue` gives each pipe a
+deque (``ready_list``); a delivery that finds the pipe not ``listed``
+lists it and appends it there, so the queue finds a pipe with messages
+without looking at the idle ones.  The queue clears ``listed`` when it drops
+a drained pipe and then looks at the queue once more, so a delivery racing
+that drop is never missed (at worst the pipe is listed twice).
 """
 
 from __future__ import annotations
@@ -54,7 +61,7 @@ class Pipe:
                  "sndprio", "rcvprio", "endpoint", "data", "send", "can_send",
                  "_tp", "_core", "_ep", "_inq", "_added", "_taken", "_limit", "_low",
                  "_resume_wanted", "_closed", "_wake_recv", "direct_recv", "_dropped",
-                 "peer_pid", "peer_uid", "peer_gid")
+                 "peer_pid", "peer_uid", "peer_gid", "ready_list", "listed")
 
     send: Callable[[Message], bool]
     can_send: Callable[[], bool]
@@ -92,6 +99,10 @@ class Pipe:
         self.peer_gid: Optional[int] = None
         if creds is not None:
             self.peer_pid, self.peer_uid, self.peer_gid = creds
+        self.ready_list: Optional[deque[Pipe]] = None
+        """Where a fair queue wants this pipe when a message arrives (see above)."""
+        self.listed = False
+        """Whether this pipe is in its ``ready_list`` (written by both sides)."""
 
     def __repr__(self) -> str:
         return "<Pipe %d %s %s -> %s>" % (self.id, self.transport, self.local_address,
@@ -132,6 +143,11 @@ class Pipe:
     def deliver(self, msg: Message) -> bool:
         msg.pipe = self
         self._inq.append(msg)
+        if not self.listed:
+            ready = self.ready_list
+            if ready is not None:
+                self.listed = True
+                ready.append(self)
         self._added += len(msg.body)
         self._wake_recv()
         if self._added - self._taken < self._limit:
