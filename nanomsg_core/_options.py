@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Optional, TypeVar, Union, overload
-
-from typing_extensions import Protocol, TypedDict
+from typing import (Any, Callable, Generic, Optional, Protocol, TypedDict, TypeVar, Union,
+                    overload)
 
 from . import _constants as C
 from .errors import NanomsgError

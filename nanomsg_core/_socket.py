@@ -25,8 +25,6 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional, TypeVar, Union
 
-from typing_extensions import Unpack
-
 from . import _constants as C
 from ._core import SocketCore
 from ._endpoint import DialEndpoint, Endpoint, ListenEndpoint
@@ -37,6 +35,7 @@ from ._options import (OPTION_NAMES as _OPTION_NAMES, SOCKET_DEFAULTS, SocketOpt
                        SocketOptions, check_socket_option)
 from ._pipe import Pipe
 from ._poll import ReadyFd
+from .protokit import RecvOnly, SendOnly
 from ._registry import get_registry
 from ._runtime import get_engine
 from ._waker import HAVE_DIRECT, Waker, thread_waker
@@ -44,6 +43,8 @@ from .errors import NanomsgError
 from .interfaces import SocketProtocol
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack      # for checkers only: no import at run time
+
     from ._context import Context
 
 __all__ = ["Socket", "term"]
@@ -223,9 +224,10 @@ class Socket:
             hook(socket=self)
 
     def __repr__(self) -> str:
-        return "<nanomsg_core.Socket %s%s%s>" % (
+        name = self._opts.get((C.SOL_SOCKET, C.SOCKET_NAME))
+        return "<nanomsg_core.Socket %s%s%s%s>" % (
             self.protocol_name, " raw" if self.domain == C.AF_SP_RAW else "",
-            " closed" if self._closed else "")
+            " %r" % name if name else "", " closed" if self._closed else "")
 
     def __enter__(self) -> "Socket":
         return self
@@ -518,7 +520,7 @@ class Socket:
         self._block(self._swaiters, lambda: self._try_send(msg), self._sndtimeo, flags, "send")
 
     def _direct_reader(self) -> Optional[Callable[[int, Waker], bool]]:
-        """The ``direct_recv`` of this socket's only connection, if it has one."""
+        """The direct receive of this socket's only connection, if it has one."""
         pipes = self._pipes
         if len(pipes) != 1:
             return None
@@ -526,7 +528,7 @@ class Socket:
             (pipe,) = pipes
         except ValueError:       # changed meanwhile
             return None
-        return pipe.direct_recv
+        return pipe._direct_recv
 
     def _block(self, waiters: deque[Waiter], attempt: Callable[[], Optional[T]],
                timeout_ms: int, flags: int, what: str = "operation") -> T:
@@ -698,7 +700,7 @@ class Socket:
                     self._rcvtimeo = v
                 pipes = list(self._pipes) if option == C.RCVMAXSIZE else []
             for pipe in pipes:
-                pipe.set_recv_max_size(v)
+                pipe._set_recv_max_size(v)
         elif level == self.protocol:
             with self._lock:
                 self._proto.set_option(option, value)
@@ -730,7 +732,7 @@ class Socket:
             if option == C.PROTOCOL:
                 return self.protocol
             if option in (C.SNDFD, C.RCVFD):
-                return self._readiness_fd(option == C.RCVFD)
+                return self._readiness_fd(option == C.RCVFD)  # ENOPROTOOPT one-way
             key = (level, option)
             if key not in self._opts:
                 raise NanomsgError(errno.ENOPROTOOPT, "unknown SOL_SOCKET option %r" % (option,))
@@ -746,6 +748,14 @@ class Socket:
         raise _wrong_level(self, level, option)
 
     def _readiness_fd(self, receiving: bool) -> int:
+        if isinstance(self._proto, SendOnly if receiving else RecvOnly):
+            raise NanomsgError(errno.ENOPROTOOPT, "%s: a %s socket cannot %s, so it has no %s "
+                               "(as in nanomsg); poll its %s" % (
+                                   "RCVFD" if receiving else "SNDFD",
+                                   self.protocol_name.upper(),
+                                   "receive" if receiving else "send",
+                                   "RCVFD" if receiving else "SNDFD",
+                                   "SNDFD" if receiving else "RCVFD"))
         with self._lock:
             if self._fds is None:
                 self._fds = (ReadyFd(), ReadyFd())
