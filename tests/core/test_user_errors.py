@@ -176,3 +176,18 @@ def test_name_shows_in_the_repr() -> None:
     assert repr(s) == "<nanomsg_core.Socket req 'renamed' closed>"
     with nn.Socket(nn.AF_SP_RAW, nn.REP) as r:
         assert repr(r) == "<nanomsg_core.Socket rep raw>"
+
+
+def test_the_rendered_pipe_reference_is_the_user_surface() -> None:
+    """docs/reference/api.md renders Pipe with an explicit member list: every
+    name API.md promises, each a real attribute, and no internals."""
+    from pathlib import Path
+    page = (Path(__file__).resolve().parents[2] / "docs" / "reference" / "api.md").read_text()
+    block = page.split("::: nanomsg_core.Pipe", 1)[1].split("\n\n", 1)[0]
+    members = [line.strip()[2:] for line in block.splitlines() if line.strip().startswith("- ")]
+    promised = {"id", "transport", "local_address", "remote_address", "peer_pid", "peer_uid",
+                "peer_gid", "close"}
+    assert promised <= set(members), members
+    for name in members:
+        assert name in nn.Pipe.__annotations__ or callable(getattr(nn.Pipe, name)), name
+    assert not set(members) & {"send", "recv", "deliver", "queued", "mark_closed", "data"}
