@@ -343,8 +343,8 @@ class WsConnection:
             self._on_accept(ev)
             self.phase = Phase.OPEN
         elif isinstance(ev, RejectConnection):
-            raise _Fail(NanomsgError(errno.ECONNREFUSED, "WebSocket server answered HTTP %d"
-                                     % ev.status_code))
+            raise _Fail(NanomsgError(errno.EPROTO, "WebSocket server answered HTTP %d to %r (a "
+                                     "wrong path?)" % (ev.status_code, self._cfg.path)))
         # Pong, RejectData: nothing to do
 
     def _opened(self, msgs: list[bytes]) -> None:
