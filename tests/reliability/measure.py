@@ -1,312 +1,251 @@
-"""Measurements for docs/reliability.md (not a test module; run by hand).
+"""Hostile peers, faults and scale, side by side: ours, C nanomsg and NNG
+(run by hand; not a test module).
 
-    python -m tests.reliability.measure idle    [--impl ours|c] [--conns 200]
-    python -m tests.reliability.measure announce [--impl ours|c]
-    python -m tests.reliability.measure flood   [--impl ours|c] [--msgs 1000]
+    python -m tests.reliability.measure [--quick] [--impl ours,c,nng] [--only PROBES]
+                                        [--json FILE]
+    python -m tests.reliability.measure idle     [--impl ours|c|nng] [--conns 200]
+    python -m tests.reliability.measure announce [--impl ours|c|nng]
+    python -m tests.reliability.measure flood    [--impl ours|c|nng] [--msgs 1000]
 
-Every victim is a PULL bound on tcp in a child process (ours through the
-public API, or C nanomsg through a small ctypes binding); the peers are
-plain stdlib sockets speaking the SP wire format, so both victims face the
-very same bytes.
+The first form runs every probe of issue 16 for each implementation and
+prints a markdown table (``docs/reliability.md``, "Side by side with C
+nanomsg and NNG"); ``--quick`` runs them with smaller N in about 3 minutes.
+Probes: ``malformed``, ``pingflood``, ``tls``, ``exit``, ``pull``, ``rep``,
+``idle``, ``flood`` (their modules, ``probes_*.py``, say what each does).
 
-* ``idle``: RSS (and, for ours, traced Python allocations) per connection
-  for *conns* handshaken connections that each sent one 4 KiB message.
-* ``announce``: a peer announces a 1 GiB frame (RCVMAXSIZE -1) and sends
-  1 KiB of it, then 16 MiB more: the victim's RSS after each.
-* ``flood``: a polite peer sends a timestamped message every 2 ms; its
-  one-way latency (CLOCK_MONOTONIC, same host) idle, then while another
-  peer floods 64-byte frames as fast as the kernel takes them.
+Every victim is a child process of one implementation: ours through the
+public API, C nanomsg 1.1.5 (``libnanomsg.so.5``) through a small ctypes
+binding, NNG through pynng.  The peers are plain stdlib sockets speaking the
+SP wire format (or SP over WebSocket), so every victim faces the same bytes;
+the send-close-exit probe's receiver is an NNG PULL for every sender.
+Everything runs on loopback, each probe bounded in time.
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
+import json
+import math
 import os
-import socket
-import struct
-import subprocess
+import platform
 import sys
-import threading
 import time
 from typing import Any, Callable, Optional
 
-PULL, PUSH = 81, 80
-PUSH_HDR = b"\x00SP\x00\x00\x50\x00\x00"
-_ts = struct.Struct(">d")
+from tests.reliability import probes_exit, probes_scale, probes_tls, probes_ws
+from tests.reliability.probes_tls import Certs
+
+IMPLS = ("ours", "c", "nng")
+NAMES = {"ours": "ours", "c": "C nanomsg 1.1.5", "nng": "NNG (pynng 0.9)"}
+PROBES = ("malformed", "pingflood", "tls", "exit", "pull", "rep", "idle", "flood")
 
 
-def frame(payload: bytes) -> bytes:
-    return struct.pack(">Q", len(payload)) + payload
+class Plan:
+    """The sizes of one run (``quick`` shrinks every N)."""
+
+    def __init__(self, quick: bool) -> None:
+        self.quick = quick
+        self.flood_seconds = 3.0 if quick else 10.0
+        self.attackers = 4
+        self.stalled = 300
+        self.exit_runs = 2 if quick else 10
+        self.pull_idle = (0, 1000) if quick else (0, 100, 1000, 3000)
+        self.rep_idle = (0, 1000) if quick else (0, 1000, 4000)
+        self.seconds = 1.0 if quick else 2.0
+        self.conns = 50 if quick else 200
+        self.msgs = 300 if quick else 1000
 
 
-def rss_kib() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
+def run_probe(name: str, impl: str, plan: Plan, certs: Certs) -> Any:
+    if name == "malformed":
+        return probes_ws.malformed(impl)
+    if name == "pingflood":
+        return probes_ws.ping_flood(impl, plan.flood_seconds, plan.attackers)
+    if name == "tls":
+        return probes_tls.stalled(impl, certs, plan.stalled)
+    if name == "exit":
+        return probes_exit.send_close_exit(impl, certs, plan.exit_runs)
+    if name == "pull":
+        return {n: probes_scale.pull_rate(impl, n, plan.seconds) for n in plan.pull_idle}
+    if name == "rep":
+        return {n: probes_scale.rep_p50(impl, n, plan.seconds) for n in plan.rep_idle}
+    if name == "idle":
+        return {t: probes_scale.idle_memory(impl, t, certs, plan.conns)
+                for t in ("tcp", "ws", "tls+tcp")}
+    return probes_scale.flood(impl, plan.msgs)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# -- the table ------------------------------------------------------------------------
+
+def _yes(b: bool) -> str:
+    return "yes" if b else "**no**"
 
 
-# -- victims (child processes) ----------------------------------------------------
-
-class _CPull:
-    """C nanomsg's PULL through ctypes (the few calls the victims need)."""
-
-    def __init__(self, maxsize: int) -> None:
-        lib = ctypes.CDLL("libnanomsg.so.5", use_errno=True)
-        lib.nn_socket.argtypes = [ctypes.c_int, ctypes.c_int]
-        lib.nn_bind.argtypes = [ctypes.c_int, ctypes.c_char_p]
-        lib.nn_setsockopt.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int,
-                                      ctypes.c_void_p, ctypes.c_size_t]
-        lib.nn_recv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        lib.nn_freemsg.argtypes = [ctypes.c_void_p]
-        lib.nn_get_statistic.argtypes = [ctypes.c_int, ctypes.c_int]
-        lib.nn_get_statistic.restype = ctypes.c_uint64
-        self.lib = lib
-        self.fd = lib.nn_socket(1, PULL)
-        v = ctypes.c_int(maxsize)
-        lib.nn_setsockopt(self.fd, 0, 16, ctypes.byref(v), ctypes.sizeof(v))
-
-    def bind(self, url: str) -> None:
-        if self.lib.nn_bind(self.fd, url.encode()) < 0:
-            raise OSError(ctypes.get_errno(), "nn_bind")
-
-    def recv(self) -> bytes:
-        p = ctypes.c_void_p()
-        n = self.lib.nn_recv(self.fd, ctypes.byref(p), ctypes.c_size_t(-1).value, 0)
-        if n < 0:
-            raise OSError(ctypes.get_errno(), "nn_recv")
-        data = ctypes.string_at(p, n)
-        self.lib.nn_freemsg(p)
-        return data
-
-    def conns(self) -> int:
-        return int(self.lib.nn_get_statistic(self.fd, 202))
+def _ms(x: float) -> str:
+    return "n/a" if math.isnan(x) else ("%.2f" % x if x < 10 else "%.0f" % x)
 
 
-def _victim_socket(impl: str, maxsize: int) -> tuple[Any, Callable[[], bytes], Callable[[], int]]:
-    if impl == "c":
-        c = _CPull(maxsize)
-        return c, c.recv, c.conns
-    import nanomsg_core as nn
-    s = nn.Socket(nn.AF_SP, nn.PULL)
-    s.setsockopt(nn.SOL_SOCKET, nn.RCVMAXSIZE, maxsize)
-    return s, s.recv, lambda: s.get_statistic(nn.STAT_CURRENT_CONNECTIONS)
+def _rate(x: float) -> str:
+    return "%.0fk" % (x / 1000) if x >= 10000 else "%.1fk" % (x / 1000)
 
 
-def victim(impl: str, mode: str, url: str) -> None:
-    traced = impl == "ours" and mode == "hold"
-    if os.environ.get("MEASURE_SWITCHINTERVAL"):        # experiments only
-        sys.setswitchinterval(float(os.environ["MEASURE_SWITCHINTERVAL"]))
-    if traced:
-        import tracemalloc
-        tracemalloc.start()
-    s, recv, conns = _victim_socket(impl, -1)
-    s.bind(url)
-    got = [0]
-    lat: list[float] = []
-    out = sys.stdout
-
-    def loop() -> None:
-        mono = time.monotonic
-        while True:
-            m = recv()
-            got[0] += 1
-            if m[:1] == b"P":
-                lat.append(mono() - _ts.unpack_from(m, 1)[0])
-            elif m[:1] == b"E":
-                lat.sort()
-                n = len(lat)
-                q = [lat[min(n - 1, int(n * p))] * 1e3 for p in (0.5, 0.9, 0.99)] if n else [0] * 3
-                out.write("lat n=%d p50=%.3f p90=%.3f p99=%.3f max=%.3f\n"
-                          % (n, q[0], q[1], q[2], (lat[-1] * 1e3 if n else 0)))
-                out.flush()
-                lat.clear()
-    th = threading.Thread(target=loop, daemon=True)
-    th.start()
-    out.write("ready\n")
-    out.flush()
-    for line in sys.stdin:
-        cmd = line.strip()
-        if cmd == "rss":
-            t = 0
-            if traced:
-                import gc
-                import tracemalloc
-                gc.collect()
-                t = tracemalloc.get_traced_memory()[0]
-            out.write("rss %d traced %d conns %d got %d\n" % (rss_kib(), t, conns(), got[0]))
-            out.flush()
-        elif cmd == "quit":
-            break
+def _mib(x: float) -> str:
+    return "%+.1f MiB" % x
 
 
-class Victim:
-    def __init__(self, impl: str, mode: str) -> None:
-        self.url = "tcp://127.0.0.1:%d" % free_port()
-        self.p = subprocess.Popen([sys.executable, "-m", "tests.reliability.measure", "victim",
-                                   "--impl", impl, "--mode", mode, "--url", self.url],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self.line() == "ready"
-        self.addr = ("127.0.0.1", int(self.url.rsplit(":", 1)[1]))
-
-    def line(self) -> str:
-        assert self.p.stdout is not None
-        return self.p.stdout.readline().strip()
-
-    def ask(self) -> dict[str, int]:
-        assert self.p.stdin is not None
-        self.p.stdin.write("rss\n")
-        self.p.stdin.flush()
-        parts = self.line().split()
-        return {parts[i]: int(parts[i + 1]) for i in range(0, len(parts), 2)}
-
-    def wait_for(self, key: str, value: int, timeout: float = 20) -> dict[str, int]:
-        deadline = time.monotonic() + timeout
-        while True:
-            r = self.ask()
-            if r[key] >= value or time.monotonic() > deadline:
-                return r
-            time.sleep(0.05)
-
-    def close(self) -> None:
-        try:
-            assert self.p.stdin is not None
-            self.p.stdin.write("quit\n")
-            self.p.stdin.flush()
-        except OSError:
-            pass
-        try:
-            self.p.wait(5)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
+def _delivered(runs: Optional[list[int]]) -> str:
+    if runs is None:
+        return "n/a"
+    full = sum(1 for r in runs if r == probes_exit.COUNT)
+    lo, hi = min(runs), max(runs)
+    got = str(lo) if lo == hi else "%d–%d" % (lo, hi)
+    text = "%s (%d/%d runs)" % (got, full, len(runs))
+    return text if full == len(runs) else "**%s**" % text
 
 
-def peer(addr: tuple[str, int]) -> socket.socket:
-    c = socket.create_connection(addr, timeout=10)
-    c.sendall(PUSH_HDR)
-    got = b""
-    while len(got) < 8:
-        chunk = c.recv(8 - len(got))
-        if not chunk:
-            raise EOFError("victim closed the handshake")
-        got += chunk
-    return c
+def _delivered_over(transport: str) -> Callable[[Any], str]:
+    return lambda r: _delivered(r[transport])
 
 
-# -- the measurements -------------------------------------------------------------
+def _answers(a: list[str]) -> str:
+    return "%s ×%d" % (a[0], len(a)) if len(set(a)) == 1 else ", ".join(a)
 
-def idle(impl: str, conns: int) -> None:
-    v = Victim(impl, "hold")
+
+Row = tuple[str, Callable[[Any], str]]
+
+
+def rows(plan: Plan) -> dict[str, list[Row]]:
+    """Per probe: (label, cell formatter of one implementation's result)."""
+    fl = "%d attackers, %g s" % (plan.attackers, plan.flood_seconds)
+    exit_rows: list[Row] = [("send 1000 × 100 B, close, exit: delivered over %s" % t,
+                             _delivered_over(t)) for t in probes_exit.TRANSPORTS]
+    return {
+        "malformed": [
+            ("malformed ws upgrade (non-ASCII byte in Protocol / Extensions / Connection / "
+             "Host): answer", lambda r: _answers(r["answers"])),
+            ("… an unrelated tcp REP of the process still answers; the ws listener serves",
+             lambda r: "%s; %s" % (_yes(r["tcp_rep"] and r["alive"]), _yes(r["ws_after"])))],
+        "pingflood": [
+            ("ws ping flood (%s): victim RSS growth" % fl, lambda r: _mib(r["rss_mib"])),
+            ("… polite peer's round-trip p50 meanwhile, ws / tcp (ms)",
+             lambda r: "%s / %s%s" % (_ms(r["ws_p50"]), _ms(r["tcp_p50"]),
+                                      " (%d failed)" % r["fails"] if r["fails"] else ""))],
+        "tls": [
+            ("%d stalled TLS handshakes (half silent, half after ClientHello): RSS growth, "
+             "while open / 2 s after dropped" % plan.stalled,
+             lambda r: "n/a" if r.get("na") else "%s / %s" % (_mib(r["peak_mib"]),
+                                                               _mib(r["after_mib"]))),
+            ("… an unrelated tcp REP answers meanwhile; tls+tcp serves after",
+             lambda r: "n/a" if r.get("na") else "%s; %s" % (_yes(r["tcp_rep"]),
+                                                              _yes(r["tls_after"])))],
+        "exit": exit_rows,
+        "pull": [("PULL msg/s with %s idle pushers" % " / ".join(map(str, plan.pull_idle)),
+                  lambda r: " / ".join(_rate(r[n]) for n in plan.pull_idle))],
+        "rep": [("REP round-trip p50 (ms) with %s idle clients"
+                 % " / ".join(map(str, plan.rep_idle)),
+                 lambda r: " / ".join("%.3f" % r[n] for n in plan.rep_idle))],
+        "idle": [("idle memory per connection, tcp / ws / tls+tcp (%d connections, KiB RSS)"
+                  % plan.conns,
+                  lambda r: " / ".join("n/a" if r[t] is None else "%.1f" % r[t]
+                                       for t in ("tcp", "ws", "tls+tcp")))],
+        "flood": [
+            ("polite peer's one-way latency p50 / p90 / p99 (ms), idle",
+             lambda r: " / ".join(_ms(x) for x in r["idle"])),
+            ("… while another peer floods 64-byte frames",
+             lambda r: " / ".join(_ms(x) for x in r["flood"]))],
+    }
+
+
+def table(results: dict[str, dict[str, Any]], impls: list[str], plan: Plan) -> str:
+    lines = ["| probe | " + " | ".join(NAMES[i] for i in impls) + " |",
+             "|---|" + "---|" * len(impls)]
+    for probe, probe_rows in rows(plan).items():
+        if probe not in results:
+            continue
+        for label, cell in probe_rows:
+            cells = []
+            for impl in impls:
+                r = results[probe].get(impl)
+                try:
+                    cells.append("error: %s" % r["error"] if isinstance(r, dict) and "error" in r
+                                 else cell(r))
+                except (KeyError, TypeError, ValueError) as e:
+                    cells.append("error: %r" % e)
+            lines.append("| %s | %s |" % (label, " | ".join(cells)))
+    return "\n".join(lines)
+
+
+def run_all(impls: list[str], probes: list[str], plan: Plan) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    certs = Certs()
     try:
-        warm = peer(v.addr)
-        warm.sendall(frame(b"w" * 4096))
-        v.wait_for("got", 1)
-        time.sleep(0.5)
-        base = v.ask()
-        peers = [peer(v.addr) for _ in range(conns)]
-        v.wait_for("conns", conns + 1)
-        for c in peers:
-            c.sendall(frame(b"x" * 4096))
-        v.wait_for("got", conns + 1)
-        time.sleep(1.0)            # idle: let receive buffers shrink back
-        r = v.ask()
-        print("%s idle: %d conns, RSS +%.1f KiB/conn, traced +%.1f KiB/conn"
-              % (impl, conns, (r["rss"] - base["rss"]) / conns,
-                 (r["traced"] - base["traced"]) / 1024 / conns))
-        for c in peers + [warm]:
-            c.close()
+        for probe in probes:
+            results[probe] = {}
+            for impl in impls:
+                t0 = time.monotonic()
+                try:
+                    results[probe][impl] = run_probe(probe, impl, plan, certs)
+                except Exception as e:          # one failed probe still prints its row
+                    results[probe][impl] = {"error": "%s: %s" % (type(e).__name__, e)}
+                print("# %-9s %-4s %5.1f s: %s" % (probe, impl, time.monotonic() - t0,
+                                                    results[probe][impl]),
+                      file=sys.stderr, flush=True)
     finally:
-        v.close()
+        certs.close()
+    return results
 
 
-def announce(impl: str) -> None:
-    v = Victim(impl, "hold")
-    try:
-        base = v.ask()
-        c = peer(v.addr)
-        c.sendall(struct.pack(">Q", 1 << 30) + b"a" * 1024)
-        time.sleep(1.0)
-        r1 = v.ask()
-        c.sendall(b"b" * (16 << 20))
-        time.sleep(1.0)
-        r2 = v.ask()
+# -- the single probes of the earlier harness -----------------------------------------
+
+def single(what: str, impl: str, conns: int, msgs: int) -> None:
+    if what == "announce":
+        a, b = probes_scale.announce(impl)
         print("%s announce 1 GiB: RSS +%.1f MiB after 1 KiB of it, +%.1f MiB after 16 MiB"
-              % (impl, (r1["rss"] - base["rss"]) / 1024, (r2["rss"] - base["rss"]) / 1024))
-        c.close()
-    finally:
-        v.close()
-
-
-def _polite(addr: tuple[str, int], n: int) -> None:
-    c = peer(addr)
-    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    for _ in range(n):
-        c.sendall(frame(b"P" + _ts.pack(time.monotonic())))
-        time.sleep(0.002)
-    c.sendall(frame(b"E"))
-    c.close()
-
-
-def flooder(host: str, port: int) -> None:
-    c = peer((host, port))
-    chunk = frame(b"f" * 64) * 4096
-    try:
-        while True:
-            c.sendall(chunk)
-    except OSError:
-        pass
-
-
-def flood(impl: str, n: int) -> None:
-    v = Victim(impl, "recv")
-    fl: Optional[subprocess.Popen[bytes]] = None
-    try:
-        _polite(v.addr, n)
-        print("%s idle  : %s" % (impl, v.line()))
-        fl = subprocess.Popen([sys.executable, "-m", "tests.reliability.measure", "flooder",
-                               "--url", v.url])
-        time.sleep(1.0)
-        _polite(v.addr, n)
-        print("%s flood : %s" % (impl, v.line()))
-        r = v.ask()
-        print("%s flood : victim received %d messages, RSS %d KiB" % (impl, r["got"], r["rss"]))
-    finally:
-        if fl is not None:
-            fl.kill()
-            fl.wait()
-        v.close()
+              % (impl, a, b))
+    elif what == "flood":
+        r = probes_scale.flood(impl, msgs)
+        print("%s one-way p50/p90/p99 ms: idle %s, flood %s" % (impl, r["idle"], r["flood"]))
+    else:
+        certs = Certs()
+        try:
+            for t in ("tcp", "ws", "tls+tcp"):
+                kib = probes_scale.idle_memory(impl, t, certs, conns)
+                print("%s idle %s: %d conns, %s KiB RSS/conn"
+                      % (impl, t, conns, "n/a" if kib is None else "%.1f" % kib))
+        finally:
+            certs.close()
 
 
 def main(argv: Optional[list[str]] = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m tests.reliability.measure")
-    ap.add_argument("what", choices=["idle", "announce", "flood", "victim", "flooder"])
-    ap.add_argument("--impl", default="ours", choices=["ours", "c"])
-    ap.add_argument("--mode", default="hold")
-    ap.add_argument("--url", default="")
+    ap.add_argument("what", nargs="?", default="all", choices=["all", "idle", "announce", "flood"])
+    ap.add_argument("--impl", default=",".join(IMPLS), help="comma list of ours, c, nng")
+    ap.add_argument("--only", default=",".join(PROBES), help="comma list of " + ", ".join(PROBES))
+    ap.add_argument("--quick", action="store_true", help="smaller N (about 3 minutes)")
+    ap.add_argument("--json", default="", help="also write the raw results here")
     ap.add_argument("--conns", type=int, default=200)
     ap.add_argument("--msgs", type=int, default=1000)
     a = ap.parse_args(argv)
-    if a.what == "victim":
-        victim(a.impl, a.mode, a.url)
-    elif a.what == "flooder":
-        host, port = a.url[6:].rsplit(":", 1)
-        flooder(host, int(port))
-    elif a.what == "idle":
-        idle(a.impl, a.conns)
-    elif a.what == "announce":
-        announce(a.impl)
-    else:
-        flood(a.impl, a.msgs)
+    impls = [i for i in a.impl.split(",") if i]
+    probes = [p for p in a.only.split(",") if p]
+    bad = [x for x in impls if x not in IMPLS] + [p for p in probes if p not in PROBES]
+    if bad:
+        ap.error("unknown implementation or probe: %s" % ", ".join(bad))
+    if a.what != "all":
+        for impl in impls:
+            single(a.what, impl, a.conns, a.msgs)
+        return
+    plan = Plan(a.quick)
+    t0 = time.monotonic()
+    results = run_all(impls, probes, plan)
+    print(table(results, impls, plan))
+    print("\n%s, %d CPUs, Python %s; %s; %.0f s" % (
+        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count() or 0,
+        platform.python_version(), "quick" if a.quick else "full", time.monotonic() - t0))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1, default=str)
 
 
 if __name__ == "__main__":
     main()
-    os._exit(0)
