@@ -6,10 +6,13 @@ stream keeps the ByteStream contract."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import io
 import itertools
 import os
 import sys
+import tokenize
 from pathlib import Path
 from types import ModuleType
 
@@ -47,3 +50,56 @@ def new_url() -> str:
 @pytest.mark.parametrize("check", sorted(TRANSPORT_CHECKS))
 def test_conformance(memstream: ModuleType, check: str) -> None:
     check_transport(new_url, only=[check])
+
+
+# -- the new checks fail a stream that breaks their rule ---------------------------
+
+def test_unbounded_buffering_fails_stalled_receiver(memstream: ModuleType,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream that takes every byte, however much its peer leaves unread."""
+    monkeypatch.setattr(memstream, "WINDOW", 1 << 40)
+    with pytest.raises(AssertionError, match=r"stalled_receiver\].*still does not block"):
+        check_transport(new_url, only=["stalled_receiver"])
+
+
+def test_losing_bytes_in_flight_fails_linger(memstream: ModuleType,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream whose close throws away what its peer has not read yet."""
+    close = memstream.MemStream.close
+
+    def lossy_close(self: object) -> None:
+        self.peer.inbox.clear()         # type: ignore[attr-defined]
+        close(self)
+    monkeypatch.setattr(memstream.MemStream, "close", lossy_close)
+    with pytest.raises(AssertionError, match=r"check_transport\[linger\]"):
+        check_transport(new_url, only=["linger"], timeout=3.0)
+
+
+def test_silent_close_fails_peer_gone_midstream(memstream: ModuleType,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream whose close does nothing: the peer never learns (no end of
+    stream, no failed write); what it writes is read and dropped, then it stalls."""
+    monkeypatch.setattr(memstream.MemStream, "close", lambda self: None)
+    with pytest.raises(AssertionError, match=r"peer_gone_midstream\].*STAT_BROKEN"):
+        check_transport(new_url, only=["peer_gone_midstream"], timeout=3.0)
+
+
+def test_the_transport_is_under_100_lines_of_code() -> None:
+    """docs/plugins.md says so: code lines of the transport, leaving out
+    docstrings, comments, blank lines and the demo under ``__main__``."""
+    src = EXAMPLE.read_text()
+    tree = ast.parse(src)
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        for st in body if isinstance(body, list) else ():
+            if isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant) \
+                    and isinstance(st.value.value, str):
+                skip.update(range(st.lineno, (st.end_lineno or st.lineno) + 1))
+            elif isinstance(st, ast.If) and "__main__" in ast.unparse(st.test):
+                skip.update(range(st.lineno, (st.end_lineno or st.lineno) + 1))
+    code = {line for tok in tokenize.generate_tokens(io.StringIO(src).readline)
+            if tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE,
+                                tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+            for line in range(tok.start[0], tok.end[0] + 1)} - skip
+    assert 50 < len(code) < 100, "the memstream transport has %d lines of code" % len(code)

@@ -18,12 +18,11 @@ from typing import Callable, Optional, Sequence
 
 import nanomsg_core as nn
 from nanomsg_core.interfaces import Buffer, CompletionCallback, EndpointContext, TransportPipe
-from nanomsg_core.stream import Handshake
+from nanomsg_core.stream import DialDone, Handshake
 from nanomsg_core.wire import TCP_FRAMING
 
 WINDOW = 64 * 1024                              # bytes unread one way: the socket buffers
-Done = Callable[[Optional[TransportPipe], Optional[BaseException]], None]
-_lock = threading.Lock()                        # guards every stream, and _bound
+_lock = threading.Lock()                        # guards every stream
 _bound: dict[str, "MemEndpoint"] = {}           # name -> its listener
 
 
@@ -99,41 +98,35 @@ class MemEndpoint:
         self.url = self.bound_address = url
         self.endpoint, self.closed = endpoint, False
 
-    def listen(self, accepted: Callable[[TransportPipe], None]) -> None:
-        with _lock:
-            if self.url in _bound:
-                raise nn.NanomsgError(errno.EADDRINUSE, self.url + " is bound already")
-            _bound[self.url], self.accepted = self, accepted
+    def listen(self, take: Callable[[TransportPipe], None]) -> None:
+        self.accepted: DialDone = lambda p, e: take(p) if p else self.endpoint.handshake_failed(e)
+        if _bound.setdefault(self.url, self) is not self:   # one step: no race
+            raise nn.NanomsgError(errno.EADDRINUSE, self.url + " is bound already")
 
-    def dial(self, done: Done) -> None:
-        self.endpoint.reactor.call_soon_threadsafe(self._connect, done)
-
-    def _connect(self, done: Done) -> None:     # engine thread, as handshakes
-        with _lock:
-            ln = _bound.get(self.url)
+    def dial(self, done: DialDone) -> None:
+        ln = _bound.get(self.url)
         if ln is None and not self.closed:
             done(None, nn.NanomsgError(errno.ECONNREFUSED, "nothing is bound to " + self.url))
         elif ln is not None:
             mine, theirs = MemStream(self.endpoint), MemStream(ln.endpoint)
             mine.peer, theirs.peer = theirs, mine
-            ln._shake(theirs, lambda p, e: ln.accepted(p) if p else ln.endpoint.handshake_failed(e))
+            ln._shake(theirs, ln.accepted)
             self._shake(mine, done)
 
-    def _shake(self, stream: MemStream, done: Done) -> None:
-        """The kit's SP handshake; what it makes is a StreamPipe."""
+    def _shake(self, stream: MemStream, done: DialDone) -> None:
+        """The kit's SP handshake, on the engine thread; it makes a StreamPipe."""
         def shaken(pipe: Optional[TransportPipe], exc: Optional[BaseException]) -> None:
             if pipe is not None and self.closed:
                 pipe.close()                    # this endpoint closed meanwhile
             elif not self.closed:
                 done(pipe, exc)
-        Handshake(stream, self.endpoint, TCP_FRAMING, "memstream", self.url, self.url,
-                  shaken).start()
+        hs = Handshake(stream, self.endpoint, TCP_FRAMING, "memstream", self.url, self.url, shaken)
+        self.endpoint.reactor.call_soon_threadsafe(hs.start)
 
     def close(self) -> None:
-        with _lock:
-            self.closed = True
-            if _bound.get(self.url) is self:
-                del _bound[self.url]
+        self.closed = True
+        if _bound.get(self.url) is self:        # only its listener removes a name
+            del _bound[self.url]
 
 
 class MemStreamTransport:
