@@ -15,10 +15,12 @@ import sys
 import tokenize
 from pathlib import Path
 from types import ModuleType
+from typing import Any, Callable
 
 import pytest
 
 import nanomsg_core as nn
+from nanomsg_core.stream import ByteStream
 from nanomsg_core.testing import TRANSPORT_CHECKS, check_transport
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "transports" / "memstream.py"
@@ -50,6 +52,93 @@ def new_url() -> str:
 @pytest.mark.parametrize("check", sorted(TRANSPORT_CHECKS))
 def test_conformance(memstream: ModuleType, check: str) -> None:
     check_transport(new_url, only=[check])
+
+
+# -- the stream itself, on a reactor that runs posted calls only when told ----------
+
+class PostedReactor:
+    """Records ``call_soon_threadsafe`` calls; :meth:`run` runs them in order."""
+
+    def __init__(self) -> None:
+        self.posted: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+
+    def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
+        self.posted.append((fn, args))
+
+    def run(self) -> None:
+        posted, self.posted = self.posted, []
+        for fn, args in posted:
+            fn(*args)
+
+
+class Ep:
+    def __init__(self, reactor: PostedReactor) -> None:
+        self.reactor = reactor
+
+
+def stream_pair(memstream: ModuleType) -> tuple[Any, Any, PostedReactor]:
+    r = PostedReactor()
+    a, b = memstream.MemStream(Ep(r)), memstream.MemStream(Ep(r))
+    a.peer, b.peer = b, a
+    return a, b, r
+
+
+def test_a_mem_stream_is_a_byte_stream(memstream: ModuleType) -> None:
+    a, _, _ = stream_pair(memstream)
+    assert isinstance(a, ByteStream)
+
+
+def test_completions_are_posted_never_called_inline(memstream: ModuleType) -> None:
+    a, b, r = stream_pair(memstream)
+    buf = bytearray(10)
+    got: list[tuple[int, Any]] = []
+    b.read(memoryview(buf), lambda n, err: got.append((n, err)))
+    assert a.try_write([b"hel", memoryview(b"lo")]) == 5
+    assert got == [], "a read completed inside the write that fed it"
+    r.run()
+    assert got == [(5, None)] and bytes(buf[:5]) == b"hello"
+
+
+def test_a_writer_whose_peer_does_not_read_stays_pending(memstream: ModuleType) -> None:
+    a, b, r = stream_pair(memstream)
+    window = memstream.WINDOW
+    assert a.try_write([b"x" * (window + 10)]) == window
+    assert a.try_write([b"y"]) == 0
+    wrote: list[tuple[int, Any]] = []
+    a.write([b"z" * 100], lambda n, err: wrote.append((n, err)))
+    r.run()
+    assert wrote == [], "a write completed into a full window"
+    buf = bytearray(window)
+    b.read(memoryview(buf), lambda n, err: None)
+    r.run()
+    assert wrote == [(100, None)], "reading did not let the pending write go on"
+
+
+def test_close_ends_the_peer_after_what_it_has_not_read(memstream: ModuleType) -> None:
+    a, b, r = stream_pair(memstream)
+    a.try_write([b"last words"])
+    a.close()
+    got: list[tuple[int, Any]] = []
+    buf = bytearray(64)
+    b.read(memoryview(buf), lambda n, err: got.append((n, err)))
+    r.run()
+    b.read(memoryview(buf), lambda n, err: got.append((n, err)))
+    r.run()
+    assert got == [(10, None), (0, None)] and bytes(buf[:10]) == b"last words"
+    pending: list[tuple[int, Any]] = []
+    b.write([b"x" * (memstream.WINDOW + 1)], lambda n, err: pending.append((n, err)))
+    r.run()
+    assert pending and pending[0][0] == 0 and isinstance(pending[0][1], BrokenPipeError)
+
+
+def test_no_callback_after_close(memstream: ModuleType) -> None:
+    a, b, r = stream_pair(memstream)
+    got: list[tuple[int, Any]] = []
+    b.read(memoryview(bytearray(8)), lambda n, err: got.append((n, err)))
+    a.try_write([b"data"])          # the completion is posted ...
+    b.close()                       # ... and the stream closes before it runs
+    r.run()
+    assert got == []
 
 
 # -- the new checks fail a stream that breaks their rule ---------------------------
