@@ -52,8 +52,9 @@ class Plan:
         self.pull_idle = (0, 1000) if quick else (0, 100, 1000, 3000)
         self.rep_idle = (0, 1000) if quick else (0, 1000, 4000)
         self.seconds = 1.0 if quick else 2.0
+        self.windows = 1 if quick else 3
         self.conns = 50 if quick else 200
-        self.msgs = 300 if quick else 1000
+        self.msgs = 300 if quick else 2000
 
 
 def run_probe(name: str, impl: str, plan: Plan, certs: Certs) -> Any:
@@ -66,7 +67,7 @@ def run_probe(name: str, impl: str, plan: Plan, certs: Certs) -> Any:
     if name == "exit":
         return probes_exit.send_close_exit(impl, certs, plan.exit_runs)
     if name == "pull":
-        return {n: probes_scale.pull_rate(impl, n, plan.seconds) for n in plan.pull_idle}
+        return {n: probes_scale.pull_rate(impl, n, plan.seconds, plan.windows) for n in plan.pull_idle}
     if name == "rep":
         return {n: probes_scale.rep_p50(impl, n, plan.seconds) for n in plan.rep_idle}
     if name == "idle":
@@ -123,8 +124,10 @@ def rows(plan: Plan) -> dict[str, list[Row]]:
         "malformed": [
             ("malformed ws upgrade (non-ASCII byte in Protocol / Extensions / Connection / "
              "Host): answer", lambda r: _answers(r["answers"])),
-            ("… an unrelated tcp REP of the process still answers; the ws listener serves",
-             lambda r: "%s; %s" % (_yes(r["tcp_rep"] and r["alive"]), _yes(r["ws_after"])))],
+            ("… an unrelated tcp REP of the process still answers; the ws listener serves; "
+             "RSS growth",
+             lambda r: "%s; %s; %s" % (_yes(r["tcp_rep"] and r["alive"]), _yes(r["ws_after"]),
+                                       _mib(r["rss_mib"])))],
         "pingflood": [
             ("ws ping flood (%s): victim RSS growth" % fl, lambda r: _mib(r["rss_mib"])),
             ("… polite peer's round-trip p50 meanwhile, ws / tcp (ms)",

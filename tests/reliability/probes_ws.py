@@ -4,8 +4,9 @@ a ping flood (run by hand).
 * ``malformed``: four upgrade requests, each with a non-ASCII byte in one
   header (``Sec-WebSocket-Protocol``, ``Sec-WebSocket-Extensions``,
   ``Connection``, ``Host``), to a REP bound on ws; what the victim answers
-  (HTTP status, ``closed`` or ``silent``), then whether an unrelated tcp REP
-  and the ws listener in the same process still answer.
+  (HTTP status, ``closed``, or ``silent``: nothing within 3 s), then whether
+  an unrelated tcp REP and the ws listener in the same process still answer,
+  and the victim's RSS growth.
 * ``ping_flood``: attackers (a child process) upgrade and then send ping
   frames as fast as the kernel takes them, never reading the pongs, for N
   seconds; meanwhile a polite peer does REQ round trips over ws (on the same
@@ -85,10 +86,11 @@ def _ws_answers(url: str) -> bool:
 def malformed(impl: str) -> dict[str, Any]:
     tcp, ws = _urls()
     with Victim(impl, rep=tcp, rep_ws=ws) as v:
+        base = v.ask()["rss"]
         answers = [_answer(ws, _bad_request(ws, h)) for h in BAD_HEADERS]
         time.sleep(0.2)
         return {"answers": answers, "tcp_rep": _tcp_answers(tcp), "ws_after": _ws_answers(ws),
-                "alive": v.alive()}
+                "alive": v.alive(), "rss_mib": (v.ask()["rss"] - base) / 1024}
 
 
 # -- the ping flood ----------------------------------------------------------------

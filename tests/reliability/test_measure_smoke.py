@@ -28,6 +28,6 @@ def test_quick_malformed_and_tls_probes_print_their_rows() -> None:
     answer = next(v for k, v in cells.items() if k.startswith("malformed ws upgrade"))
     assert answer == "400 ×4", out.stdout
     serving = [v for k, v in cells.items() if k.startswith("… an unrelated tcp REP")]
-    assert serving == ["yes; yes", "yes; yes"], out.stdout
+    assert len(serving) == 2 and all(v.startswith("yes; yes") for v in serving), out.stdout
     tls = next(v for k, v in cells.items() if "stalled TLS handshakes" in k)
     assert re.fullmatch(r"[+-]\d+\.\d MiB / [+-]\d+\.\d MiB", tls), out.stdout
