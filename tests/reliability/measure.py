@@ -2,7 +2,7 @@
 (run by hand; not a test module).
 
     python -m tests.reliability.measure [--quick] [--impl ours,c,nng] [--only PROBES]
-                                        [--json FILE]
+                                        [--json FILE] [--update FILE]
     python -m tests.reliability.measure idle     [--impl ours|c|nng] [--conns 200]
     python -m tests.reliability.measure announce [--impl ours|c|nng]
     python -m tests.reliability.measure flood    [--impl ours|c|nng] [--msgs 1000]
@@ -12,6 +12,8 @@ prints a markdown table (``docs/reliability.md``, "Side by side with C
 nanomsg and NNG"); ``--quick`` runs them with smaller N in about 3 minutes.
 Probes: ``malformed``, ``pingflood``, ``tls``, ``exit``, ``pull``, ``rep``,
 ``idle``, ``flood`` (their modules, ``probes_*.py``, say what each does).
+``--update FILE`` re-runs only the ``--only`` probes over the results of an
+earlier run (kept in FILE) and prints the whole table again.
 
 Every victim is a child process of one implementation: ours through the
 public API, C nanomsg 1.1.5 (``libnanomsg.so.5``) through a small ctypes
@@ -91,7 +93,13 @@ def _rate(x: float) -> str:
 
 
 def _mib(x: float) -> str:
-    return "%+.1f MiB" % x
+    """RSS growth; bold from 32 MiB (issue 16: "RSS growth under 32 MiB")."""
+    text = "%+.1f MiB" % x
+    return "**%s**" % text if x >= 32 else text
+
+
+def _bold_if(bad: bool, text: str) -> str:
+    return "**%s**" % text if bad else text
 
 
 def _delivered(runs: Optional[list[int]]) -> str:
@@ -143,10 +151,12 @@ def rows(plan: Plan) -> dict[str, list[Row]]:
                                                               _yes(r["tls_after"])))],
         "exit": exit_rows,
         "pull": [("PULL msg/s with %s idle pushers" % " / ".join(map(str, plan.pull_idle)),
-                  lambda r: " / ".join(_rate(r[n]) for n in plan.pull_idle))],
+                  lambda r: _bold_if(r[1000] < r[0] / 2,         # issue 16: at least half
+                                     " / ".join(_rate(r[n]) for n in plan.pull_idle)))],
         "rep": [("REP round-trip p50 (ms) with %s idle clients"
                  % " / ".join(map(str, plan.rep_idle)),
-                 lambda r: " / ".join("%.3f" % r[n] for n in plan.rep_idle))],
+                 lambda r: _bold_if(max(r.values()) >= 0.3,      # issue 16: under 0.3 ms
+                                    " / ".join("%.3f" % r[n] for n in plan.rep_idle)))],
         "idle": [("idle memory per connection, tcp / ws / tls+tcp (%d connections, KiB RSS)"
                   % plan.conns,
                   lambda r: " / ".join("n/a" if r[t] is None else "%.1f" % r[t]
@@ -226,6 +236,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     ap.add_argument("--only", default=",".join(PROBES), help="comma list of " + ", ".join(PROBES))
     ap.add_argument("--quick", action="store_true", help="smaller N (about 3 minutes)")
     ap.add_argument("--json", default="", help="also write the raw results here")
+    ap.add_argument("--update", default="", help="results of an earlier run (JSON): re-run "
+                    "the --only probes, print the whole table, write the file back")
     ap.add_argument("--conns", type=int, default=200)
     ap.add_argument("--msgs", type=int, default=1000)
     a = ap.parse_args(argv)
@@ -240,14 +252,25 @@ def main(argv: Optional[list[str]] = None) -> None:
         return
     plan = Plan(a.quick)
     t0 = time.monotonic()
-    results = run_all(impls, probes, plan)
+    results = _load(a.update) if a.update and os.path.exists(a.update) else {}
+    for probe, by_impl in run_all(impls, probes, plan).items():
+        results.setdefault(probe, {}).update(by_impl)
     print(table(results, impls, plan))
-    print("\n%s, %d CPUs, Python %s; %s; %.0f s" % (
-        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count() or 0,
-        platform.python_version(), "quick" if a.quick else "full", time.monotonic() - t0))
-    if a.json:
-        with open(a.json, "w") as f:
+    if probes:
+        print("\n%s, %d CPUs, Python %s; %s; %.0f s" % (
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count() or 0,
+            platform.python_version(), "quick" if a.quick else "full", time.monotonic() - t0))
+    for path in {a.json, a.update} - {""}:
+        with open(path, "w") as f:
             json.dump(results, f, indent=1, default=str)
+
+
+def _load(path: str) -> dict[str, dict[str, Any]]:
+    """Results as run_all returns them (JSON turned the idle counts into strings)."""
+    def keys(d: dict[str, Any]) -> dict[Any, Any]:
+        return {int(k) if k.isdigit() else k: v for k, v in d.items()}
+    with open(path) as f:
+        return json.load(f, object_hook=keys)  # type: ignore[no-any-return]
 
 
 if __name__ == "__main__":

@@ -30,4 +30,5 @@ def test_quick_malformed_and_tls_probes_print_their_rows() -> None:
     serving = [v for k, v in cells.items() if k.startswith("… an unrelated tcp REP")]
     assert len(serving) == 2 and all(v.startswith("yes; yes") for v in serving), out.stdout
     tls = next(v for k, v in cells.items() if "stalled TLS handshakes" in k)
-    assert re.fullmatch(r"[+-]\d+\.\d MiB / [+-]\d+\.\d MiB", tls), out.stdout
+    mib = r"(\*\*)?[+-]\d+\.\d MiB(\*\*)?"  # bold from 32 MiB
+    assert re.fullmatch(mib + " / " + mib, tls), out.stdout
