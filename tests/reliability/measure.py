@@ -138,9 +138,11 @@ def rows(plan: Plan) -> dict[str, list[Row]]:
                                        _mib(r["rss_mib"])))],
         "pingflood": [
             ("ws ping flood (%s): victim RSS growth" % fl, lambda r: _mib(r["rss_mib"])),
-            ("… polite peer's round-trip p50 meanwhile, ws / tcp (ms)",
-             lambda r: "%s / %s%s" % (_ms(r["ws_p50"]), _ms(r["tcp_p50"]),
-                                      " (%d failed)" % r["fails"] if r["fails"] else ""))],
+            ("… polite peer's round-trip p50 meanwhile, ws / tcp; a new ws connection's "
+             "first reply (ms)",
+             lambda r: "%s / %s; %s%s" % (_ms(r["ws_p50"]), _ms(r["tcp_p50"]),
+                                          _ms(r["connect_ms"]),
+                                          " (%d failed)" % r["fails"] if r["fails"] else ""))],
         "tls": [
             ("%d stalled TLS handshakes (half silent, half after ClientHello): RSS growth, "
              "while open / 2 s after dropped" % plan.stalled,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import ctypes
 import os
+import queue
 import socket
 import ssl
 import struct
@@ -328,14 +329,25 @@ class Victim:
         args = [sys.executable, "-m", "tests.reliability.probes_victim", impl, certfile]
         args += ["%s=%s" % (p.split("_")[0], u) for p, u in binds.items()]
         self.p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
         self.ready = self.line() == "ready"
         if not self.ready:
             self.close()
             raise RuntimeError("%s victim did not start (binds %s)" % (impl, binds))
 
-    def line(self) -> str:
+    def _read(self) -> None:
         assert self.p.stdout is not None
-        return self.p.stdout.readline().strip()
+        for line in self.p.stdout:
+            self._lines.put(line.strip())
+        self._lines.put("")
+
+    def line(self, timeout: float = 60) -> str:
+        """The victim's next line ("" once it exited); TimeoutError if it hangs."""
+        try:
+            return self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError("%s victim said nothing for %g s" % (self.impl, timeout)) from None
 
     def ask(self) -> dict[str, float]:
         assert self.p.stdin is not None

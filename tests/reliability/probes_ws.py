@@ -10,12 +10,14 @@ a ping flood (run by hand).
 * ``ping_flood``: attackers (a child process) upgrade and then send ping
   frames as fast as the kernel takes them, never reading the pongs, for N
   seconds; meanwhile a polite peer does REQ round trips over ws (on the same
-  listener) and over tcp (another socket of the process).  The victim's peak
-  RSS growth and the polite round-trip p50s.
+  listener) and over tcp (another socket of the process), and midway a new
+  ws connection is opened.  The victim's peak RSS growth, the polite
+  round-trip p50s and the new connection's time to its first reply.
 """
 
 from __future__ import annotations
 
+import math
 import socket
 import subprocess
 import sys
@@ -118,6 +120,18 @@ def attack(url: str, attackers: int, seconds: float) -> None:
         t.join()
 
 
+def _connect_ms(url: str) -> float:
+    """A new ws connection and its first round trip, in ms (10 s: gave up)."""
+    t0 = time.perf_counter()
+    try:
+        with ws_peer(url, "rep") as c:
+            c.settimeout(10)
+            ws_request(c, 1, b"new")
+    except OSError:
+        return 10000.0
+    return (time.perf_counter() - t0) * 1e3
+
+
 def ping_flood(impl: str, seconds: float, attackers: int = 4) -> dict[str, Any]:
     tcp, ws = _urls()
     with Victim(impl, rep=tcp, rep_ws=ws) as v:
@@ -136,6 +150,7 @@ def ping_flood(impl: str, seconds: float, attackers: int = 4) -> dict[str, Any]:
             lat_tcp: list[float] = []
             peak, fails, next_rss = base, 0, 0.0
             deadline = time.monotonic() + seconds
+            midway, connect_ms = deadline - seconds / 2, float("nan")
             i = 100
             while time.monotonic() < deadline:
                 i += 1
@@ -148,6 +163,8 @@ def ping_flood(impl: str, seconds: float, attackers: int = 4) -> dict[str, Any]:
                     except OSError:
                         fails += 1
                         lat.append(10000.0)
+                if math.isnan(connect_ms) and time.monotonic() >= midway:
+                    connect_ms = _connect_ms(ws)
                 if time.monotonic() >= next_rss:
                     peak = max(peak, v.ask()["rss"])
                     next_rss = time.monotonic() + 0.5
@@ -157,7 +174,7 @@ def ping_flood(impl: str, seconds: float, attackers: int = 4) -> dict[str, Any]:
             fl.kill()
             fl.wait()
         return {"rss_mib": (peak - base) / 1024, "ws_p50": percentiles(lat_ws)[0],
-                "tcp_p50": percentiles(lat_tcp)[0], "rounds": len(lat_ws), "fails": fails,
+                "tcp_p50": percentiles(lat_tcp)[0], "connect_ms": connect_ms, "rounds": len(lat_ws), "fails": fails,
                 "tcp_after": _tcp_answers(tcp), "alive": v.alive()}
 
 
