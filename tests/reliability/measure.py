@@ -54,7 +54,7 @@ class Plan:
         self.pull_idle = (0, 1000) if quick else (0, 100, 1000, 3000)
         self.rep_idle = (0, 1000) if quick else (0, 1000, 4000)
         self.seconds = 1.0 if quick else 2.0
-        self.windows = 1 if quick else 3
+        self.windows = 2 if quick else 5
         self.conns = 50 if quick else 200
         self.msgs = 300 if quick else 2000
 
@@ -69,7 +69,7 @@ def run_probe(name: str, impl: str, plan: Plan, certs: Certs) -> Any:
     if name == "exit":
         return probes_exit.send_close_exit(impl, certs, plan.exit_runs)
     if name == "pull":
-        return {n: probes_scale.pull_rate(impl, n, plan.seconds, plan.windows) for n in plan.pull_idle}
+        return {n: probes_scale.pull_rate(impl, n, 1.0, plan.windows) for n in plan.pull_idle}
     if name == "rep":
         return {n: probes_scale.rep_p50(impl, n, plan.seconds) for n in plan.rep_idle}
     if name == "idle":

@@ -3,7 +3,7 @@
 * ``pull_rate``: a PULL bound on tcp with N idle handshaken pushers (raw
   sockets in the parent) and one live pusher (a child process writing
   100-byte frames as fast as the kernel takes them): messages per second
-  the victim's receive loop gets (the median of a few windows).
+  the victim's receive loop gets (the best of a few windows).
 * ``rep_p50``: a REP bound on tcp with N idle handshaken requesters and one
   live one doing round trips: the round trip's p50.
 * ``idle_memory``: RSS per connection for 200 handshaken connections (tcp,
@@ -56,7 +56,8 @@ def _close_all(conns: list[socket.socket]) -> None:
 
 
 def pull_rate(impl: str, idle: int, seconds: float, windows: int = 1) -> float:
-    """Messages per second: the median of *windows* windows of *seconds*."""
+    """Messages per second: the best of *windows* windows of *seconds* (other
+    work on a shared machine only ever lowers a window's rate)."""
     raise_nofile()
     url = "tcp://127.0.0.1:%d" % free_port()
     with Victim(impl, pull=url) as v:
@@ -71,7 +72,7 @@ def pull_rate(impl: str, idle: int, seconds: float, windows: int = 1) -> float:
                 time.sleep(seconds)
                 r2, t2 = v.ask(), time.monotonic()
                 rates.append((r2["got"] - r1["got"]) / (t2 - t1))
-            return sorted(rates)[len(rates) // 2]
+            return max(rates)
         finally:
             _stop(fl)
             _close_all(peers)
