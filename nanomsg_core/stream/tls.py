@@ -17,8 +17,10 @@ So a :class:`TlsStream` is itself a ``ByteStream``, and the kit's
 * ``read`` returns plaintext the SSLObject already holds at once (posted, so
   never from inside the call); on ``SSLWantReadError`` it reads ciphertext
   from the inner stream into the caller's own buffer (the kit owns it until
-  ``done``), feeds it to ``incoming`` and decrypts into the same buffer.  A
-  TLS ``close_notify`` or the inner stream's EOF is ``done(0, None)``.
+  ``done``; a record-sized scratch only while a record is split and that
+  buffer is small), feeds it to ``incoming`` and decrypts into the same
+  buffer.  A TLS ``close_notify`` or the inner stream's EOF is
+  ``done(0, None)``.
 * ``try_write`` and ``write`` encrypt a prefix of the buffers (at most
   :data:`CHUNK` bytes) and hand the ciphertext on.  They report plaintext
   only once all of its ciphertext is with the inner stream: what ``try_write``
@@ -53,7 +55,8 @@ __all__ = ["CHUNK", "TlsStream", "tls_error"]
 CHUNK = 256 * 1024
 """Plaintext bytes encrypted per write at most (the backlog's bound)."""
 _SMALL = 16 * 1024      # consecutive pieces up to this size go into one TLS record
-_HANDSHAKE_READ = 16 * 1024
+_RECORD = 16 * 1024 + 512  # a TLS record with its overhead
+_HANDSHAKE_READ = _RECORD
 
 HandshakeDone = Callable[[Optional[NanomsgError]], None]
 
@@ -102,6 +105,8 @@ class TlsStream:
         self._broken: Optional[OSError] = None
         self._closed = False
         self._rbuf = memoryview(b"")
+        self._scratch: Optional[memoryview] = None
+        self._partial = False
         self._rdone: Optional[CompletionCallback] = None
         self._wdone: Optional[CompletionCallback] = None
         self._hdone: Optional[HandshakeDone] = None
@@ -179,9 +184,21 @@ class TlsStream:
         self._rbuf, self._rdone = buf, done
         got = self._decrypt()
         if got is None:
-            self.inner.read(buf, self._on_inner_read)
+            self._read_inner()
         else:
             self._reactor.call_soon_threadsafe(self._read_over, *got)
+
+    def _read_inner(self) -> None:
+        """Read ciphertext into the caller's buffer, or into a record-sized
+        scratch while a record came in part and that buffer is small (so a
+        record takes one or two reads; an idle connection keeps no scratch)."""
+        if len(self._rbuf) >= _RECORD or not self._partial:
+            self._scratch = None
+            self.inner.read(self._rbuf, self._on_inner_read)
+            return
+        if self._scratch is None:
+            self._scratch = memoryview(bytearray(_RECORD))
+        self.inner.read(self._scratch, self._on_inner_read)
 
     def _decrypt(self) -> Optional[tuple[int, Optional[OSError]]]:
         """Plaintext into the read buffer: ``(n, None)`` (0 at close_notify),
@@ -210,10 +227,11 @@ class TlsStream:
             self._read_over(0, err)
             return
         with self._lock:
-            self._in.write(self._rbuf[:n])
+            self._in.write((self._rbuf if self._scratch is None else self._scratch)[:n])
         got = self._decrypt()
+        self._partial = got is None         # ciphertext came, no plaintext: a record is split
         if got is None:
-            self.inner.read(self._rbuf, self._on_inner_read)
+            self._read_inner()
         else:
             self._read_over(*got)
 

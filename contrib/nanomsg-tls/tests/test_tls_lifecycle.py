@@ -1,0 +1,80 @@
+"""tls+tcp gets the kit's connection lifecycle: LINGER, back-pressure, the pipe.
+
+A tls+tcp pipe is the kit's :class:`~nanomsg_core.stream.StreamPipe` over a
+:class:`~nanomsg_core.stream.TlsStream`, so what the kit does for tcp it does
+here: bytes queued when the sender closes still go out for up to ``LINGER``.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+
+import nanomsg_core as nn
+from nanomsg_core.stream import StreamPipe, TlsStream
+from tests.support import wait_until
+
+N = 3000
+PAYLOAD = 1024
+
+
+def _burst_then_close(url: str, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext,
+                      linger: int) -> list[bytes]:
+    """A PUSH connects, sends N 1 KiB messages, closes at once; what PULL gets."""
+    with nn.Socket(nn.AF_SP, nn.PULL, recv_timeout=3000) as pull:
+        pull.setsockopt(nn.SOL_SOCKET, nn.RCVBUF, 8 << 20)        # keeps reading: no stall
+        pull.setsockopt(nn.TLS, nn.TLS_CONFIG, server_ctx)
+        bound = pull.endpoint_address(pull.bind(url))
+        push = nn.Socket(nn.AF_SP, nn.PUSH, linger=linger, send_timeout=10000)
+        push.setsockopt(nn.SOL_SOCKET, nn.SNDBUF, 8 << 20)        # the burst is queued, not blocked
+        push.setsockopt(nn.TLS, nn.TLS_CONFIG, client_ctx)
+        push.connect(bound)
+        wait_until(lambda: len(push.pipes) == 1, timeout=10, what="connected")
+        for i in range(N):
+            push.send(b"%05d" % i + b"x" * (PAYLOAD - 5))
+        push.close()                                            # right after the burst
+        got: list[bytes] = []
+        try:
+            while len(got) < N:
+                got.append(pull.recv()[:5])
+        except TimeoutError:
+            pass
+        return got
+
+
+@pytest.mark.timeout(60)
+def test_linger_delivers_a_burst_closed_at_once(tls_url: str, server_ctx: ssl.SSLContext,
+                                                client_ctx: ssl.SSLContext) -> None:
+    got = _burst_then_close(tls_url, server_ctx, client_ctx, linger=10000)
+    assert len(got) == N, "lost %d of %d" % (N - len(got), N)
+    assert got == [b"%05d" % i for i in range(N)]
+
+
+@pytest.mark.timeout(60)
+def test_linger_zero_drops_what_is_queued_keeping_order(tls_url: str,
+                                                        server_ctx: ssl.SSLContext,
+                                                        client_ctx: ssl.SSLContext) -> None:
+    got = _burst_then_close(tls_url, server_ctx, client_ctx, linger=0)
+    assert got == [b"%05d" % i for i in range(len(got))]      # a prefix, in order
+    assert len(got) < N, "LINGER 0 wrote a queued 3 MiB burst: nothing was queued?"
+
+
+@pytest.mark.timeout(30)
+def test_the_pipe_is_the_kits_over_a_tls_stream(tls_url: str, server_ctx: ssl.SSLContext,
+                                                client_ctx: ssl.SSLContext) -> None:
+    with nn.Socket(nn.AF_SP, nn.PAIR, recv_timeout=5000) as a, \
+            nn.Socket(nn.AF_SP, nn.PAIR, recv_timeout=5000) as b:
+        a.setsockopt(nn.TLS, nn.TLS_CONFIG, server_ctx)
+        b.setsockopt(nn.TLS, nn.TLS_CONFIG, client_ctx)
+        b.connect(a.endpoint_address(a.bind(tls_url)))
+        b.send(b"hi")
+        m = a.recv_msg()
+        assert m.body == b"hi" and m.pipe is not None
+        wait_until(lambda: len(b.pipes) == 1, what="dialer's pipe")
+        for s in (a, b):
+            tp = s.pipes[0].send.__self__         # type: ignore[attr-defined]
+            assert isinstance(tp, StreamPipe) and tp.transport == "tls+tcp"
+            stream = tp._stream                   # the one stream it reads and writes
+            assert isinstance(stream, TlsStream)
+            assert stream.ssl_object.version() in ("TLSv1.2", "TLSv1.3")
