@@ -17,9 +17,8 @@ So a :class:`TlsStream` is itself a ``ByteStream``, and the kit's
 * ``read`` returns plaintext the SSLObject already holds at once (posted, so
   never from inside the call); on ``SSLWantReadError`` it reads ciphertext
   from the inner stream into the caller's own buffer (the kit owns it until
-  ``done``; a record-sized scratch only while a record is split and that
-  buffer is small), feeds it to ``incoming`` and decrypts into the same
-  buffer.  A TLS ``close_notify`` or the inner stream's EOF is
+  ``done``; into a larger scratch only while the connection is busy), feeds
+  it to ``incoming`` and decrypts as many records as fit into that buffer.  A TLS ``close_notify`` or the inner stream's EOF is
   ``done(0, None)``.
 * ``try_write`` and ``write`` encrypt a prefix of the buffers (at most
   :data:`CHUNK` bytes) and hand the ciphertext on.  They report plaintext
@@ -50,13 +49,15 @@ from ..errors import NanomsgError
 from ..interfaces import Buffer, CompletionCallback, Reactor, TimerHandle
 from .streams import ByteStream
 
-__all__ = ["CHUNK", "TlsStream", "tls_error"]
+__all__ = ["BUSY_READ", "CHUNK", "TlsStream", "tls_error"]
 
 CHUNK = 256 * 1024
 """Plaintext bytes encrypted per write at most (the backlog's bound)."""
 _SMALL = 16 * 1024      # consecutive pieces up to this size go into one TLS record
-_RECORD = 16 * 1024 + 512  # a TLS record with its overhead
-_HANDSHAKE_READ = _RECORD
+BUSY_READ = 256 * 1024
+"""Ciphertext bytes read at once while a connection is busy (the kit's
+``RECV_BUFFER``); the scratch is dropped when it goes idle."""
+_HANDSHAKE_READ = 16 * 1024 + 512      # a TLS record with its overhead
 
 HandshakeDone = Callable[[Optional[NanomsgError]], None]
 
@@ -106,7 +107,8 @@ class TlsStream:
         self._closed = False
         self._rbuf = memoryview(b"")
         self._scratch: Optional[memoryview] = None
-        self._partial = False
+        self._partial = False           # the last inner read ended inside a record
+        self._full = False              # the last inner read filled its buffer
         self._rdone: Optional[CompletionCallback] = None
         self._wdone: Optional[CompletionCallback] = None
         self._hdone: Optional[HandshakeDone] = None
@@ -189,36 +191,49 @@ class TlsStream:
             self._reactor.call_soon_threadsafe(self._read_over, *got)
 
     def _read_inner(self) -> None:
-        """Read ciphertext into the caller's buffer, or into a record-sized
-        scratch while a record came in part and that buffer is small (so a
-        record takes one or two reads; an idle connection keeps no scratch)."""
-        if len(self._rbuf) >= _RECORD or not self._partial:
+        """Read ciphertext into the caller's buffer or, when more is coming (a
+        record came in part, or the last read filled its buffer) and that
+        buffer is smaller, into a scratch of :data:`BUSY_READ` bytes: a busy
+        connection reads many records per inner read (what the caller's
+        buffer does not take waits decrypted or in ``incoming``), and an
+        idle one keeps no scratch."""
+        if not (self._partial or self._full) or len(self._rbuf) >= BUSY_READ:
             self._scratch = None
             self.inner.read(self._rbuf, self._on_inner_read)
             return
         if self._scratch is None:
-            self._scratch = memoryview(bytearray(_RECORD))
+            self._scratch = memoryview(bytearray(BUSY_READ))
         self.inner.read(self._scratch, self._on_inner_read)
 
     def _decrypt(self) -> Optional[tuple[int, Optional[OSError]]]:
-        """Plaintext into the read buffer: ``(n, None)`` (0 at close_notify),
-        ``(0, err)``, or ``None`` when TLS needs more ciphertext."""
+        """Plaintext into the read buffer, as many records as it holds:
+        ``(n, None)`` (0 at close_notify), ``(0, err)``, or ``None`` when TLS
+        needs more ciphertext."""
+        buf = self._rbuf
+        size = len(buf)
+        got = 0
+        err: Optional[OSError] = None
         with self._lock:
+            read = self._tls.read
             try:
-                n: int = self._tls.read(len(self._rbuf), self._rbuf)  # type: ignore[assignment]
-                got: Optional[tuple[int, Optional[OSError]]] = (n, None)
+                while got < size:
+                    n: int = read(size - got, buf[got:] if got else buf)  # type: ignore[assignment]
+                    if not n:
+                        break               # close_notify
+                    got += n
             except ssl.SSLWantReadError:
-                got = None
+                if not got:
+                    got = -1
             except ssl.SSLZeroReturnError:
-                got = (0, None)
+                pass
             except ssl.SSLError as e:
-                self.tls_failed = True
-                self._broken = err = tls_error(e, self.who)
-                got = (0, err)
+                if not got:                 # else the next read reports it
+                    self.tls_failed = True
+                    self._broken = err = tls_error(e, self.who)
             pending = self._pull()
         if pending:                 # TLS answers something (a key update)
             self._pump()
-        return got
+        return None if got < 0 else (got, err)
 
     def _on_inner_read(self, n: int, err: Optional[OSError]) -> None:
         if self._closed:
@@ -226,8 +241,10 @@ class TlsStream:
         if err is not None or n == 0:
             self._read_over(0, err)
             return
+        into = self._rbuf if self._scratch is None else self._scratch
+        self._full = n == len(into)
         with self._lock:
-            self._in.write((self._rbuf if self._scratch is None else self._scratch)[:n])
+            self._in.write(into[:n])
         got = self._decrypt()
         self._partial = got is None         # ciphertext came, no plaintext: a record is split
         if got is None:
@@ -288,8 +305,10 @@ class TlsStream:
             piece: Buffer = b if n == len(b) else memoryview(b)[:n]
             taken += n
             if n > _SMALL:
-                if small is not None:
-                    self._seal(small)
+                if small is not None:           # top its record up with the piece's head
+                    head = _SMALL - len(small)
+                    self._seal(bytes(small) + memoryview(piece)[:head])
+                    piece = memoryview(piece)[head:]
                     small = None
                 self._seal(piece)
             elif small is None:
