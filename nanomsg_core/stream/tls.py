@@ -57,7 +57,7 @@ _SMALL = 16 * 1024      # consecutive pieces up to this size go into one TLS rec
 BUSY_READ = 256 * 1024
 """Ciphertext bytes read at once while a connection is busy (the kit's
 ``RECV_BUFFER``); the scratch is dropped when it goes idle."""
-_HANDSHAKE_READ = 16 * 1024 + 512      # a TLS record with its overhead
+_RECORD = 16 * 1024 + 512      # a TLS record with its overhead
 
 HandshakeDone = Callable[[Optional[NanomsgError]], None]
 
@@ -108,7 +108,7 @@ class TlsStream:
         self._rbuf = memoryview(b"")
         self._scratch: Optional[memoryview] = None
         self._partial = False           # the last inner read ended inside a record
-        self._full = False              # the last inner read filled its buffer
+        self._full = False              # the last inner read filled a record's worth
         self._rdone: Optional[CompletionCallback] = None
         self._wdone: Optional[CompletionCallback] = None
         self._hdone: Optional[HandshakeDone] = None
@@ -127,7 +127,7 @@ class TlsStream:
         """Run the TLS handshake; ``done(None)`` once it succeeded, ``done(exc)``
         on failure (then close the stream).  Never called from inside this call."""
         self._hdone = done
-        self._rbuf = memoryview(bytearray(_HANDSHAKE_READ))
+        self._rbuf = memoryview(bytearray(_RECORD))
         self._timer = self._reactor.call_later(timeout, self._too_slow, timeout)
         self._reactor.call_soon_threadsafe(self._shake)
 
@@ -191,18 +191,19 @@ class TlsStream:
             self._reactor.call_soon_threadsafe(self._read_over, *got)
 
     def _read_inner(self) -> None:
-        """Read ciphertext into the caller's buffer or, when more is coming (a
-        record came in part, or the last read filled its buffer) and that
-        buffer is smaller, into a scratch of :data:`BUSY_READ` bytes: a busy
-        connection reads many records per inner read (what the caller's
-        buffer does not take waits decrypted or in ``incoming``), and an
-        idle one keeps no scratch."""
-        if not (self._partial or self._full) or len(self._rbuf) >= BUSY_READ:
+        """Read ciphertext into the caller's buffer or, when more is coming and
+        that buffer is smaller, into a scratch: a record's worth while a
+        record came in part, :data:`BUSY_READ` bytes once a read filled a
+        record's worth (a busy connection reads many records per inner read;
+        what the caller's buffer does not take waits decrypted or in
+        ``incoming``).  An idle connection keeps no scratch."""
+        want = BUSY_READ if self._full else _RECORD
+        if not (self._partial or self._full) or len(self._rbuf) >= want:
             self._scratch = None
             self.inner.read(self._rbuf, self._on_inner_read)
             return
-        if self._scratch is None:
-            self._scratch = memoryview(bytearray(BUSY_READ))
+        if self._scratch is None or len(self._scratch) != want:
+            self._scratch = memoryview(bytearray(want))
         self.inner.read(self._scratch, self._on_inner_read)
 
     def _decrypt(self) -> Optional[tuple[int, Optional[OSError]]]:
@@ -242,7 +243,7 @@ class TlsStream:
             self._read_over(0, err)
             return
         into = self._rbuf if self._scratch is None else self._scratch
-        self._full = n == len(into)
+        self._full = n == len(into) and n >= _RECORD
         with self._lock:
             self._in.write(into[:n])
         got = self._decrypt()
