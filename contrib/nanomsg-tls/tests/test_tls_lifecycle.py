@@ -7,6 +7,7 @@ here: bytes queued when the sender closes still go out for up to ``LINGER``.
 
 from __future__ import annotations
 
+import socket
 import ssl
 
 import pytest
@@ -78,3 +79,24 @@ def test_the_pipe_is_the_kits_over_a_tls_stream(tls_url: str, server_ctx: ssl.SS
             stream = tp._stream                   # the one stream it reads and writes
             assert isinstance(stream, TlsStream)
             assert stream.ssl_object.version() in ("TLSv1.2", "TLSv1.3")
+
+
+@pytest.mark.timeout(30)
+def test_a_failed_tls_accept_is_counted(tls_url: str, server_ctx: ssl.SSLContext,
+                                        client_ctx: ssl.SSLContext) -> None:
+    """A peer that is no TLS client: STAT_ACCEPT_ERRORS counts it, others are served."""
+    with nn.Socket(nn.AF_SP, nn.PAIR, recv_timeout=5000) as a, \
+            nn.Socket(nn.AF_SP, nn.PAIR, recv_timeout=5000) as b:
+        a.setsockopt(nn.TLS, nn.TLS_CONFIG, server_ctx)
+        a.bind(tls_url)
+        host, port = tls_url[len("tls+tcp://"):].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            raw.sendall(b"\x00SP\x00\x00\x10\x00\x00")       # SP in the clear
+            while raw.recv(4096):                           # an alert, then the close
+                pass
+        wait_until(lambda: a.get_statistic(nn.STAT_ACCEPT_ERRORS) == 1, what="counted")
+        b.setsockopt(nn.TLS, nn.TLS_CONFIG, client_ctx)
+        b.connect(tls_url)
+        b.send(b"served")
+        assert a.recv() == b"served"
+        assert a.get_statistic(nn.STAT_ACCEPT_ERRORS) == 1
