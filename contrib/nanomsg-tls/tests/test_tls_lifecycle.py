@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Iterator
 
 import pytest
 
@@ -61,42 +62,46 @@ def test_linger_zero_drops_what_is_queued_keeping_order(tls_url: str,
     assert len(got) < N, "LINGER 0 wrote a queued 3 MiB burst: nothing was queued?"
 
 
-@pytest.mark.timeout(30)
-def test_the_pipe_is_the_kits_over_a_tls_stream(tls_url: str, server_ctx: ssl.SSLContext,
-                                                client_ctx: ssl.SSLContext) -> None:
+@pytest.fixture
+def ab(server_ctx: ssl.SSLContext,
+       client_ctx: ssl.SSLContext) -> Iterator[tuple[nn.Socket, nn.Socket]]:
+    """A PAIR with the server context, and one with the client's."""
     with nn.Socket(nn.AF_SP, nn.PAIR, recv_timeout=5000) as a, \
             nn.Socket(nn.AF_SP, nn.PAIR, recv_timeout=5000) as b:
         a.setsockopt(nn.TLS, nn.TLS_CONFIG, server_ctx)
         b.setsockopt(nn.TLS, nn.TLS_CONFIG, client_ctx)
-        b.connect(a.endpoint_address(a.bind(tls_url)))
-        b.send(b"hi")
-        m = a.recv_msg()
-        assert m.body == b"hi" and m.pipe is not None
-        wait_until(lambda: len(b.pipes) == 1, what="dialer's pipe")
-        for s in (a, b):
-            tp = s.pipes[0].send.__self__         # type: ignore[attr-defined]
-            assert isinstance(tp, StreamPipe) and tp.transport == "tls+tcp"
-            stream = tp._stream                   # the one stream it reads and writes
-            assert isinstance(stream, TlsStream)
-            assert stream.ssl_object.version() in ("TLSv1.2", "TLSv1.3")
+        yield a, b
 
 
 @pytest.mark.timeout(30)
-def test_a_failed_tls_accept_is_counted(tls_url: str, server_ctx: ssl.SSLContext,
-                                        client_ctx: ssl.SSLContext) -> None:
+def test_the_pipe_is_the_kits_over_a_tls_stream(tls_url: str,
+                                                ab: tuple[nn.Socket, nn.Socket]) -> None:
+    a, b = ab
+    b.connect(a.endpoint_address(a.bind(tls_url)))
+    b.send(b"hi")
+    m = a.recv_msg()
+    assert m.body == b"hi" and m.pipe is not None
+    wait_until(lambda: len(b.pipes) == 1, what="dialer's pipe")
+    for s in (a, b):
+        tp = s.pipes[0].send.__self__         # type: ignore[attr-defined]
+        assert isinstance(tp, StreamPipe) and tp.transport == "tls+tcp"
+        stream = tp._stream                   # the one stream it reads and writes
+        assert isinstance(stream, TlsStream)
+        assert stream.ssl_object.version() in ("TLSv1.2", "TLSv1.3")
+
+
+@pytest.mark.timeout(30)
+def test_a_failed_tls_accept_is_counted(tls_url: str, ab: tuple[nn.Socket, nn.Socket]) -> None:
     """A peer that is no TLS client: STAT_ACCEPT_ERRORS counts it, others are served."""
-    with nn.Socket(nn.AF_SP, nn.PAIR, recv_timeout=5000) as a, \
-            nn.Socket(nn.AF_SP, nn.PAIR, recv_timeout=5000) as b:
-        a.setsockopt(nn.TLS, nn.TLS_CONFIG, server_ctx)
-        a.bind(tls_url)
-        host, port = tls_url[len("tls+tcp://"):].rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=5) as raw:
-            raw.sendall(b"\x00SP\x00\x00\x10\x00\x00")       # SP in the clear
-            while raw.recv(4096):                           # an alert, then the close
-                pass
-        wait_until(lambda: a.get_statistic(nn.STAT_ACCEPT_ERRORS) == 1, what="counted")
-        b.setsockopt(nn.TLS, nn.TLS_CONFIG, client_ctx)
-        b.connect(tls_url)
-        b.send(b"served")
-        assert a.recv() == b"served"
-        assert a.get_statistic(nn.STAT_ACCEPT_ERRORS) == 1
+    a, b = ab
+    a.bind(tls_url)
+    host, port = tls_url[len("tls+tcp://"):].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(b"\x00SP\x00\x00\x10\x00\x00")       # SP in the clear
+        while raw.recv(4096):                           # an alert, then the close
+            pass
+    wait_until(lambda: a.get_statistic(nn.STAT_ACCEPT_ERRORS) == 1, what="counted")
+    b.connect(tls_url)
+    b.send(b"served")
+    assert a.recv() == b"served"
+    assert a.get_statistic(nn.STAT_ACCEPT_ERRORS) == 1
