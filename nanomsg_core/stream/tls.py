@@ -160,9 +160,10 @@ class TlsStream:
         if self._closed or self._hdone is None:
             return
         if err is not None or n == 0:
-            self._handshake_over(NanomsgError(errno.ECONNRESET, "%s: TLS failed: %s" % (
-                self.who, "the peer closed the connection during the handshake"
-                if err is None else err.strerror or err)))
+            self._handshake_over(NanomsgError(
+                err.errno or errno.ECONNRESET if err is not None else errno.ECONNRESET,
+                "%s: TLS failed: %s" % (self.who, "the peer closed the connection during "
+                                        "the handshake" if err is None else err.strerror or err)))
             return
         with self._lock:
             self._in.write(self._rbuf[:n])
@@ -299,6 +300,7 @@ class TlsStream:
         into the backlog; the number of plaintext bytes taken."""
         taken = 0
         small: Optional[Buffer] = None          # consecutive small pieces, joined
+        joined: Optional[bytearray] = None      # our copy (never grow a caller's buffer)
         for b in bufs:
             n = min(len(b), CHUNK - taken)
             if n <= 0:
@@ -307,17 +309,17 @@ class TlsStream:
             taken += n
             if n > _SMALL:
                 if small is not None:           # top its record up with the piece's head
-                    head = _SMALL - len(small)
+                    head = max(0, _SMALL - len(small))
                     self._seal(bytes(small) + memoryview(piece)[:head])
                     piece = memoryview(piece)[head:]
-                    small = None
+                    small = joined = None
                 self._seal(piece)
             elif small is None:
                 small = piece
             else:
-                if not isinstance(small, bytearray):
-                    small = bytearray(small)
-                small += piece
+                if joined is None:
+                    small = joined = bytearray(small)
+                joined += piece
         if small is not None:
             self._seal(small)
         self._pull()

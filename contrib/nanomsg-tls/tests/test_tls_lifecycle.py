@@ -7,8 +7,11 @@ here: bytes queued when the sender closes still go out for up to ``LINGER``.
 
 from __future__ import annotations
 
+import random
 import socket
 import ssl
+import struct
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -105,3 +108,51 @@ def test_a_failed_tls_accept_is_counted(tls_url: str, ab: tuple[nn.Socket, nn.So
     b.send(b"served")
     assert a.recv() == b"served"
     assert a.get_statistic(nn.STAT_ACCEPT_ERRORS) == 1
+
+
+@pytest.mark.timeout(120)
+def test_mixed_sizes_both_ways_arrive_intact(tls_url: str,
+                                             ab: tuple[nn.Socket, nn.Socket]) -> None:
+    """Empty to 300 KB messages, both directions at once, small buffers: every
+    byte arrives once and in order (direct writes, batching and the TLS
+    backlog interleave)."""
+    a, b = ab
+    for s in (a, b):
+        s.setsockopt(nn.SOL_SOCKET, nn.SNDBUF, 32768)
+        s.setsockopt(nn.SOL_SOCKET, nn.RCVBUF, 32768)
+        s.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, 30000)
+        s.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 30000)
+    b.connect(a.endpoint_address(a.bind(tls_url)))
+    n = 1500
+
+    def sizes(seed: int) -> list[int]:
+        rnd = random.Random(seed)
+        return [rnd.choice([0, 8, 104, 1000, 5000, 17000, 70000, 300000]) for _ in range(n)]
+
+    def payload(i: int, size: int) -> bytes:
+        return b"".join(struct.pack(">II", i, k) for k in range(size // 8))
+
+    errors: list[BaseException] = []
+
+    def send(s: nn.Socket, seed: int) -> None:
+        try:
+            for i, size in enumerate(sizes(seed)):
+                s.send(payload(i, size))
+        except BaseException as e:      # pragma: no cover - reported below
+            errors.append(e)
+
+    def recv(s: nn.Socket, seed: int) -> None:
+        try:
+            for i, size in enumerate(sizes(seed)):
+                m = s.recv()
+                assert m == payload(i, size), "message %d damaged (%d bytes)" % (i, len(m))
+        except BaseException as e:
+            errors.append(e)
+    threads = [threading.Thread(target=f, args=args) for f, args in
+               ((send, (b, 1)), (recv, (a, 1)), (send, (a, 2)), (recv, (b, 2)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(100)
+    assert not errors
+    assert not any(t.is_alive() for t in threads)

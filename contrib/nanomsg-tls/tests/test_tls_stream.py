@@ -310,3 +310,16 @@ def test_garbage_fails_reads_with_a_tls_error(reactor: ManualReactor,
     assert server.tls_failed
     with pytest.raises(OSError):
         server.try_write([b"x"])
+
+
+def test_small_pieces_are_joined_without_touching_the_callers_buffers(
+        reactor: ManualReactor, host_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> None:
+    """The kit keeps queueing into a bytearray it handed over: joining small
+    pieces into one record must copy, never grow it."""
+    server, client, _, _ = tls_pair(reactor, host_ctx, client_ctx)
+    shaken(reactor, server, client)
+    first, second = bytearray(b"prefix11"), bytearray(b"prefix12")
+    big = bytes(range(256)) * 100
+    assert client.try_write([first, second, b"x" * 8, big]) == 24 + len(big)
+    assert first == b"prefix11" and second == b"prefix12"
+    assert read_all(reactor, server, 65536) == b"prefix11prefix12" + b"x" * 8 + big
