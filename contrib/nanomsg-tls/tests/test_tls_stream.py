@@ -4,8 +4,11 @@ pair of streams and a manual reactor: no sockets, no threads, no clock."""
 from __future__ import annotations
 
 import errno
+import subprocess
+import sys
 import ssl
 from collections import deque
+from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import pytest
@@ -323,3 +326,13 @@ def test_small_pieces_are_joined_without_touching_the_callers_buffers(
     assert client.try_write([first, second, b"x" * 8, big]) == 24 + len(big)
     assert first == b"prefix11" and second == b"prefix12"
     assert read_all(reactor, server, 65536) == b"prefix11prefix12" + b"x" * 8 + big
+
+
+@pytest.mark.timeout(60)
+def test_in_memory_example_runs() -> None:
+    """examples/tls_in_memory.py: TlsStream over a stream that is no socket."""
+    path = Path(__file__).resolve().parents[1] / "examples" / "tls_in_memory.py"
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                         timeout=50, check=True).stdout
+    assert out == ("TLS up\nTLS up\nserver got b'hello over TLS in memory'\n"
+                   "client got b'and back'\n")
