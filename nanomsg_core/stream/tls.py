@@ -18,8 +18,8 @@ So a :class:`TlsStream` is itself a ``ByteStream``, and the kit's
   never from inside the call); on ``SSLWantReadError`` it reads ciphertext
   from the inner stream into the caller's own buffer (the kit owns it until
   ``done``; into a larger scratch only while the connection is busy), feeds
-  it to ``incoming`` and decrypts as many records as fit into that buffer.  A TLS ``close_notify`` or the inner stream's EOF is
-  ``done(0, None)``.
+  it to ``incoming`` and decrypts as many records as fit into that buffer.
+  A TLS ``close_notify`` or the inner stream's EOF is ``done(0, None)``.
 * ``try_write`` and ``write`` encrypt a prefix of the buffers (at most
   :data:`CHUNK` bytes) and hand the ciphertext on.  They report plaintext
   only once all of its ciphertext is with the inner stream: what ``try_write``
@@ -219,7 +219,8 @@ class TlsStream:
             read = self._tls.read
             try:
                 while got < size:
-                    n: int = read(size - got, buf[got:] if got else buf)  # type: ignore[assignment]
+                    n: int = read(size - got,  # type: ignore[assignment]
+                                  buf[got:] if got else buf)
                     if not n:
                         break               # close_notify
                     got += n

@@ -32,7 +32,7 @@ def _burst_then_close(url: str, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLC
         pull.setsockopt(nn.TLS, nn.TLS_CONFIG, server_ctx)
         bound = pull.endpoint_address(pull.bind(url))
         push = nn.Socket(nn.AF_SP, nn.PUSH, linger=linger, send_timeout=10000)
-        push.setsockopt(nn.SOL_SOCKET, nn.SNDBUF, 8 << 20)        # the burst is queued, not blocked
+        push.setsockopt(nn.SOL_SOCKET, nn.SNDBUF, 8 << 20)        # the burst queues, no block
         push.setsockopt(nn.TLS, nn.TLS_CONFIG, client_ctx)
         push.connect(bound)
         wait_until(lambda: len(push.pipes) == 1, timeout=10, what="connected")
