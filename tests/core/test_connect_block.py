@@ -158,3 +158,34 @@ def test_default_is_nonblocking(pair: nn.Socket, free_port: int) -> None:
     assert eid in pair.endpoints
     eid2 = pair.connect("tcp://127.0.0.1:%d" % free_port, block=False)
     assert eid2 in pair.endpoints
+
+
+def test_inproc_waits_for_the_bind(pair: nn.Socket, inproc_url: str) -> None:
+    """inproc keeps nanomsg's rule (a dial waits for the bind): a blocking
+    connect returns when the name is bound, or fails after SNDTIMEO."""
+    pair.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, 150)
+    err, took = _refused(pair, inproc_url)
+    assert err.errno == errno.ETIMEDOUT, err
+    assert pair.endpoints == {}
+    pair.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, 20000)
+    with nn.Socket(nn.AF_SP, nn.PAIR) as late:
+        late.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 10000)
+        threading.Timer(0.2, late.bind, args=(inproc_url,)).start()
+        pair.connect(inproc_url, block=True)
+        pair.send(b"bound at last", nn.DONTWAIT)
+        assert late.recv() == b"bound at last"
+
+
+def test_term_interrupts_a_blocking_connect() -> None:
+    import subprocess
+    import sys
+    code = (
+        "import threading, nanomsg_core as nn\n"
+        "s = nn.Socket(nn.AF_SP, nn.PAIR)\n"
+        "threading.Timer(0.3, nn.term).start()\n"
+        "try:\n"
+        "    s.connect('inproc://nobody-binds-this', block=True)\n"   # waits forever
+        "except nn.NanomsgError as e:\n"
+        "    print(e.errno == nn.ETERM)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert out.stdout.strip() == b"True", out
