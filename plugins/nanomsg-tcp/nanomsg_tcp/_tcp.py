@@ -1,9 +1,9 @@
 """The tcp transport: SP over TCP, thin on top of the public stream kit.
 
-Theory of operation: this module only knows the ``tcp://`` URL form and
-``TCP_NODELAY``.  Address rules and errnos (``*`` and literals on bind, DNS
-names resolved off the caller's thread on connect, IPv6 only with
-``IPV4ONLY`` 0, port 0 picking a free port) are
+Theory of operation: this module only knows the ``tcp://`` URL form,
+``TCP_NODELAY`` and ``TCP_KEEPALIVE``. Address rules and errnos (``*`` and
+literals on bind, DNS names resolved off the caller's thread on connect,
+IPv6 only with ``IPV4ONLY`` 0, port 0 picking a free port) are
 :mod:`nanomsg_core.stream.inet`'s; the handshake, framing, the pipe and the
 accept/connect loops are :mod:`nanomsg_core.stream`'s.
 
@@ -21,7 +21,7 @@ import errno
 import socket
 from typing import Optional, Union
 
-from nanomsg_core import TCP, TCP_NODELAY, NanomsgError
+from nanomsg_core import TCP, TCP_KEEPALIVE, TCP_NODELAY, NanomsgError
 from nanomsg_core.interfaces import EndpointContext
 from nanomsg_core.stream import (BindTarget, InetDialer, InetListener, StreamListener,
                                  bind_target, connect_host, format_url, from_oserror,
@@ -65,6 +65,8 @@ class _TcpMixin:
     def configure(self, sock: socket.socket) -> None:
         if self.endpoint.get_option(TCP, TCP_NODELAY):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.endpoint.get_option(TCP, TCP_KEEPALIVE):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
 
 class TcpListener(_TcpMixin, InetListener):
