@@ -5,35 +5,23 @@ from __future__ import annotations
 import errno
 import gc
 import socket
-from collections.abc import Iterator
-
 import pytest
 
 import nanomsg_core as nn
+from nanomsg_core.pytest_plugin import SocketFactory
 
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def socks() -> Iterator[list[nn.Socket]]:
-    made: list[nn.Socket] = []
-    yield made
-    for s in made:
-        s.close()
-
-
-def _pair(socks: list[nn.Socket], keep_bind: int, keep_connect: int) -> tuple[int, int]:
+def _pair(nn_socket: SocketFactory, keep_bind: int, keep_connect: int) -> tuple[int, int]:
     """A connected pair; returns the (listener side, dialer side) SO_KEEPALIVE."""
-    a, b = nn.Socket(nn.AF_SP, nn.PAIR), nn.Socket(nn.AF_SP, nn.PAIR)
-    socks += [a, b]
+    a, b = nn_socket(nn.PAIR, timeout_ms=10000), nn_socket(nn.PAIR, timeout_ms=10000)
     a.setsockopt(nn.TCP, nn.TCP_KEEPALIVE, keep_bind)
     b.setsockopt(nn.TCP, nn.TCP_KEEPALIVE, keep_connect)
     eid = a.bind("tcp://127.0.0.1:0")
     port = int(a.endpoint_address(eid).rsplit(":", 1)[1])
     b.connect("tcp://127.0.0.1:%d" % port, block=True)
     b.send(b"x")
-    b.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 10000)
-    a.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 10000)
     assert a.recv() == b"x"
     server = client = -1
     for obj in gc.get_objects():      # the connection's own socket objects
@@ -52,15 +40,15 @@ def _pair(socks: list[nn.Socket], keep_bind: int, keep_connect: int) -> tuple[in
     return server, client
 
 
-def test_default_off(socks: list[nn.Socket]) -> None:
+def test_default_off(nn_socket: SocketFactory) -> None:
     with nn.Socket(nn.AF_SP, nn.PAIR) as s:
         assert s.getsockopt(nn.TCP, nn.TCP_KEEPALIVE) == 0
-    assert _pair(socks, 0, 0) == (0, 0)
+    assert _pair(nn_socket, 0, 0) == (0, 0)
 
 
 @pytest.mark.parametrize("bind, connect", [(1, 0), (0, 1), (1, 1)])
-def test_each_side_its_own(socks: list[nn.Socket], bind: int, connect: int) -> None:
-    server, client = _pair(socks, bind, connect)
+def test_each_side_its_own(nn_socket: SocketFactory, bind: int, connect: int) -> None:
+    server, client = _pair(nn_socket, bind, connect)
     assert (bool(server), bool(client)) == (bool(bind), bool(connect))
 
 
