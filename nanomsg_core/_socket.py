@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional, TypeVa
 from . import _constants as C
 from . import lingering
 from ._core import SocketCore
-from ._endpoint import DialEndpoint, Endpoint, ListenEndpoint
+from ._endpoint import BlockingDialEndpoint, DialEndpoint, Endpoint, ListenEndpoint
 from ._engine import Timer
 from ._hooks import HOOKS
 from ._message import Message
@@ -270,9 +270,46 @@ class Socket:
         """Listen on *url*; return the endpoint id."""
         return self._add_endpoint(url, ListenEndpoint)
 
-    def connect(self, url: str) -> int:
-        """Connect to *url* (succeeds before the peer exists); return the endpoint id."""
-        return self._add_endpoint(url, DialEndpoint)
+    def connect(self, url: str, block: bool = False) -> int:
+        """Connect to *url*; return the endpoint id.
+
+        ``block=False`` (nanomsg's): return at once and connect in the
+        background (succeeds before the peer exists).  ``block=True``: return
+        once the first connection is up (handshake done, the protocol has the
+        pipe), or raise the first attempt's error (``ECONNREFUSED``,
+        ``ETIMEDOUT`` after ``SNDTIMEO``, ...), leaving no endpoint.
+        """
+        if not block:
+            return self._add_endpoint(url, DialEndpoint)
+        eid = self._add_endpoint(url, BlockingDialEndpoint)
+        self._await_first(eid)
+        return eid
+
+    def _await_first(self, eid: int) -> None:
+        """Wait for endpoint *eid*'s first connection; on failure remove it and raise."""
+        with self._lock:
+            ep = self._endpoints.get(eid)
+        if not isinstance(ep, BlockingDialEndpoint) or ep.first is None:
+            raise _dead_error(self)
+        first = ep.first
+        ms = self._sndtimeo
+        deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
+        while not self._dead:               # slices, so that term() interrupts
+            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
+            if first.wait(max(left, 0.0)) or (deadline is not None and left <= 0):
+                break
+        settled, error = first.settled, first.error
+        if settled and error is None and not self._dead:
+            return
+        with self._lock:
+            self._endpoints.pop(eid, None)
+        ep.close()
+        if self._dead:
+            raise _dead_error(self)
+        if error is not None:
+            raise error
+        raise NanomsgError(errno.ETIMEDOUT, "connect to %s: no connection within "
+                           "SNDTIMEO (%d ms)" % (ep.url, ms))
 
     def _add_endpoint(self, url: str, cls: type[Endpoint]) -> int:
         if not isinstance(url, str):
