@@ -29,6 +29,15 @@ which user threads call (serialised by their socket's lock):
   follows.  Bytes still queued are written first, for up to ``LINGER`` ms
   (nanomsg's option, 1 s by default; 0 drops them), reading no more.  EOF, an OS error or a wire-format violation tears down the same
   way and calls ``on_closed`` once.
+* **Codecs.**  A mapping whose framing is no length prefix (WebSocket)
+  passes a :class:`~nanomsg_core.wire.MessageCodec` instead of a
+  ``Framing``: messages are encoded by it and written under ``_lock``, and
+  the bytes its decoder answers control frames with (a pong, a close) are
+  queued like data, counted against ``SNDBUF``; while they fill it, reading
+  pauses until half of it is written (``_ctl_wait``), so a ping flood costs
+  no memory.  A peer's close frame ends the connection after the reply is
+  written; ``close`` sends the codec's farewell (a close frame) last.  The
+  socket fast paths (direct reads, trimming) stay SP-only.
 """
 
 from __future__ import annotations
@@ -41,13 +50,13 @@ import time
 import weakref
 from collections import deque
 from itertools import islice
-from typing import Optional, Union
+from typing import Optional, Sequence, Union, cast
 
 from .. import _constants as C
 from .._message import Message
 from ..interfaces import (DirectReads, DirectWaker, EndpointContext, PipeEvents, Reactor,
                           TimerHandle)
-from ..wire import FrameDecoder, Framing, WireError
+from ..wire import ControlReader, FrameDecoder, FrameReader, Framing, MessageCodec, WireError
 from .credentials import peer_credentials
 from .reads import ReadEvent, ReadState, Reads
 from .streams import ByteStream, SocketStream
@@ -80,6 +89,10 @@ _monotonic = time.monotonic
 _E = ReadEvent
 
 
+def _no_prefix(length: int) -> bytes:
+    raise AssertionError("a codec's pipe has no frame prefix")
+
+
 class StreamPipe:
     """An established stream connection (a :class:`~nanomsg_core.interfaces.TransportPipe`
     with the :class:`~nanomsg_core.interfaces.DirectReceiver` capability).
@@ -88,7 +101,8 @@ class StreamPipe:
     handshake, or a connected non-blocking socket (taken as a
     :class:`~nanomsg_core.stream.SocketStream` on the endpoint's poller);
     *framing* is the mapping's frame prefix (``TCP_FRAMING``,
-    ``IPC_FRAMING`` or one of a transport's own).
+    ``IPC_FRAMING`` or one of a transport's own), or a
+    :class:`~nanomsg_core.wire.MessageCodec` for a framing of another kind.
     """
 
     __slots__ = ("transport", "local_address", "remote_address", "peer_protocol",
@@ -97,10 +111,11 @@ class StreamPipe:
                  "_lingering", "_linger_timer", "_want_writable", "_events",
                  "_closed", "_torn", "_held", "_rlock", "_reads",
                  "_dpoller", "_owned_since", "_resume_early", "_nreads", "_trimming",
+                 "_codec", "_ctl_wait",
                  "__weakref__")
 
     def __init__(self, stream: Union[socket.socket, ByteStream], endpoint: EndpointContext,
-                 framing: Framing, transport: str, local_address: str, remote_address: str,
+                 framing: Union[Framing, MessageCodec], transport: str, local_address: str, remote_address: str,
                  peer_protocol: int) -> None:
         self.transport = transport
         self.local_address = local_address
@@ -115,9 +130,19 @@ class StreamPipe:
         self._sock: Optional[socket.socket] = (
             stream.sock if isinstance(stream, SocketStream) and stream.poller is self._poller
             else None)
-        self._prefix = framing.prefix
         maxsize = endpoint.get_option(C.SOL_SOCKET, C.RCVMAXSIZE)
-        self._dec = FrameDecoder(framing, -1 if maxsize is None else maxsize, RECV_BUFFER)
+        maxsize = -1 if maxsize is None else maxsize
+        self._dec: FrameReader
+        self._codec: Optional[MessageCodec] = None
+        self._ctl_wait = False      # reading waits for the control replies to drain
+        if isinstance(framing, Framing):
+            self._prefix = framing.prefix
+            self._dec = FrameDecoder(framing, maxsize, RECV_BUFFER)
+        else:
+            self._codec = framing
+            self._prefix = _no_prefix
+            self._dec = framing.decoder(maxsize, RECV_BUFFER)
+            self._sock = None       # its decoder answers control frames: no direct reads
         sndbuf = endpoint.get_option(C.SOL_SOCKET, C.SNDBUF)
         self._sndbuf: int = 128 * 1024 if sndbuf is None else sndbuf
         linger = endpoint.get_option(C.SOL_SOCKET, C.LINGER)
@@ -175,6 +200,8 @@ class StreamPipe:
         return not self._closed and self._queued < self._sndbuf
 
     def send(self, msg: Message) -> bool:
+        if self._codec is not None:
+            return self._send_codec(msg)
         if self._queued or self._closed:
             return self._send_queued(msg, False)
         body = msg.body
@@ -231,7 +258,7 @@ class StreamPipe:
                 return True
         return self.send(msg)        # the queue drained meanwhile: write directly
 
-    def _queue_rest(self, bufs: tuple[bytes, ...], sent: int) -> None:
+    def _queue_rest(self, bufs: Sequence[Buffer], sent: int) -> None:
         q = self._outq
         for b in bufs:
             n = len(b)
@@ -259,6 +286,8 @@ class StreamPipe:
 
     def close(self) -> None:
         if not self._closed:
+            if self._codec is not None:
+                self._farewell(self._codec)
             self._closed = True
             self._reactor.call_soon_threadsafe(
                 self._linger_out if self._queued and self._linger != 0 else self._teardown)
@@ -342,7 +371,12 @@ class StreamPipe:
         try:
             payloads = self._dec.commit(n)
         except WireError as e:
-            self._fail(e)
+            if self._codec is not None:
+                self._end(e)
+            else:
+                self._fail(e)
+            return
+        if self._codec is not None and self._control(payloads):
             return
         self._nreads += 1
         if not self._trimming and self._dpoller is not None and self._dec.grown:
@@ -380,6 +414,9 @@ class StreamPipe:
         for p in held:
             more = events.deliver(Message(p))
         if not more:
+            return
+        if self._codec is not None and self._queued >= self._sndbuf:
+            self._ctl_wait = True       # the control replies drain first
             return
         with self._rlock:
             if self._reads.state is not Reads.PAUSED:    # a direct reader took it
@@ -520,6 +557,102 @@ class StreamPipe:
             return
         if notify and self._events is not None:
             self._events.on_writable()
+        if self._ctl_wait and self._queued <= self._sndbuf // 2:
+            self._ctl_wait = False
+            self._resume()
+
+    # -- codec framings (WebSocket): sends under the lock, control replies --
+    def _send_codec(self, msg: Message) -> bool:
+        """``send`` through the codec, under ``_lock`` so that a control reply
+        the engine queues never cuts into a frame being written."""
+        codec = self._codec
+        assert codec is not None
+        with self._lock:
+            if self._closed:
+                return False
+            if self._queued >= self._sndbuf:
+                self._want_writable = True
+                return False
+            bufs = codec.encode(msg.header, msg.body)
+            sent = 0
+            if not self._queued:
+                try:
+                    sent = self._stream.try_write(bufs)
+                except OSError as e:
+                    self._reactor.call_soon_threadsafe(self._fail, e)
+                    return True
+            self._queue_rest(bufs, sent)
+            if self._queued and not self._flushing:
+                self._flushing = True
+                self._reactor.call_soon_threadsafe(self._flush)
+        return True
+
+    def _queue_control(self, frames: list[bytes]) -> None:
+        """Engine thread: queue the decoder's replies after what is queued."""
+        with self._lock:
+            if self._torn:
+                return
+            self._queue_rest(frames, 0)
+            if self._flushing:
+                return
+            self._flushing = True
+        self._flush()
+
+    def _control(self, payloads: list[bytes]) -> bool:
+        """Engine thread, after a codec read: queue its replies, end after the
+        peer's close, pause reading while the replies fill ``SNDBUF``.
+        ``True`` if the payloads were delivered here."""
+        dec = cast(ControlReader, self._dec)
+        replies = dec.replies()
+        if replies:
+            self._queue_control(replies)
+        if dec.ended:
+            self._deliver(payloads)
+            self._end(dec.end_error)
+            return True
+        if self._queued < self._sndbuf:
+            return False
+        with self._rlock:
+            if self._reads.state is not Reads.ENGINE:   # pausing: _on_recv holds them
+                return False
+            self._reads.go(_E.FULL)
+            self._reads.go(_E.HELD)     # no read pending: paused until the replies drain
+        # if the receive queue filled as well, its resume_recv checks SNDBUF again
+        self._ctl_wait = self._deliver(payloads)
+        return True
+
+    def _deliver(self, payloads: list[bytes]) -> bool:
+        more = True
+        events = self._events
+        assert events is not None
+        for p in payloads:
+            more = events.deliver(Message(p))
+        return more
+
+    def _end(self, exc: Optional[BaseException]) -> None:
+        """Engine thread: the peer closed, or broke the codec's framing: write
+        the decoder's replies (a close frame) for up to ``LINGER``, then go."""
+        replies = cast(ControlReader, self._dec).replies()
+        if replies:
+            self._queue_control(replies)
+        if self._closed:
+            return
+        self._closed = True
+        if self._queued and self._linger != 0:
+            self._linger_out()
+        else:
+            self._teardown()
+        if self._events is not None:
+            self._events.on_closed(exc)
+
+    def _farewell(self, codec: MessageCodec) -> None:
+        """``close``: queue the codec's closing frame after everything else."""
+        data = codec.farewell()
+        if data and self._linger != 0:
+            with self._lock:
+                if not self._closed:
+                    self._outq.append(data)
+                    self._queued += len(data)
 
     # -- engine thread: the end --
     def _fail(self, exc: Optional[BaseException]) -> None:

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Optional
 
 from nanomsg_core import PAIR, TLS, TLS_CONFIG, NanomsgError, get_registry
 from nanomsg_core.interfaces import EndpointContext
-from nanomsg_core.stream import (DialDone, InetDialer, InetListener, Shake, bind_target,
-                                 ipv4only)
+from nanomsg_core.stream import (DialDone, InetDialer, InetListener, Shake, SocketStream,
+                                 bind_target, ipv4only)
 
-from ._conn import WsConfig, WsConnection, subprotocol_name
+from ._conn import WsConfig, WsUpgrade, subprotocol_name
+from ._legacy import WsConnection
 from ._tls import TlsBio
 from ._url import WsUrl, parse_url
 
@@ -65,6 +66,7 @@ class _WsMixin:
     url: str
     endpoint: EndpointContext
     _u: WsUrl
+    handshake_timeout: Optional[float]
 
     if TYPE_CHECKING:
         def addresses(self, sock: socket.socket) -> tuple[str, str]:
@@ -77,9 +79,14 @@ class _WsMixin:
             local, remote = self.addresses(sock)
         except OSError:
             local = remote = self.url
-        conn = WsConnection(sock, self.endpoint, config, tls, local, remote, done)
-        conn.begin()
-        return conn
+        if tls is not None:
+            conn = WsConnection(sock, self.endpoint, config, tls, local, remote, done)
+            conn.begin()
+            return conn
+        up = WsUpgrade(SocketStream(sock, self.endpoint.reactor.poller), self.endpoint, config,
+                       local, remote, done, self.handshake_timeout)
+        up.start()
+        return up
 
 
 class WsListener(_WsMixin, InetListener):
