@@ -19,9 +19,8 @@ that grow and shrink with traffic -- is the kit's, as for tcp.
   a wrong subprotocol and for anything the HTTP layer cannot take (plain
   HTTP, garbage, non-ASCII header bytes, a head above 16 KiB): whatever it
   raises fails this connection only.
-* The handshake reads the HTTP head and nothing past it into ``wsproto``;
-  bytes that came with it (a server's first frames) are replayed to the
-  pipe's first read.
+* Only the HTTP head goes into ``wsproto``; bytes that came with it (a
+  server's first frames) are replayed to the pipe's first read.
 """
 
 from __future__ import annotations
@@ -40,17 +39,11 @@ from nanomsg_core.stream import ByteStream, DialDone, StreamPipe, from_oserror, 
 
 from ._frames import WsCodec
 
-__all__ = ["MAX_HEAD", "WsConfig", "WsUpgrade", "subprotocol_name"]
+__all__ = ["MAX_HEAD", "WsConfig", "WsUpgrade"]
 
 MAX_HEAD = 16 * 1024
 """The most bytes an HTTP request or response head may take (h11's limit)."""
 _BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-_SUFFIX = ".sp.nanomsg.org"
-
-
-def subprotocol_name(protocol: str) -> str:
-    """``req`` -> ``req.sp.nanomsg.org``."""
-    return protocol + _SUFFIX
 
 
 @dataclass(frozen=True)
@@ -123,27 +116,16 @@ class WsUpgrade:
             self._release()
 
     def _write(self, data: bytes, then: Optional[Callable[[], None]]) -> None:
-        try:
-            n = self._stream.try_write([data])
-        except OSError as e:
-            self._fail(from_oserror(e))
-            return
-        if n < len(data):
-            rest = data[n:]
-            self._stream.write([rest], lambda k, err: self._on_sent(rest, k, err, then))
-        elif then is not None:
-            then()
-
-    def _on_sent(self, rest: bytes, n: int, err: Optional[OSError],
-                 then: Optional[Callable[[], None]]) -> None:
-        if self.over:
-            return
-        if err is not None:
-            self._fail(from_oserror(err))
-        elif n < len(rest):
-            self._write(rest[n:], then)
-        elif then is not None:
-            then()
+        def sent(n: int, err: Optional[OSError]) -> None:
+            if self.over:
+                return
+            if err is not None:
+                self._fail(from_oserror(err))
+            elif n < len(data):
+                self._write(data[n:], then)
+            elif then is not None:
+                then()
+        self._stream.write([data], sent)
 
     def _on_recv(self, n: int, err: Optional[OSError]) -> None:
         if self.over:
@@ -217,11 +199,9 @@ class WsUpgrade:
 
     def _refuse(self, exc: NanomsgError, reply: bytes) -> None:
         if reply and not self.over:
-            try:
-                self._stream.try_write([reply])     # best effort: the stream closes next
-            except OSError:
-                pass
-        self._fail(exc)
+            self._write(reply, lambda: self._fail(exc))     # the answer, then the close
+        else:
+            self._fail(exc)
 
     def _fail(self, exc: BaseException) -> None:
         if not self.over:

@@ -27,12 +27,17 @@ import nanomsg_core.stream.handshake as _kit
 from nanomsg_core.stream import (ByteStream, DialDone, InetDialer, InetListener, Shake,
                                  SocketStream, bind_target, ipv4only)
 
-from ._conn import WsConfig, WsUpgrade, subprotocol_name
+from ._conn import WsConfig, WsUpgrade
 from ._tlsstream import TlsOverStream, TlsThen
 from ._tls import TlsBio
 from ._url import WsUrl, parse_url
 
-__all__ = ["WsDialer", "WsListener", "WsTransport", "WssTransport"]
+__all__ = ["WsDialer", "WsListener", "WsTransport", "WssTransport", "subprotocol_name"]
+
+
+def subprotocol_name(protocol: str) -> str:
+    """``req`` -> ``req.sp.nanomsg.org``."""
+    return protocol + ".sp.nanomsg.org"
 
 
 # nanomsg's names, for sockets whose protocol the registry does not name
