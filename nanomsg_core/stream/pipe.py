@@ -29,15 +29,16 @@ which user threads call (serialised by their socket's lock):
   follows.  Bytes still queued are written first, for up to ``LINGER`` ms
   (nanomsg's option, 1 s by default; 0 drops them), reading no more.  EOF, an OS error or a wire-format violation tears down the same
   way and calls ``on_closed`` once.
-* **Codecs.**  A mapping whose framing is no length prefix (WebSocket)
-  passes a :class:`~nanomsg_core.wire.MessageCodec` instead of a
-  ``Framing``: messages are encoded by it and written under ``_lock``, and
-  the bytes its decoder answers control frames with (a pong, a close) are
-  queued like data, counted against ``SNDBUF``; while they fill it, reading
-  pauses until half of it is written (``_ctl_wait``), so a ping flood costs
-  no memory.  A peer's close frame ends the connection after the reply is
-  written; ``close`` sends the codec's farewell (a close frame) last.  The
-  socket fast paths (direct reads, trimming) stay SP-only.
+* **Codecs.**  A mapping whose framing is no length prefix (WebSocket) is
+  a :class:`CodecPipe`, with a :class:`~nanomsg_core.wire.MessageCodec`
+  instead of a ``Framing``: it sends under ``_lock`` through the codec and
+  closes with the codec's farewell (a close frame).  The bytes its decoder
+  answers control frames with (a pong, a close) are queued like data,
+  counted against ``SNDBUF``; while they fill it, reading pauses until half
+  of it is written (``_ctl_wait``), so a ping flood costs no memory.  A
+  peer's close frame ends the connection after the reply is written.  The
+  socket fast paths (direct reads, trimming) stay SP-only; the SP path
+  pays one check per read for all this, none per message.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ from .credentials import peer_credentials
 from .reads import ReadEvent, ReadState, Reads
 from .streams import ByteStream, SocketStream
 
-__all__ = ["IDLE_RETURN", "RECV_BUFFER", "StreamPipe"]
+__all__ = ["IDLE_RETURN", "RECV_BUFFER", "CodecPipe", "StreamPipe"]
 
 RECV_BUFFER = 256 * 1024
 """Bytes of small frames read per receive syscall at most: the read budget of
@@ -101,8 +102,8 @@ class StreamPipe:
     handshake, or a connected non-blocking socket (taken as a
     :class:`~nanomsg_core.stream.SocketStream` on the endpoint's poller);
     *framing* is the mapping's frame prefix (``TCP_FRAMING``,
-    ``IPC_FRAMING`` or one of a transport's own), or a
-    :class:`~nanomsg_core.wire.MessageCodec` for a framing of another kind.
+    ``IPC_FRAMING`` or one of a transport's own); a :class:`CodecPipe`
+    takes a :class:`~nanomsg_core.wire.MessageCodec` there instead.
     """
 
     __slots__ = ("transport", "local_address", "remote_address", "peer_protocol",
@@ -139,6 +140,8 @@ class StreamPipe:
             self._prefix = framing.prefix
             self._dec = FrameDecoder(framing, maxsize, RECV_BUFFER)
         else:
+            if not isinstance(self, CodecPipe):
+                raise TypeError("a MessageCodec's connection is a CodecPipe")
             self._codec = framing
             self._prefix = _no_prefix
             self._dec = framing.decoder(maxsize, RECV_BUFFER)
@@ -200,8 +203,6 @@ class StreamPipe:
         return not self._closed and self._queued < self._sndbuf
 
     def send(self, msg: Message) -> bool:
-        if self._codec is not None:
-            return self._send_codec(msg)
         if self._queued or self._closed:
             return self._send_queued(msg, False)
         body = msg.body
@@ -286,8 +287,6 @@ class StreamPipe:
 
     def close(self) -> None:
         if not self._closed:
-            if self._codec is not None:
-                self._farewell(self._codec)
             self._closed = True
             self._reactor.call_soon_threadsafe(
                 self._linger_out if self._queued and self._linger != 0 else self._teardown)
@@ -561,32 +560,7 @@ class StreamPipe:
             self._ctl_wait = False
             self._resume()
 
-    # -- codec framings (WebSocket): sends under the lock, control replies --
-    def _send_codec(self, msg: Message) -> bool:
-        """``send`` through the codec, under ``_lock`` so that a control reply
-        the engine queues never cuts into a frame being written."""
-        codec = self._codec
-        assert codec is not None
-        with self._lock:
-            if self._closed:
-                return False
-            if self._queued >= self._sndbuf:
-                self._want_writable = True
-                return False
-            bufs = codec.encode(msg.header, msg.body)
-            sent = 0
-            if not self._queued:
-                try:
-                    sent = self._stream.try_write(bufs)
-                except OSError as e:
-                    self._reactor.call_soon_threadsafe(self._fail, e)
-                    return True
-            self._queue_rest(bufs, sent)
-            if self._queued and not self._flushing:
-                self._flushing = True
-                self._reactor.call_soon_threadsafe(self._flush)
-        return True
-
+    # -- codec framings (WebSocket), engine thread: control replies, the end --
     def _queue_control(self, frames: list[bytes]) -> None:
         """Engine thread: queue the decoder's replies after what is queued."""
         with self._lock:
@@ -645,15 +619,6 @@ class StreamPipe:
         if self._events is not None:
             self._events.on_closed(exc)
 
-    def _farewell(self, codec: MessageCodec) -> None:
-        """``close``: queue the codec's closing frame after everything else."""
-        data = codec.farewell()
-        if data and self._linger != 0:
-            with self._lock:
-                if not self._closed:
-                    self._outq.append(data)
-                    self._queued += len(data)
-
     # -- engine thread: the end --
     def _fail(self, exc: Optional[BaseException]) -> None:
         if self._closed:
@@ -689,6 +654,53 @@ class StreamPipe:
         if self._want_writable and self._events is not None:
             self._want_writable = False
             self._events.on_writable()
+
+
+class CodecPipe(StreamPipe):
+    """A :class:`StreamPipe` whose framing is a :class:`~nanomsg_core.wire.MessageCodec`
+    (WebSocket): messages are encoded by it and written under ``_lock``, so
+    that a control reply the engine queues never cuts into a frame; ``close``
+    sends the codec's farewell (a close frame) after everything queued."""
+
+    __slots__ = ()
+
+    def __init__(self, stream: Union[socket.socket, ByteStream], endpoint: EndpointContext,
+                 codec: MessageCodec, transport: str, local_address: str,
+                 remote_address: str, peer_protocol: int) -> None:
+        super().__init__(stream, endpoint, codec, transport, local_address, remote_address,
+                         peer_protocol)
+
+    def send(self, msg: Message) -> bool:
+        codec = self._codec
+        assert codec is not None
+        with self._lock:
+            if self._closed:
+                return False
+            if self._queued >= self._sndbuf:
+                self._want_writable = True
+                return False
+            bufs = codec.encode(msg.header, msg.body)
+            sent = 0
+            if not self._queued:
+                try:
+                    sent = self._stream.try_write(bufs)
+                except OSError as e:
+                    self._reactor.call_soon_threadsafe(self._fail, e)
+                    return True
+            self._queue_rest(bufs, sent)
+            if self._queued and not self._flushing:
+                self._flushing = True
+                self._reactor.call_soon_threadsafe(self._flush)
+        return True
+
+    def close(self) -> None:
+        codec = self._codec
+        data = codec.farewell() if codec is not None and self._linger != 0 else b""
+        with self._lock:
+            if data and not self._closed:
+                self._outq.append(data)
+                self._queued += len(data)
+        super().close()
 
 
 class _IdleKept:

@@ -5,7 +5,7 @@ kit's ``Shake``: ``over``/``abort``) of a ws or wss connection: it runs the
 HTTP/1.1 upgrade with ``wsproto`` over a :class:`~nanomsg_core.stream.ByteStream`
 (a socket's, or TLS over it for wss) on the engine thread, within the
 kit's handshake timeout, and on success hands ``done`` a
-:class:`~nanomsg_core.stream.StreamPipe` whose framing is
+:class:`~nanomsg_core.stream.pipe.CodecPipe` (a ``StreamPipe``) whose framing is
 :class:`~nanomsg_ws._frames.WsCodec`.  Everything after the upgrade --
 the send queue, back-pressure, ``LINGER``, ``RCVMAXSIZE``, receive buffers
 that grow and shrink with traffic -- is the kit's, as for tcp.
@@ -35,7 +35,8 @@ from wsproto.events import AcceptConnection, RejectConnection, Request
 import nanomsg_core.stream.handshake as _kit
 from nanomsg_core import NanomsgError
 from nanomsg_core.interfaces import Buffer, CompletionCallback, EndpointContext, TimerHandle
-from nanomsg_core.stream import ByteStream, DialDone, StreamPipe, from_oserror, handshake_timeout
+from nanomsg_core.stream import ByteStream, DialDone, from_oserror, handshake_timeout
+from nanomsg_core.stream.pipe import CodecPipe
 
 from ._frames import WsCodec
 
@@ -194,8 +195,8 @@ class WsUpgrade:
             self._timer.cancel()
         stream = self._stream if not rest else _Replay(self._stream, rest, self._ep)
         cfg = self._cfg
-        self._done(StreamPipe(stream, self._ep, WsCodec(cfg.client), cfg.transport,
-                              self._local, self._remote, cfg.peer), None)
+        self._done(CodecPipe(stream, self._ep, WsCodec(cfg.client), cfg.transport,
+                             self._local, self._remote, cfg.peer), None)
 
     def _refuse(self, exc: NanomsgError, reply: bytes) -> None:
         if reply and not self.over:
