@@ -131,8 +131,6 @@ class Engine:
 
     def _run(self) -> None:
         self._ident = threading.get_ident()
-        soon = self._soon
-        timers = self._timers
         while True:
             with self._tlock:
                 timeout = self._next_timeout()
@@ -141,23 +139,34 @@ class Engine:
             except Exception as e:  # a poller that let a callback's crash through: the loop goes on
                 log_limited(_log, logging.ERROR, "poller", "the poller raised %r on the engine "
                             "thread; serving on", e, exc_info=e)
-            if timers:
-                now = _monotonic()
-                due: list[Timer] = []
-                with self._tlock:
-                    while timers and timers[0][0] <= now:
-                        t = heapq.heappop(timers)[2]
-                        if t.cancelled:
-                            self._ncancelled = max(0, self._ncancelled - 1)
-                        else:
-                            t._engine = None
-                            due.append(t)
-                for t in due:
-                    if not t.cancelled:
-                        self._safe(t.fn, t.args)
-            for _ in range(len(soon)):
-                fn, args = soon.popleft()
-                self._safe(fn, args)
+            # each in a call of its own: no local outlives it to keep the
+            # last callback's socket alive while the poller waits
+            if self._timers:
+                self._run_due()
+            if self._soon:
+                self._run_soon()
+
+    def _run_due(self) -> None:
+        timers = self._timers
+        now = _monotonic()
+        due: list[Timer] = []
+        with self._tlock:
+            while timers and timers[0][0] <= now:
+                t = heapq.heappop(timers)[2]
+                if t.cancelled:
+                    self._ncancelled = max(0, self._ncancelled - 1)
+                else:
+                    t._engine = None
+                    due.append(t)
+        for t in due:
+            if not t.cancelled:
+                self._safe(t.fn, t.args)
+
+    def _run_soon(self) -> None:
+        soon = self._soon
+        for _ in range(len(soon)):
+            fn, args = soon.popleft()
+            self._safe(fn, args)
 
     @staticmethod
     def _safe(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:

@@ -54,6 +54,7 @@ from itertools import islice
 from typing import Optional, Sequence, Union, cast
 
 from .. import _constants as C
+from .. import lingering
 from .._message import Message
 from ..interfaces import (DirectReads, DirectWaker, EndpointContext, PipeEvents, Reactor,
                           TimerHandle)
@@ -288,8 +289,11 @@ class StreamPipe:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._reactor.call_soon_threadsafe(
-                self._linger_out if self._queued and self._linger != 0 else self._teardown)
+            if self._queued and self._linger != 0:
+                lingering.hold(self, self._linger)      # the program waits for it at exit
+                self._reactor.call_soon_threadsafe(self._linger_out)
+            else:
+                self._reactor.call_soon_threadsafe(self._teardown)
 
     # -- engine thread: closing with bytes queued (LINGER) --
     def _linger_out(self) -> None:
@@ -633,6 +637,7 @@ class StreamPipe:
         if self._torn:
             return
         self._lingering = False
+        lingering.release(self)
         if self._linger_timer is not None:
             self._linger_timer.cancel()
             self._linger_timer = None

@@ -166,8 +166,8 @@ class WsUpgrade:
                 self._succeed(rest)
                 return
             if isinstance(ev, RejectConnection):
-                raise _Refused(NanomsgError(errno.ECONNREFUSED, "WebSocket server answered "
-                                            "HTTP %d" % ev.status_code))
+                raise _Refused(NanomsgError(errno.EPROTO, "WebSocket server answered HTTP %d "
+                                            "to %r (a wrong path?)" % (ev.status_code, cfg.path)))
         raise ValueError("an HTTP head that is no WebSocket upgrade")
 
     def _accept(self, ev: Request) -> bytes:
