@@ -1,6 +1,6 @@
-"""ws and wss on the stream kit's lifecycle: LINGER at close, a ping flood
-that costs bounded memory while the listener serves others, pongs for a
-peer that reads them."""
+"""ws and wss on the stream kit's lifecycle: LINGER at close and at a
+normal exit, a ping flood that costs bounded memory while the listener
+serves others, pongs for a peer that reads them."""
 
 from __future__ import annotations
 
@@ -8,11 +8,16 @@ import base64
 import os
 import socket
 import ssl
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
 from typing import Callable
 
 import pytest
+import trustme
 
 import nanomsg_core as nn
 from tests.support import wait_pipes
@@ -55,6 +60,53 @@ def test_close_right_after_a_burst_loses_nothing(scheme: str, socks: Socks, ws_u
         push.close()                                        # at once
         got = [pull.recv()[:5] for _ in range(3000)]
         assert got == [b"%05d" % i for i in range(3000)]
+
+
+CHILD = textwrap.dedent("""
+    import ssl, sys, time
+    import nanomsg_core as nn
+    url, how, cafile = sys.argv[1], sys.argv[2], sys.argv[3]
+    s = nn.Socket(nn.AF_SP, nn.PUSH)
+    if url.startswith("wss"):
+        s.setsockopt(nn.TLS, nn.TLS_CONFIG, ssl.create_default_context(cafile=cafile))
+    s.connect(url)
+    deadline = time.monotonic() + 30
+    while not s.pipes and time.monotonic() < deadline:
+        time.sleep(0.001)
+    for i in range(1000):
+        s.send(b"%04d" % i + b"x" * 96)
+    if how == "close":
+        s.close()
+""")
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("how", ["close", "exit"])
+@pytest.mark.parametrize("scheme", ["ws", "wss"])
+def test_sent_then_exit_delivers_everything(scheme: str, how: str, socks: Socks, ws_url: Url,
+                                            server_ctx: ssl.SSLContext, ca: trustme.CA,
+                                            tmp_path: Path) -> None:
+    """A child sends 1000 x 100 B over ws/wss, then closes and exits (or
+    just exits): all 1000 arrive, in order (the old ws connection did not
+    linger: 760 of 1000)."""
+    cafile = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    for _ in range(2):
+        pull = socks(nn.PULL)
+        pull.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 20000)
+        if scheme == "wss":
+            pull.setsockopt(nn.TLS, nn.TLS_CONFIG, server_ctx)
+        url = ws_url("/exit").replace("ws://", scheme + "://")
+        pull.bind(url)
+        child = subprocess.Popen([sys.executable, "-c", CHILD, url, how, str(cafile)],
+                                 stderr=subprocess.PIPE)
+        try:
+            got = [pull.recv()[:4] for _ in range(1000)]
+        finally:
+            _, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err.decode()
+        assert got == [b"%04d" % i for i in range(1000)]
+        pull.close()
 
 
 def _upgrade_raw(port: int, proto: str, rcvbuf: int) -> socket.socket:
