@@ -700,9 +700,9 @@ class CodecPipe(StreamPipe):
 
     def close(self) -> None:
         codec = self._codec
-        data = codec.farewell() if codec is not None and self._linger != 0 else b""
-        with self._lock:
-            if data and not self._closed:
+        with self._lock:            # the codec's encoder is used under the lock
+            data = b"" if codec is None or self._linger == 0 or self._closed else codec.farewell()
+            if data:
                 self._outq.append(data)
                 self._queued += len(data)
         super().close()

@@ -65,7 +65,9 @@ def mask(data: Buffer, key: bytes) -> bytes:
 
 class WsCodec:
     """One ws connection's :class:`~nanomsg_core.wire.MessageCodec`
-    (*client*: this side dialed, so it masks what it sends)."""
+    (*client*: this side dialed, so it masks what it sends).  Not
+    thread-safe: the pipe encodes under its lock; the decoder keeps a key
+    pool of its own for the replies it makes on the engine thread."""
 
     __slots__ = ("name", "client", "_pool", "_at")
 
@@ -116,7 +118,7 @@ class WsDecoder:
         self.max_size = max_size
         self.ended = False
         self.end_error: Optional[NanomsgError] = None
-        self._codec = codec
+        self._codec = WsCodec(codec.client)     # the engine's own keys for its replies
         self._masked = not codec.client     # a server reads masked frames, a client plain ones
         self._max = max(buffer_size, MIN_RECV_BUFFER)
         self._set(bytearray(MIN_RECV_BUFFER), 0, 0)
