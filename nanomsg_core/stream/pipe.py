@@ -117,8 +117,8 @@ class StreamPipe:
                  "__weakref__")
 
     def __init__(self, stream: Union[socket.socket, ByteStream], endpoint: EndpointContext,
-                 framing: Union[Framing, MessageCodec], transport: str, local_address: str, remote_address: str,
-                 peer_protocol: int) -> None:
+                 framing: Union[Framing, MessageCodec], transport: str, local_address: str,
+                 remote_address: str, peer_protocol: int) -> None:
         self.transport = transport
         self.local_address = local_address
         self.remote_address = remote_address
@@ -584,6 +584,8 @@ class StreamPipe:
         replies = dec.replies()
         if replies:
             self._queue_control(replies)
+            if self._torn:          # writing them failed: the pipe is gone
+                return True
         if dec.ended:
             self._deliver(payloads)
             self._end(dec.end_error)
