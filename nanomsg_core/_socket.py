@@ -157,13 +157,6 @@ def _fire_timer(host_ref: "weakref.ref[_Host]", key: object) -> None:
         sock._proto.on_timer(key)
 
 
-# options of a protocol level, to name a wrong level in errors
-_PROTOCOL_OPTION_NAMES = {
-    (C.REQ, C.REQ_RESEND_IVL): ("REQ_RESEND_IVL", "REQ"),
-    (C.SUB, C.SUB_SUBSCRIBE): ("SUB_SUBSCRIBE", "SUB"),
-    (C.SUB, C.SUB_UNSUBSCRIBE): ("SUB_UNSUBSCRIBE", "SUB"),
-    (C.SURVEYOR, C.SURVEYOR_DEADLINE): ("SURVEYOR_DEADLINE", "SURVEYOR"),
-}
 
 
 class Socket:
@@ -731,11 +724,12 @@ class Socket:
         try:
             return check_socket_option(option, value)
         except NanomsgError as e:
-            named = _PROTOCOL_OPTION_NAMES.get((self.protocol, option))
-            if named is not None and not isinstance(value, int):
+            info = get_registry().protocols.get(self.protocol)
+            named = info.options.get(option) if info is not None else None
+            if info is not None and named is not None and not isinstance(value, int):
                 raise NanomsgError(errno.EINVAL, "option %d at level SOL_SOCKET does not "
                                    "take %r: %s is at level %s (%d)" % (
-                                       option, value, named[0], named[1], self.protocol)
+                                       option, value, named, info.name.upper(), self.protocol)
                                    ) from None
             raise e from None
 
