@@ -9,7 +9,9 @@ leaves in the order TLS made it through one queue (``_out``, under
 ``_lock``, which also serialises the ``SSLObject``); one inner write is in
 flight at a time, and ``try_write`` writes directly only when nothing is
 queued.  A read decrypts what arrived; plaintext beyond the caller's buffer
-waits for the next read.  The stream kit's ``TlsStream`` replaces this.
+waits for the next read.  The ciphertext buffer starts at 4 KiB (a stalled
+handshake costs little) and grows while reads fill it.  The stream kit's
+``TlsStream`` replaces this.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from ._tls import TlsBio, TlsClosed, tls_error
 
 __all__ = ["TlsOverStream", "TlsThen"]
 
-_CIPHER_READ = 32 * 1024
+_CIPHER_MIN = 4096
+_CIPHER_MAX = 64 * 1024
 
 
 class TlsOverStream:
@@ -40,7 +43,7 @@ class TlsOverStream:
     def __init__(self, inner: ByteStream, tls: TlsBio, reactor: Reactor) -> None:
         self._inner, self._tls, self._reactor = inner, tls, reactor
         self._lock = threading.Lock()
-        self._cbuf = memoryview(bytearray(_CIPHER_READ))
+        self._cbuf = memoryview(bytearray(_CIPHER_MIN))   # grows while reads fill it
         self._plain = b""
         self._out = bytearray()             # ciphertext not yet written
         self._writing = False               # an inner write is in flight (engine)
@@ -83,11 +86,17 @@ class TlsOverStream:
             self._inner.read(self._cbuf, self._on_hs)
 
     def _decrypt(self, n: int) -> None:
+        cbuf = self._cbuf
         with self._lock:
             try:
-                self._plain += self._tls.receive(self._cbuf[:n].tobytes())
+                self._plain += self._tls.receive(cbuf[:n].tobytes())
             finally:
                 self._out += self._tls.take_output()
+        size = len(cbuf)        # the next read's buffer: doubled if this one filled it
+        if n == size and size < _CIPHER_MAX:
+            self._cbuf = memoryview(bytearray(2 * size))
+        elif n <= size >> 3 and size > _CIPHER_MIN:
+            self._cbuf = memoryview(bytearray(_CIPHER_MIN))
         self._emit()
 
     # -- ByteStream --
