@@ -37,8 +37,8 @@ which user threads call (serialised by their socket's lock):
   counted against ``SNDBUF``; while they fill it, reading pauses until half
   of it is written (``_ctl_wait``), so a ping flood costs no memory.  A
   peer's close frame ends the connection after the reply is written.  The
-  socket fast paths (direct reads, trimming) stay SP-only; the SP path
-  pays one check per read for all this, none per message.
+  engine reads it always (no direct reads); idle trimming applies as for
+  tcp.  The SP path pays one check per read for all this, none per message.
 """
 
 from __future__ import annotations
@@ -146,7 +146,6 @@ class StreamPipe:
             self._codec = framing
             self._prefix = _no_prefix
             self._dec = framing.decoder(maxsize, RECV_BUFFER)
-            self._sock = None       # its decoder answers control frames: no direct reads
         sndbuf = endpoint.get_option(C.SOL_SOCKET, C.SNDBUF)
         self._sndbuf: int = 128 * 1024 if sndbuf is None else sndbuf
         linger = endpoint.get_option(C.SOL_SOCKET, C.LINGER)
@@ -708,6 +707,9 @@ class CodecPipe(StreamPipe):
                 self._outq.append(data)
                 self._queued += len(data)
         super().close()
+
+    def direct_recv(self, timeout_ms: int, waker: DirectWaker) -> bool:
+        return False        # the engine reads it: its decoder's replies are queued there
 
 
 class _IdleKept:

@@ -20,7 +20,7 @@ import pytest
 import trustme
 
 import nanomsg_core as nn
-from tests.support import wait_pipes
+from tests.support import wait_pipes, wait_until
 
 Socks = Callable[..., nn.Socket]
 Url = Callable[..., str]
@@ -194,3 +194,22 @@ def test_pongs_are_answered_while_the_peer_reads(socks: Socks, ws_url: Url) -> N
         while len(got) < len(want):
             got += c.recv(65536)
         assert got == want
+
+
+def test_idle_receive_buffer_drops_back_after_a_burst(socks: Socks, ws_url: Url) -> None:
+    """The receive buffer starts small, grows under a burst, and the kit's
+    idle trimmer takes it back to 4 KiB, as for tcp."""
+    pull, push = socks(nn.PULL), socks(nn.PUSH)
+    url = ws_url("/trim")
+    pull.bind(url)
+    push.connect(url)
+    wait_pipes(pull, 1)
+    dec = pull.pipes[0]._tp._dec                 # type: ignore[attr-defined]  # the decoder
+    assert not dec.grown
+    for _ in range(20000):
+        push.send(b"b" * 100)
+    for _ in range(20000):
+        pull.recv()
+    wait_until(lambda: not dec.grown, 15, "the idle buffer trimmed")
+    push.send(b"after")
+    assert pull.recv() == b"after"
