@@ -1,6 +1,6 @@
 """ws/wss measurements, loopback only, bounded in time (Linux: RSS from /proc).
 
-    python measure_ws.py all|loss|flood|idle
+    python measure_ws.py all|loss|flood|flood4|idle
 
 loss: a PUSH with LINGER 10 s closes right after 3,000 x 1 KiB (5 runs,
 ws and wss): messages lost.  flood: a REP listener's RSS growth while a raw
@@ -92,14 +92,15 @@ def flooder(port: int, seconds: float) -> None:
     print("flooder sent %.1f MB" % (sent / 1e6), flush=True)
     c.close()
 
-def flood(seconds: float = 20) -> dict[str, Any]:
+def flood(seconds: float = 20, attackers: int = 1) -> dict[str, Any]:
     s = nn.Socket(nn.AF_SP, nn.REP); s.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 5000)
     port = free_port(); url = "ws://127.0.0.1:%d/x" % port
     s.bind(url)
     base = rss_kib()
-    p = subprocess.Popen([sys.executable, __file__, "flooder", str(port), str(seconds)])
+    procs = [subprocess.Popen([sys.executable, __file__, "flooder", str(port), str(seconds)])
+             for _ in range(attackers)]
     polite = nn.Socket(nn.AF_SP, nn.REQ); polite.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 5000)
-    peak = base; lat = []; served = 0
+    peak = base; lat = []; served = 0; new_conn_ms = -1.0
     time.sleep(0.5)
     polite.connect(url)
     end = time.monotonic() + seconds
@@ -111,11 +112,27 @@ def flood(seconds: float = 20) -> dict[str, Any]:
         except TimeoutError:
             pass
         peak = max(peak, rss_kib())
+        if new_conn_ms < 0 and time.monotonic() > end - seconds / 2:
+            new_conn_ms = fresh_connection(s, url)      # halfway through the flood
         time.sleep(0.02)
-    p.wait(60)
+    for p in procs:
+        p.wait(60)
     lat.sort()
     return {"rss_base_MiB": round(base / 1024, 1), "rss_growth_MiB": round((peak - base) / 1024, 1),
-            "polite_served": served, "polite_p50_ms": round(1000 * lat[len(lat) // 2], 2) if lat else None}
+            "polite_served": served,
+            "polite_p50_ms": round(1000 * lat[len(lat) // 2], 2) if lat else None,
+            "polite_p90_ms": round(1000 * lat[len(lat) * 9 // 10], 2) if lat else None,
+            "new_connection_ms": round(new_conn_ms, 1)}
+
+def fresh_connection(rep: nn.Socket, url: str) -> float:
+    """ms for a new REQ to connect and get its first reply."""
+    t = time.monotonic()
+    fresh = nn.Socket(nn.AF_SP, nn.REQ)
+    fresh.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 30000)
+    fresh.connect(url)
+    fresh.send(b"new"); rep.recv(); rep.send(b"a"); fresh.recv()
+    fresh.close()
+    return 1000 * (time.monotonic() - t)
 
 def dialers(url: str, n: int, hold: float) -> None:
     socks = []
@@ -155,5 +172,7 @@ if __name__ == "__main__":
             print("lost at close wss:", loss("wss"))
         if what in ("all", "flood"):
             print("ping flood 20 s:", flood(20))
+        if what in ("all", "flood4"):
+            print("ping flood 20 s, 4 attackers:", flood(20, 4))
         if what in ("all", "idle"):
             print("idle ws:", idle(200))
