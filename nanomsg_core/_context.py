@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import _constants as C
 from ._core import SocketCore, wake_all, wake_one
-from ._door import Door, Traffic
+from ._door import Door
 from ._options import check_socket_option
 from ._runtime import get_engine
 from .errors import NanomsgError
@@ -68,13 +68,15 @@ class _Waker:
 class _Hub:
     """One socket's contexts and the router waiters they share."""
 
-    __slots__ = ("_core", "_proto", "wakers", "_recv_armed", "_send_armed", "_on_recv_w",
-                 "_on_send_w", "__weakref__")
+    __slots__ = ("_core", "_proto", "wakers", "contexts", "_retired", "_recv_armed",
+                 "_send_armed", "_on_recv_w", "_on_send_w", "__weakref__")
 
     def __init__(self, core: SocketCore, proto: ContextCapable) -> None:
         self._core = weakref.ref(core)
         self._proto = proto
         self.wakers: "weakref.WeakSet[_Waker]" = weakref.WeakSet()
+        self.contexts: "weakref.WeakSet[Context]" = weakref.WeakSet()
+        self._retired = (0, 0, 0, 0)
         self._recv_armed = False
         self._send_armed = False
         self._on_recv_w: Waiter = self._on_recv
@@ -127,10 +129,32 @@ class _Hub:
         for w in list(self.wakers):
             w.wake_all()
 
+    # -- statistics: the socket's count its contexts' traffic too --
+    def counts(self) -> tuple[int, int, int, int]:
+        total = self._retired
+        for ctx in list(self.contexts):
+            total = _add(total, ctx._counts())
+        return total
 
-def open_context(sock: "Socket", core: SocketCore, traffic: Traffic) -> "Context":
-    """A new context on *sock* (``Socket.context()``), sharing its *core*
-    and its counters.  ``ENOTSUP`` on a raw socket and on protocols without
+    def retire(self, ctx: "Context") -> None:
+        """*ctx* closes or goes: keep what it counted."""
+        if ctx in self.contexts:
+            self.contexts.discard(ctx)
+            self._retired = _add(self._retired, ctx._counts())
+
+
+def _add(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]
+
+
+def context_counts(core: SocketCore) -> tuple[int, int, int, int]:
+    """What the contexts of *core*'s socket sent and received (messages, bytes)."""
+    hub = _hubs.get(core)
+    return (0, 0, 0, 0) if hub is None else hub.counts()
+
+
+def open_context(sock: "Socket", core: SocketCore) -> "Context":
+    """A new context on *sock* (``Socket.context()``), sharing its *core*.  ``ENOTSUP`` on a raw socket and on protocols without
     contexts; ``EBADF`` on a closed socket."""
     proto = core.proto
     if sock.domain == C.AF_SP_RAW or not isinstance(proto, ContextCapable):
@@ -146,7 +170,9 @@ def open_context(sock: "Socket", core: SocketCore, traffic: Traffic) -> "Context
         core.check_alive()
         pctx = proto.new_context(waker)
         hub.wakers.add(waker)
-    return Context(sock, core, traffic, hub, waker, pctx, sndtimeo, rcvtimeo)
+        ctx = Context(core, hub, waker, pctx, sndtimeo, rcvtimeo)
+        hub.contexts.add(ctx)
+    return ctx
 
 
 class Context(Door):
@@ -159,10 +185,9 @@ class Context(Door):
 
     __slots__ = ("_hub", "_waker", "_pctx")
 
-    def __init__(self, sock: "Socket", core: SocketCore, traffic: Traffic, hub: _Hub,
-                 waker: _Waker, pctx: ProtocolContext, sndtimeo: int, rcvtimeo: int) -> None:
-        self._open_door(core, pctx, traffic, waker.rwaiters, waker.swaiters, sndtimeo,
-                        rcvtimeo)
+    def __init__(self, core: SocketCore, hub: _Hub, waker: _Waker, pctx: ProtocolContext,
+                 sndtimeo: int, rcvtimeo: int) -> None:
+        self._open_door(core, pctx, waker.rwaiters, waker.swaiters, sndtimeo, rcvtimeo)
         self._hub = hub
         self._waker = waker
         self._pctx = pctx
@@ -269,4 +294,10 @@ class Context(Door):
             if not self._core.dead:
                 self._pctx.close()
             self._hub.wakers.discard(self._waker)
+            self._hub.retire(self)
         self._waker.wake_all()
+
+    def __del__(self) -> None:
+        hub = getattr(self, "_hub", None)
+        if hub is not None:
+            hub.retire(self)            # dropped unclosed: its traffic still counts

@@ -314,7 +314,6 @@ class SocketCore:
         # callback) is "dropped"; ended by the connection itself -- the peer
         # hung up, an OS error, a wire-format violation -- is "broken".
         num = getattr(exc, "errno", None)
-        self.count(C.STAT_DROPPED_CONNECTIONS if pipe._dropped else C.STAT_BROKEN_CONNECTIONS)
         if num in _DROPPED:
             log_limited(_log, logging.WARNING, pipe._ep.url,
                         "%s: dropped connection %s -> %s: %s", s, pipe.local_address,
@@ -322,6 +321,8 @@ class SocketCore:
         elif exc is not None:
             _log.debug("%s: connection %s -> %s broken: %s", s, pipe.local_address,
                        pipe.remote_address, exc)
+        # counted after the log line: who sees the count also finds the line
+        self.count(C.STAT_DROPPED_CONNECTIONS if pipe._dropped else C.STAT_BROKEN_CONNECTIONS)
         pipe._ep.pipe_gone(pipe)
         if self._notify or HOOKS.pipe_event is not None:
             self.pipe_event(pipe, C.PIPE_EV_REM_POST)

@@ -38,7 +38,7 @@ from ._message import Message
 from ._waker import HAVE_DIRECT, thread_waker
 from .errors import NanomsgError
 
-__all__ = ["Door", "HAVE_DIRECT", "Traffic", "outgoing", "to_bytes"]
+__all__ = ["Door", "HAVE_DIRECT", "outgoing", "to_bytes"]
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -64,29 +64,41 @@ class _Machine(Protocol):
     def can_recv(self) -> bool: ...
 
 
-class Traffic:
-    """The message counters of one socket, shared by all its doors
-    (``STAT_MESSAGES_SENT`` ... ``STAT_BYTES_RECEIVED``); written here only."""
+class _Shut:
+    """The machine of a closed door: every call raises the door's error, so
+    the per-message path checks only the socket's dead flag."""
 
-    __slots__ = ("sent", "sent_bytes", "received", "received_bytes")
+    __slots__ = ("_error",)
 
-    def __init__(self) -> None:
-        self.sent = self.sent_bytes = self.received = self.received_bytes = 0
+    def __init__(self, error: Callable[[], NanomsgError]) -> None:
+        self._error = error
+
+    def send(self, msg: Message) -> bool:
+        raise self._error()
+
+    def recv(self) -> Optional[Message]:
+        raise self._error()
+
+    def can_send(self) -> bool:
+        return False
+
+    def can_recv(self) -> bool:
+        return False
 
 
 class Door:
     """The send/receive half every socket and context shares (see the module docstring)."""
 
     __slots__ = ("_core", "_lock", "_proto", "_rwaiters", "_swaiters", "_sndtimeo",
-                 "_rcvtimeo", "_closed", "_traffic", "_streak", "_yielded", "__weakref__")
+                 "_rcvtimeo", "_closed", "_sent", "_sent_bytes", "_received",
+                 "_received_bytes", "_streak", "_yielded", "__weakref__")
 
-    def _open_door(self, core: SocketCore, proto: _Machine, traffic: Traffic,
-                   rwaiters: "deque[Waiter]", swaiters: "deque[Waiter]",
-                   sndtimeo: int, rcvtimeo: int) -> None:
+    def _open_door(self, core: SocketCore, proto: _Machine, rwaiters: "deque[Waiter]",
+                   swaiters: "deque[Waiter]", sndtimeo: int, rcvtimeo: int) -> None:
         self._core = core
         self._lock = core.lock
         self._proto = proto
-        self._traffic = traffic
+        self._sent = self._sent_bytes = self._received = self._received_bytes = 0
         self._rwaiters = rwaiters
         self._swaiters = swaiters
         self._sndtimeo = sndtimeo
@@ -121,7 +133,13 @@ class Door:
         if self._closed:
             return False
         self._closed = True
+        self._proto = _Shut(self._closed_error)
         return True
+
+    def _counts(self) -> tuple[int, int, int, int]:
+        """This door's messages and bytes sent, messages and bytes received
+        (a socket's statistics add up its doors)."""
+        return self._sent, self._sent_bytes, self._received, self._received_bytes
 
     def _set_timeout(self, option: int, ms: int) -> None:
         """``SNDTIMEO`` / ``RCVTIMEO`` of this door (checked by the caller)."""
@@ -134,12 +152,12 @@ class Door:
     def can_send(self) -> bool:
         """Whether ``send`` would not block now (``POLLOUT``)."""
         with self._lock:
-            return not (self._closed or self._core.dead) and self._proto.can_send()
+            return not self._core.dead and self._proto.can_send()
 
     def can_recv(self) -> bool:
         """Whether ``recv`` would not block now (``POLLIN``)."""
         with self._lock:
-            return not (self._closed or self._core.dead) and self._proto.can_recv()
+            return not self._core.dead and self._proto.can_recv()
 
     # ------------------------------------------------------------------
     # attempts: None = would block
@@ -147,14 +165,13 @@ class Door:
     def _try_send(self, msg: Message) -> Optional[bool]:
         core = self._core
         with self._lock:
-            if self._closed or core.dead:
-                raise self._gone()
+            if core.dead:
+                raise dead_error()
             if not self._proto.send(msg):
                 self._send_full_locked()
                 return None
-            t = self._traffic
-            t.sent += 1
-            t.sent_bytes += len(msg.body)
+            self._sent += 1
+            self._sent_bytes += len(msg.body)
             if core.fds is not None:
                 core.refresh_fds_locked()
             return True
@@ -164,15 +181,14 @@ class Door:
         router first, so a message arriving after this attempt reaches it)."""
         core = self._core
         with self._lock:
-            if self._closed or core.dead:
-                raise self._gone()
+            if core.dead:
+                raise dead_error()
             if parked:
                 self._arm_recv_locked()
             msg = self._proto.recv()
             if msg is not None:
-                t = self._traffic
-                t.received += 1
-                t.received_bytes += len(msg.body)
+                self._received += 1
+                self._received_bytes += len(msg.body)
                 if core.fds is not None:
                     core.refresh_fds_locked()
             return msg
@@ -188,13 +204,12 @@ class Door:
         n = len(data)
         core = self._core
         with self._lock:            # _try_send, inline: the hot path
-            if self._closed or core.dead:
-                raise self._gone()
+            if core.dead:
+                raise dead_error()
             sent = self._proto.send(msg)
             if sent:
-                t = self._traffic
-                t.sent += 1
-                t.sent_bytes += n
+                self._sent += 1
+                self._sent_bytes += n
                 if core.fds is not None:
                     core.refresh_fds_locked()
                 if HOOKS.message_sent is None:
@@ -212,13 +227,12 @@ class Door:
         """Receive one message body.  ``DONTWAIT``: ``EAGAIN``; ``RCVTIMEO``: ``ETIMEDOUT``."""
         core = self._core
         with self._lock:            # _try_recv, inline: the hot path
-            if self._closed or core.dead:
-                raise self._gone()
+            if core.dead:
+                raise dead_error()
             msg = self._proto.recv()
             if msg is not None:
-                t = self._traffic
-                t.received += 1
-                t.received_bytes += len(msg.body)
+                self._received += 1
+                self._received_bytes += len(msg.body)
                 if core.fds is not None:
                     core.refresh_fds_locked()
         if msg is None:
@@ -239,7 +253,7 @@ class Door:
         out = outgoing(msg)
         if self._try_send(out) is None:
             self._block(self._swaiters, self._try_send, out, self._sndtimeo, flags, "send")
-        return self._sent(out)
+        return self._after_send(out)
 
     def recv_msg(self, flags: int = 0) -> Message:
         """Receive a :class:`Message` with ``header`` and ``pipe``."""
@@ -248,15 +262,15 @@ class Door:
             msg = self._wait_recv(flags)
         else:
             self._yield_sometimes()
-        return self._received(msg)
+        return self._after_recv(msg)
 
-    def _sent(self, out: Message) -> int:
+    def _after_send(self, out: Message) -> int:
         hook = HOOKS.message_sent
         if hook is not None:
             hook(socket=self._core.socket, message=out)
         return len(out.body)
 
-    def _received(self, msg: Message) -> Message:
+    def _after_recv(self, msg: Message) -> Message:
         hook = HOOKS.message_received
         if hook is not None:
             hook(socket=self._core.socket, message=msg)
@@ -370,7 +384,7 @@ class Door:
         if self._try_send(out) is None:
             await self._ablock(self._swaiters, self._try_send, out, self._sndtimeo, flags,
                                "send")
-        return self._sent(out)
+        return self._after_send(out)
 
     async def arecv_msg(self, flags: int = 0) -> Message:
         """``recv_msg`` for asyncio or trio.  A cancelled call loses no message."""
@@ -382,7 +396,7 @@ class Door:
             except BaseException as e:
                 self._abandon(e)
                 raise
-        return self._received(msg)
+        return self._after_recv(msg)
 
     async def _ablock(self, waiters: "deque[Waiter]", attempt: Callable[[A], Optional[T]],
                       arg: A, timeout_ms: int, flags: int, what: str) -> T:

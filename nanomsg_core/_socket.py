@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, AsyncIterator, Callable, Optional, Union
 
 from . import _constants as C
 from . import lingering
-from ._context import Context, open_context
+from ._context import Context, context_counts, open_context
 from ._core import SocketCore, dead_error, terminate, terminated
-from ._door import Traffic
 from ._endpoint import DialEndpoint, Endpoint, ListenEndpoint
 from ._hooks import HOOKS
 from ._options import OPTION_NAMES as _OPTION_NAMES, SocketOption, SocketOptions
@@ -38,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["Socket", "term"]
 
 PipeCallback = Callable[[Pipe], None]
+_TRAFFIC = (C.STAT_MESSAGES_SENT, C.STAT_BYTES_SENT, C.STAT_MESSAGES_RECEIVED,
+            C.STAT_BYTES_RECEIVED)
 _live: "weakref.WeakSet[Socket]" = weakref.WeakSet()
 
 
@@ -103,7 +104,7 @@ class Socket(SocketOptionAccess):
         core = SocketCore(self, threading.Lock(), info, domain == C.AF_SP_RAW,
                           {key: spec.default for key, spec in registry.options.items()})
         self._host = core.host
-        self._open_door(core, core.proto, Traffic(), core.rwaiters, core.swaiters, -1, -1)
+        self._open_door(core, core.proto, core.rwaiters, core.swaiters, -1, -1)
         _live.add(self)
         try:
             for opt_name, value in options.items():
@@ -256,7 +257,7 @@ class Socket(SocketOptionAccess):
         socket's pipes (REQ, REP, SURVEYOR, RESPONDENT, SUB); ``ENOTSUP`` on
         other protocols and on raw sockets.  See ``docs/contexts.md``."""
         self._check_alive()
-        return open_context(self, self._core, self._traffic)
+        return open_context(self, self._core)
 
     def pipe_notify(self, event: int, callback: Optional[PipeCallback]) -> None:
         """Call ``callback(pipe)`` on pipe *event* (``PIPE_EV_ADD_PRE``,
@@ -280,17 +281,11 @@ class Socket(SocketOptionAccess):
     def get_statistic(self, stat: int) -> int:
         """A ``STAT_*`` counter, as nanomsg's ``nn_get_statistic``; ``EINVAL`` if unknown."""
         self._check_alive()
-        t = self._traffic
         if stat == C.STAT_CURRENT_CONNECTIONS:
             return len(self._core.pipes)
-        if stat == C.STAT_MESSAGES_SENT:
-            return t.sent
-        if stat == C.STAT_BYTES_SENT:
-            return t.sent_bytes
-        if stat == C.STAT_MESSAGES_RECEIVED:
-            return t.received
-        if stat == C.STAT_BYTES_RECEIVED:
-            return t.received_bytes
+        if stat in _TRAFFIC:                # this door's and its contexts'
+            i = _TRAFFIC.index(stat)
+            return self._counts()[i] + context_counts(self._core)[i]
         if stat == C.STAT_INPROGRESS_CONNECTIONS:
             return sum(ep.in_progress for ep in list(self._endpoints.values()))
         if stat == C.STAT_CURRENT_EP_ERRORS:
