@@ -21,15 +21,6 @@ from .protokit import RecvOnly, SendOnly
 
 __all__ = ["SocketOptionAccess"]
 
-# options of a protocol level, to name a wrong level in errors
-_PROTOCOL_OPTION_NAMES = {
-    (C.REQ, C.REQ_RESEND_IVL): ("REQ_RESEND_IVL", "REQ"),
-    (C.SUB, C.SUB_SUBSCRIBE): ("SUB_SUBSCRIBE", "SUB"),
-    (C.SUB, C.SUB_UNSUBSCRIBE): ("SUB_UNSUBSCRIBE", "SUB"),
-    (C.SURVEYOR, C.SURVEYOR_DEADLINE): ("SURVEYOR_DEADLINE", "SURVEYOR"),
-}
-
-
 class SocketOptionAccess(Door):
     """The option half of :class:`~nanomsg_core.Socket`."""
 
@@ -60,11 +51,12 @@ class SocketOptionAccess(Door):
         try:
             return check_socket_option(option, value)
         except NanomsgError as e:
-            named = _PROTOCOL_OPTION_NAMES.get((self.protocol, option))
-            if named is not None and not isinstance(value, int):
+            info = get_registry().protocols.get(self.protocol)
+            named = info.options.get(option) if info is not None else None
+            if info is not None and named is not None and not isinstance(value, int):
                 raise NanomsgError(errno.EINVAL, "option %d at level SOL_SOCKET does not "
                                    "take %r: %s is at level %s (%d)" % (
-                                       option, value, named[0], named[1], self.protocol)
+                                       option, value, named, info.name.upper(), self.protocol)
                                    ) from None
             raise e from None
 

@@ -25,7 +25,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from nanomsg_core import EFSM, SURVEYOR_DEADLINE, Message, NanomsgError
-from nanomsg_core.backtrace import Deadline, IdSequence, id_word, recv_split
+from nanomsg_core.protokit.backtrace import Deadline, IdSequence, id_word, recv_split
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 
 if TYPE_CHECKING:

@@ -26,10 +26,10 @@ import errno
 from collections import deque
 from typing import Any, Optional
 
-from .errors import NanomsgError
-from ._message import Message
-from ._pipe import Pipe
-from .interfaces import ProtocolPipe
+from ..errors import NanomsgError
+from .._message import Message
+from .._pipe import Pipe
+from ..interfaces import ProtocolPipe
 
 __all__ = ["Distributor", "Exclusive", "FairQueue", "LoadBalancer", "ProtocolBase",
            "RecvOnly", "SendOnly"]
