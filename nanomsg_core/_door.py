@@ -164,7 +164,9 @@ class Door:
     # ------------------------------------------------------------------
     def _try_send(self, msg: Message) -> Optional[bool]:
         core = self._core
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             if core.dead:
                 raise dead_error()
             if not self._proto.send(msg):
@@ -175,12 +177,16 @@ class Door:
             if core.fds is not None:
                 core.refresh_fds_locked()
             return True
+        finally:
+            lock.release()
 
     def _try_recv(self, parked: bool = False) -> Optional[Message]:
         """*parked*: the attempt of a parked receiver (a context then arms its
         router first, so a message arriving after this attempt reaches it)."""
         core = self._core
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             if core.dead:
                 raise dead_error()
             if parked:
@@ -192,6 +198,8 @@ class Door:
                 if core.fds is not None:
                     core.refresh_fds_locked()
             return msg
+        finally:
+            lock.release()
 
     # ------------------------------------------------------------------
     # send / recv
@@ -203,7 +211,9 @@ class Door:
         msg = Message(data)
         n = len(data)
         core = self._core
-        with self._lock:            # _try_send, inline: the hot path
+        lock = self._lock           # _try_send, inline: the hot path (and acquire/release
+        lock.acquire()              # is cheaper than a with block)
+        try:
             if core.dead:
                 raise dead_error()
             sent = self._proto.send(msg)
@@ -212,10 +222,10 @@ class Door:
                 self._sent_bytes += n
                 if core.fds is not None:
                     core.refresh_fds_locked()
-                if HOOKS.message_sent is None:
-                    return n
             else:
                 self._send_full_locked()
+        finally:
+            lock.release()
         if not sent:
             self._block(self._swaiters, self._try_send, msg, self._sndtimeo, flags, "send")
         hook = HOOKS.message_sent
@@ -226,7 +236,9 @@ class Door:
     def recv(self, flags: int = 0) -> bytes:
         """Receive one message body.  ``DONTWAIT``: ``EAGAIN``; ``RCVTIMEO``: ``ETIMEDOUT``."""
         core = self._core
-        with self._lock:            # _try_recv, inline: the hot path
+        lock = self._lock           # _try_recv, inline: the hot path
+        lock.acquire()
+        try:
             if core.dead:
                 raise dead_error()
             msg = self._proto.recv()
@@ -235,6 +247,8 @@ class Door:
                 self._received_bytes += len(msg.body)
                 if core.fds is not None:
                     core.refresh_fds_locked()
+        finally:
+            lock.release()
         if msg is None:
             msg = self._wait_recv(flags)
         else:
