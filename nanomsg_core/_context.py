@@ -217,6 +217,8 @@ class Context(Door):
     def _send_full_locked(self) -> None:
         self._hub.arm_send(self._core)
 
+    _ARMS_RECV = True
+
     def _arm_recv_locked(self) -> None:
         self._hub.arm_recv(self._core)
 

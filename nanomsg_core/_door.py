@@ -108,6 +108,9 @@ class Door:
         self._yielded = 0.0
 
     # -- what a context changes (the socket's own door does nothing) --
+    _ARMS_RECV = False
+    """Whether a parked receiver calls :meth:`_arm_recv_locked` (contexts)."""
+
     def _closed_error(self) -> NanomsgError:
         return dead_error()
 
@@ -180,16 +183,16 @@ class Door:
         finally:
             lock.release()
 
-    def _try_recv(self, parked: bool = False) -> Optional[Message]:
-        """*parked*: the attempt of a parked receiver (a context then arms its
-        router first, so a message arriving after this attempt reaches it)."""
+    def _try_recv(self, arm: bool = False) -> Optional[Message]:
+        """*arm*: the attempt of a parked receiver of a context, which arms its
+        router first, so that a message arriving after this attempt reaches it."""
         core = self._core
         lock = self._lock
         lock.acquire()
         try:
             if core.dead:
                 raise dead_error()
-            if parked:
+            if arm:
                 self._arm_recv_locked()
             msg = self._proto.recv()
             if msg is not None:
@@ -250,7 +253,12 @@ class Door:
         finally:
             lock.release()
         if msg is None:
-            msg = self._wait_recv(flags)
+            try:
+                msg = self._block(self._rwaiters, self._try_recv, self._ARMS_RECV,
+                                  self._rcvtimeo, flags, "recv")
+            except BaseException as e:
+                self._abandon(e)
+                raise
         else:
             streak = self._streak + 1
             if streak < YIELD_EVERY:
@@ -292,8 +300,8 @@ class Door:
 
     def _wait_recv(self, flags: int) -> Message:
         try:
-            return self._block(self._rwaiters, self._try_recv, True, self._rcvtimeo, flags,
-                               "recv")
+            return self._block(self._rwaiters, self._try_recv, self._ARMS_RECV,
+                               self._rcvtimeo, flags, "recv")
         except BaseException as e:
             self._abandon(e)
             raise
@@ -405,8 +413,8 @@ class Door:
         msg = self._try_recv()
         if msg is None:
             try:
-                msg = await self._ablock(self._rwaiters, self._try_recv, True, self._rcvtimeo,
-                                         flags, "recv")
+                msg = await self._ablock(self._rwaiters, self._try_recv, self._ARMS_RECV,
+                                         self._rcvtimeo, flags, "recv")
             except BaseException as e:
                 self._abandon(e)
                 raise
