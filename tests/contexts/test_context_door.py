@@ -13,21 +13,12 @@ from typing import Callable
 import pytest
 
 import nanomsg_core as nn
-from tests.support import sock, wait_pipes
+from tests.contexts.test_contexts_sockets import req_rep
+from tests.support import sock
 
 pytestmark = pytest.mark.timeout(60)
 
 Urls = Callable[[], str]
-
-
-def req_rep(url: str) -> tuple[nn.Socket, nn.Socket]:
-    rep = sock(nn.REP)
-    rep.bind(url)
-    req = sock(nn.REQ)
-    req.connect(url)
-    wait_pipes(req, 1)
-    wait_pipes(rep, 1)
-    return req, rep
 
 
 def _ask(req: nn.Socket, rep: nn.Socket, body: bytes) -> None:
