@@ -302,4 +302,7 @@ class Context(Door):
     def __del__(self) -> None:
         hub = getattr(self, "_hub", None)
         if hub is not None:
-            hub.retire(self)            # dropped unclosed: its traffic still counts
+            try:
+                hub.retire(self)        # dropped unclosed: its traffic still counts
+            except Exception:           # interpreter shutdown: nobody left to count
+                pass
