@@ -57,7 +57,8 @@ def test_usage_error() -> None:
 
 
 def test_live_rate_on_stderr() -> None:
-    p = run("inproc_lat", "64", "30000", env={"NN_PERF_PROGRESS": "1"})
+    # long enough to outlast the 0.5 s between progress lines on a fast socket
+    p = run("inproc_lat", "64", "150000", env={"NN_PERF_PROGRESS": "1"})
     out, err = p.communicate(timeout=60)
     assert p.returncode == 0 and "average latency" in out
     assert "roundtrips" in err and "/s" in err
