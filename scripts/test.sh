@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v nanocat >/dev/null 2>&1 || missing+=(nanomsg-utils)
 command -v nngcat >/dev/null 2>&1 || missing+=(nng-utils)
+command -v npm >/dev/null 2>&1 || missing+=(npm)              # the docs vendor Mermaid from npm
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
     $SUDO apt-get update -qq
