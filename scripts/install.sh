@@ -18,7 +18,7 @@ hash=$( { echo "$PY ${NANOMSG_DEV:-0}"; cat scripts/install.sh pyproject.toml RE
           find "${dirs[@]}" -type f ! -path '*/__pycache__/*' ! -path '*/build/*' \
               ! -path '*.egg-info/*' ! -path '*/tests/*' ! -name '*.pyc' \
               | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -d' ' -f1)
-stamp=$("$PY" -c "import sys; print(sys.prefix)")/.nanomsg_core-install-stamp
+stamp=$("$PY" -c "import os, sys; sys.stdout.write(os.path.join(sys.prefix, '.nanomsg_core-install-stamp'))")
 if [ "${NANOMSG_REINSTALL:-0}" != 1 ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ] \
         && report "up to date:" "in" 2>/dev/null; then
     exit 0
