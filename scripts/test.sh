@@ -53,7 +53,8 @@ run_pytest() {  # pytest's own output stays as it is; its last line joins the su
     return "$rc"
 }
 step "pytest" run_pytest "$@"
-summary[-1]+=": $(grep -E '(passed|failed|error|no tests ran)' "$log" | tail -n 1 | tr -d '=' | sed 's/^ *//;s/ *$//')"
+last=$(grep -E ' in [0-9.]+s' "$log" | tail -n 1 | tr -d '=' | sed 's/^ *//;s/ *$//' || true)
+summary[-1]+=": ${last:-no summary line from pytest}"
 step "mypy --strict (linux)" "$PY" -m mypy --strict "${pkgs[@]}"
 step "mypy --strict --platform win32" "$PY" -m mypy --strict --platform win32 "${pkgs[@]}"
 
