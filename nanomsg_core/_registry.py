@@ -123,7 +123,8 @@ class Registry:
             num = self.names.get(key)
             if num is None:
                 known = KNOWN_NAMES.get(key)
-                hint = (" (%r is provided by %s: pip install --find-links dist/ %s)" % (which, known[1], known[1])
+                hint = (" (%r is provided by %s: pip install --find-links dist/ %s)"
+                        % (which, known[1], known[1])
                         if known else "")
                 raise NanomsgError(errno.EPROTONOSUPPORT,
                                    "unknown protocol %r%s" % (which, hint))
@@ -147,7 +148,8 @@ class Registry:
         tr = self.transports.get(scheme.lower())
         if tr is None:
             dist = KNOWN_SCHEMES.get(scheme.lower())
-            hint = (" (%s:// is provided by %s: pip install --find-links dist/ %s)" % (scheme, dist, dist.split()[0])
+            hint = (" (%s:// is provided by %s: pip install --find-links dist/ %s)"
+                    % (scheme, dist, dist.split()[0])
                     if dist else "")
             raise NanomsgError(errno.EPROTONOSUPPORT,
                                "unknown transport %s://%s" % (scheme, hint))
