@@ -206,7 +206,8 @@ def test_connect_first_then_bind(url: str, sockets: list[nn.Socket]) -> None:
     if url.endswith(":0"):
         pytest.skip("needs a fixed address")
     b.connect(url)
-    time.sleep(0.1)                                     # a few refused attempts
+    wait_until(lambda: b.get_statistic(nn.STAT_CONNECT_ERRORS) >= 2, 20,
+               "a few refused attempts")
     a.bind(url)
     b.send(b"late")
     assert a.recv() == b"late"
