@@ -33,8 +33,9 @@ at once and reacts to its packet.
   already connected) are delivered from the next :meth:`wait`, never from
   inside the call that submitted them.
 * **Wake-up.**  :meth:`CompletionPoller.wakeup` posts one packet with
-  :data:`WAKE_KEY` (``PostQueuedCompletionStatus``); a flag keeps repeated
-  wake-ups to one packet until it is dequeued.
+  :data:`WAKE_KEY` (``PostQueuedCompletionStatus``, with an ``OVERLAPPED``
+  the port owns: CPython raises on dequeuing a NULL one); a flag keeps
+  repeated wake-ups to one packet until it is dequeued.
 * **Close** cancels every pending operation and drains their packets for up
   to :data:`CLOSE_DRAIN` seconds; records still pending after that are kept
   in :data:`ORPHANS` for the life of the process, so the kernel never writes
@@ -70,7 +71,8 @@ INFINITE = 0xFFFFFFFF
 IO_KEY = 0
 """The completion key of every handle associated with the port."""
 WAKE_KEY = 1
-"""The completion key of a wake-up packet (no ``OVERLAPPED``)."""
+"""The completion key of a wake-up packet (its ``OVERLAPPED`` is the port's
+own, never an operation's)."""
 ORPHANS: list[Any] = []
 """Operations still pending when their poller closed: kept alive forever."""
 
@@ -144,7 +146,7 @@ class Completion(NamedTuple):
     nbytes: int
     key: int
     address: int
-    """The ``OVERLAPPED``'s address (0 for a posted packet)."""
+    """The ``OVERLAPPED``'s address (for a wake-up packet, the port's own)."""
 
 
 class Submitted(Protocol):
@@ -186,7 +188,9 @@ class Port(Protocol):
         ``None`` on timeout."""
 
     def post(self, key: int) -> None:
-        """Queue a packet with *key* and no ``OVERLAPPED`` (any thread)."""
+        """Queue a wake-up packet with *key* (any thread).  Its ``OVERLAPPED``
+        must not be NULL -- CPython's ``GetQueuedCompletionStatus`` raises for
+        such a packet -- and is no operation's: the port keeps one of its own."""
 
     def submit_recv(self, sock: socket.socket, buf: memoryview) -> Submitted:
         """``WSARecv`` into *buf*."""
@@ -330,7 +334,7 @@ class CompletionPoller:
         c = port.dequeue(ms)
         n = 0
         while c is not None:
-            if c.key == WAKE_KEY and c.address == 0:
+            if c.key == WAKE_KEY:           # its address is the port's, not an operation's
                 self._woken = False
             else:
                 self._complete(c)

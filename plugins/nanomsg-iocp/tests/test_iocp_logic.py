@@ -353,6 +353,15 @@ def test_wakeup_posts_one_packet_until_dequeued(port, poller) -> None:
     poller.wait(0)
 
 
+def test_fake_ports_raise_for_a_null_overlapped_as_cpython_does(port) -> None:
+    port._queue.put(_core.Completion(0, 0, _core.WAKE_KEY, 0))
+    with pytest.raises(OSError) as info:
+        port.dequeue(0)
+    assert getattr(info.value, "winerror", None) == 0
+    port.post(_core.WAKE_KEY)                             # the port's own OVERLAPPED
+    assert port.dequeue(0) == (0, 0, _core.WAKE_KEY, port.wake_address)
+
+
 def test_wakeup_from_another_thread_ends_a_long_wait(port, poller) -> None:
     t = threading.Timer(0.1, poller.wakeup)
     start = time.monotonic()
