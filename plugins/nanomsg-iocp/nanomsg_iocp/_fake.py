@@ -14,6 +14,8 @@ without one fails here as it does on Windows.
   operation by hand (:meth:`ScriptedPort.complete`) and so scripts partial
   writes, errors, races with cancellation, and packets queued at close.
 * :class:`SocketPort` completes operations on real non-blocking sockets
+  (a send or pipe write completes in full or stays pending, as an
+  overlapped one does)
   (and on :class:`MemoryPipes`, named pipes emulated with socket pairs),
   using ``select`` *inside the fake* to know when to try each call.  It
   lets the real engine, the stream kit and the conformance checks run over
@@ -27,7 +29,6 @@ import errno
 import itertools
 import select
 import socket
-import sys
 import threading
 import time
 from collections import deque
@@ -37,6 +38,7 @@ from ._core import (ERROR_BROKEN_PIPE, ERROR_CONNECTION_REFUSED, ERROR_FILE_NOT_
                     ERROR_NETNAME_DELETED, ERROR_NOT_FOUND, ERROR_OPERATION_ABORTED,
                     ERROR_PIPE_BUSY, INFINITE, WSAECONNRESET, Buffer, Completion,
                     CompletionPoller)
+from ._win32 import _gather     # one buffer, as Win32Port submits it (<= GATHER_LIMIT)
 
 __all__ = ["FakeOp", "MemoryPipes", "ScriptedPort", "SocketPort", "fake_poller"]
 
@@ -373,7 +375,7 @@ class SocketPort:
 
     def submit_send(self, sock: socket.socket, bufs: Sequence[Buffer]) -> FakeOp:
         op = self._submit("send", sock.fileno())
-        op.sock, op.bufs = sock, bufs
+        op.sock, op.bufs, op.state = sock, (_gather(bufs),), 0
         return self._first_try(op)
 
     def submit_accept(self, sock: socket.socket) -> FakeOp:
@@ -480,7 +482,7 @@ class SocketPort:
                 assert op.buf is not None
                 self._done(op, 0, sock.recv_into(op.buf))
             elif kind == "send":
-                self._done(op, 0, _sendmsg(sock, op.bufs))
+                return self._write_all(op, sock)
             elif kind == "accept":
                 conn, _ = sock.accept()
                 conn.setblocking(False)
@@ -521,7 +523,9 @@ class SocketPort:
                 n = sock.recv_into(op.buf)
                 self._done(op, ERROR_BROKEN_PIPE if n == 0 else 0, n)
             else:
-                self._done(op, 0, sock.send(op.bufs[0]))
+                if op.state is None:
+                    op.state = 0
+                return self._write_all(op, sock)
         except (BlockingIOError, InterruptedError):
             return False
         except OSError:
@@ -529,10 +533,14 @@ class SocketPort:
         return True
 
 
-def _sendmsg(sock: socket.socket, bufs: Sequence[Buffer]) -> int:
-    if sys.platform == "win32":
-        return sock.send(b"".join(bufs))
-    return sock.sendmsg(bufs)
+    def _write_all(self, op: FakeOp, sock: socket.socket) -> bool:
+        """An overlapped write completes in full or stays pending (never a
+        short count for lack of buffer space): ``op.state`` counts what went."""
+        data = memoryview(op.bufs[0])
+        while op.state < len(data):
+            op.state += sock.send(data[op.state:])      # BlockingIOError: pending
+        self._done(op, 0, op.state)
+        return True
 
 
 def fake_poller(pipes: Optional[MemoryPipes] = None) -> CompletionPoller:
