@@ -21,7 +21,8 @@ at once and reacts to its packet.
   dequeue (``GetQueuedCompletionStatus``), then drains what else is queued,
   at most :data:`BATCH` packets a turn.  A packet finds its operation by
   address; the operation's ``finish`` step runs (after ``AcceptEx`` and
-  ``ConnectEx`` it updates the socket's context) and its callback runs with
+  ``ConnectEx`` it updates the socket's context; a TCP connect that reached
+  its own socket -- bound to the port it dialled -- is refused) and its callback runs with
   the byte count or an :class:`OSError` built by :func:`error_from_winerror`.
 * **Cancellation.**  :meth:`CompletionPoller.cancel` marks the handle's
   operations cancelled, frees its slots and asks the OS to abort them
@@ -379,6 +380,8 @@ class CompletionPoller:
             return
         try:
             value = sub.finish()
+            if op.kind == _CONNECT:
+                _not_to_itself(op.owner)
         except OSError as e:
             sub.release()
             op.fail(e)
@@ -524,6 +527,19 @@ class CompletionPoller:
                     self._port.cancel(handle, op.sub)
                 except OSError:
                     pass                    # finished meanwhile: its packet is queued
+
+
+def _not_to_itself(sock: Any) -> None:
+    """``ECONNREFUSED`` for a TCP connect that reached its own socket.
+
+    ``ConnectEx`` needs a bound socket, and the port ``bind(0)`` hands out
+    can be the very port being dialled when nothing listens there (a port
+    just freed): TCP's simultaneous open then connects the socket to itself
+    and the peer's handshake is its own."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and \
+            sock.getsockname() == sock.getpeername():
+        raise OSError(errno.ECONNREFUSED, "ConnectEx: connected to itself (%s:%d is its own "
+                      "local address: nothing listened there)" % sock.getsockname()[:2])
 
 
 def _accept_again(port: Port, sock: Any) -> Callable[[], Submitted]:
