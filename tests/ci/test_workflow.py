@@ -101,3 +101,11 @@ def test_windows_selection_exists_and_covers_the_windows_code() -> None:
     for needed in ("plugins/nanomsg-iocp", "tests/transports", "tests/interop/test_reqrep_interop.py",
                    "tests/interop/test_pipeline_interop.py", "tests/core/test_perf_tools.py"):
         assert needed in selection, needed
+
+
+def test_windows_runner_is_valid_bash_and_fails_loudly() -> None:
+    script = WORKFLOW.parents[2] / "scripts" / "test-windows.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True, timeout=30)
+    text = script.read_text(encoding="utf-8")
+    assert "set -euo pipefail" in text and 'exit "$STATUS"' in text
+    assert "3.12 3.13" in text                     # both Pythons by default
