@@ -52,7 +52,7 @@ SELECTION=(
     tests/conformance                        # the kit's checks on the default (iocp) poller
     tests/transports                         # tcp and ipc (named pipes), one process and two
     tests/device/test_device.py              # REQ/REP and SURVEY through a device in a child
-    tests/patterns/test_pipeline.py
+    tests/patterns                           # every pattern over inproc, ipc and tcp
     tests/interop/test_reqrep_interop.py     # against pynng's Windows wheel (nanocat: skipped)
     tests/interop/test_pipeline_interop.py
     plugins/nanomsg-tcp plugins/nanomsg-ipc plugins/nanomsg-reqrep plugins/nanomsg-pipeline
