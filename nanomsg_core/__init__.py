@@ -31,7 +31,7 @@ from .errors import NanomsgError, strerror
 from .log import LOGGER as _LOGGER  # noqa: F401  (installs the NullHandler)
 from ._message import Message
 from ._pipe import Pipe
-from ._options import OptionSpec
+from ._options import OptionSpec, SocketOptions
 from ._poll import poll
 from ._registry import Registry, get_registry, register_plugin, unregister_plugin
 from ._socket import Socket, term
@@ -77,7 +77,8 @@ __all__ = [
     "STAT_CURRENT_EP_ERRORS", "STAT_DROPPED_CONNECTIONS",
     "STAT_ESTABLISHED_CONNECTIONS", "STAT_INPROGRESS_CONNECTIONS",
     "STAT_MESSAGES_RECEIVED", "STAT_MESSAGES_SENT", "SUB", "SUB_SUBSCRIBE",
-    "SUB_UNSUBSCRIBE", "SURVEYOR", "SURVEYOR_DEADLINE", "Socket", "TCP", "TCP_NODELAY",
+    "SUB_UNSUBSCRIBE", "SURVEYOR", "SURVEYOR_DEADLINE", "Socket", "SocketOptions", "TCP",
+    "TCP_NODELAY",
     "TLS", "TLS_CONFIG", "WS", "__version__", "device", "get_registry", "hookimpl",
     "poll", "register_plugin", "strerror", "symbol", "term", "unregister_plugin",
 ]

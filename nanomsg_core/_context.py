@@ -27,7 +27,7 @@ from __future__ import annotations
 import errno
 import weakref
 from collections import deque
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from . import _constants as C
 from ._hooks import HOOKS
@@ -251,7 +251,7 @@ class Context:
     # ------------------------------------------------------------------
     # send / recv
     # ------------------------------------------------------------------
-    def send(self, data: Any, flags: int = 0) -> int:
+    def send(self, data: Union[bytes, bytearray, memoryview], flags: int = 0) -> int:
         """Send *data* on this context; return its length (``DONTWAIT``: ``EAGAIN``)."""
         return self._send(Message(data if type(data) is bytes else _to_bytes(data)), flags)
 
@@ -287,7 +287,7 @@ class Context:
             hook(socket=self._sock, message=msg)
         return msg
 
-    async def asend(self, data: Any, flags: int = 0) -> int:
+    async def asend(self, data: Union[bytes, bytearray, memoryview], flags: int = 0) -> int:
         """``send`` for asyncio."""
         return await self._asend(Message(data if type(data) is bytes else _to_bytes(data)),
                                  flags)

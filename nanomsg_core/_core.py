@@ -84,6 +84,9 @@ class SocketCore:
             self.pipe_event(pipe, C.PIPE_EV_ADD_PRE)
             if pipe._closed:                        # refused by a callback
                 tp.close()
+                self.count(C.STAT_DROPPED_CONNECTIONS)
+                _log.debug("%s: connection %s -> %s refused by its ADD_PRE callback", s,
+                           pipe.local_address, pipe.remote_address)
                 return None
         tp.start(pipe)
         with self._lock:

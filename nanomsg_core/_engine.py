@@ -22,6 +22,7 @@ from collections import deque
 from typing import Any, Callable, Optional
 
 from .interfaces import Poller
+from .log import log_limited
 
 __all__ = ["Engine", "Timer"]
 
@@ -130,29 +131,42 @@ class Engine:
 
     def _run(self) -> None:
         self._ident = threading.get_ident()
-        soon = self._soon
-        timers = self._timers
         while True:
             with self._tlock:
                 timeout = self._next_timeout()
-            self.poller.wait(timeout)
-            if timers:
-                now = _monotonic()
-                due: list[Timer] = []
-                with self._tlock:
-                    while timers and timers[0][0] <= now:
-                        t = heapq.heappop(timers)[2]
-                        if t.cancelled:
-                            self._ncancelled = max(0, self._ncancelled - 1)
-                        else:
-                            t._engine = None
-                            due.append(t)
-                for t in due:
-                    if not t.cancelled:
-                        self._safe(t.fn, t.args)
-            for _ in range(len(soon)):
-                fn, args = soon.popleft()
-                self._safe(fn, args)
+            try:
+                self.poller.wait(timeout)
+            except Exception as e:  # a poller that let a callback's crash through: the loop goes on
+                log_limited(_log, logging.ERROR, "poller", "the poller raised %r on the engine "
+                            "thread; serving on", e, exc_info=e)
+            # each in a call of its own: no local outlives it to keep the
+            # last callback's socket alive while the poller waits
+            if self._timers:
+                self._run_due()
+            if self._soon:
+                self._run_soon()
+
+    def _run_due(self) -> None:
+        timers = self._timers
+        now = _monotonic()
+        due: list[Timer] = []
+        with self._tlock:
+            while timers and timers[0][0] <= now:
+                t = heapq.heappop(timers)[2]
+                if t.cancelled:
+                    self._ncancelled = max(0, self._ncancelled - 1)
+                else:
+                    t._engine = None
+                    due.append(t)
+        for t in due:
+            if not t.cancelled:
+                self._safe(t.fn, t.args)
+
+    def _run_soon(self) -> None:
+        soon = self._soon
+        for _ in range(len(soon)):
+            fn, args = soon.popleft()
+            self._safe(fn, args)
 
     @staticmethod
     def _safe(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:

@@ -4,12 +4,98 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import (Any, Callable, Generic, Optional, Protocol, TypedDict, TypeVar, Union,
+                    overload)
 
 from . import _constants as C
 from .errors import NanomsgError
 
-__all__ = ["OptionSpec", "SOCKET_DEFAULTS", "check_socket_option", "READ_ONLY"]
+__all__ = ["OPTION_NAMES", "OptionSpec", "READ_ONLY", "SOCKET_DEFAULTS", "SocketOption",
+           "SocketOptions", "check_socket_option"]
+
+T = TypeVar("T")
+
+
+class SocketOptions(TypedDict, total=False):
+    """The option keywords of ``Socket(...)``, each a ``SOL_SOCKET`` option
+    by its property name: ``Socket(AF_SP, PAIR, recv_timeout=100)``.
+
+    A checker (mypy, pyright) and an IDE see these through
+    ``**options: Unpack[SocketOptions]``: a misspelt keyword or a value of
+    the wrong type is an error before the program runs (and, at run time,
+    still a ``TypeError`` or ``EINVAL``).  Use it to pass options through
+    your own function: ``def open(**kw: Unpack[nn.SocketOptions])``.
+    """
+
+    linger: int
+    """``LINGER`` in ms: how long ``close`` lets queued messages go out."""
+    send_buffer_size: int
+    """``SNDBUF`` in bytes."""
+    recv_buffer_size: int
+    """``RCVBUF`` in bytes."""
+    send_timeout: int
+    """``SNDTIMEO`` in ms (-1: forever)."""
+    recv_timeout: int
+    """``RCVTIMEO`` in ms (-1: forever)."""
+    reconnect_interval: int
+    """``RECONNECT_IVL`` in ms."""
+    reconnect_interval_max: int
+    """``RECONNECT_IVL_MAX`` in ms (0: no back-off)."""
+    send_priority: int
+    """``SNDPRIO`` (1 highest .. 16)."""
+    recv_priority: int
+    """``RCVPRIO`` (1 highest .. 16)."""
+    ipv4only: int
+    """``IPV4ONLY`` (1: IPv4 only, 0: IPv6 too)."""
+    name: str
+    """``SOCKET_NAME``: shown in the socket's repr and its log lines."""
+    recv_max_size: int
+    """``RCVMAXSIZE`` in bytes (-1: no limit)."""
+    max_ttl: int
+    """``MAXTTL`` (hops, 1 .. 255)."""
+
+
+OPTION_NAMES: dict[str, int] = {
+    "linger": C.LINGER, "send_buffer_size": C.SNDBUF, "recv_buffer_size": C.RCVBUF,
+    "send_timeout": C.SNDTIMEO, "recv_timeout": C.RCVTIMEO,
+    "reconnect_interval": C.RECONNECT_IVL, "reconnect_interval_max": C.RECONNECT_IVL_MAX,
+    "send_priority": C.SNDPRIO, "recv_priority": C.RCVPRIO, "ipv4only": C.IPV4ONLY,
+    "name": C.SOCKET_NAME, "recv_max_size": C.RCVMAXSIZE, "max_ttl": C.MAXTTL,
+}
+"""Keyword / property name -> ``SOL_SOCKET`` option number (the keys of
+:class:`SocketOptions`)."""
+
+
+class _HasOptions(Protocol):
+    def getsockopt(self, level: int, option: int) -> Any: ...
+
+    def setsockopt(self, level: int, option: int, value: Any) -> None: ...
+
+
+class SocketOption(Generic[T]):
+    """A ``SOL_SOCKET`` option as a typed property: ``sock.recv_timeout``
+    reads ``getsockopt(SOL_SOCKET, RCVTIMEO)`` as an ``int``, and
+    ``sock.recv_timeout = 100`` sets it (a checker refuses ``"100"``)."""
+
+    def __init__(self, option: int, doc: str) -> None:
+        self.option = option
+        self.__doc__ = doc
+
+    @overload
+    def __get__(self, obj: None, owner: Optional[type] = None) -> "SocketOption[T]": ...
+
+    @overload
+    def __get__(self, obj: _HasOptions, owner: Optional[type] = None) -> T: ...
+
+    def __get__(self, obj: Optional[_HasOptions],
+                owner: Optional[type] = None) -> Union[T, "SocketOption[T]"]:
+        if obj is None:
+            return self
+        value: T = obj.getsockopt(C.SOL_SOCKET, self.option)
+        return value
+
+    def __set__(self, obj: _HasOptions, value: T) -> None:
+        obj.setsockopt(C.SOL_SOCKET, self.option, value)
 
 
 def _int(value: Any, name: str) -> int:

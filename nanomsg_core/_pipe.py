@@ -11,6 +11,13 @@ lock-free level.  At ``RCVBUF`` the deliverer is told to stop; the receiver
 calls ``resume_recv`` once it has drained to half of that (hysteresis: a
 blocked sender is woken once per half-buffer, not once per message).  Sends go straight to the
 transport pipe: ``pipe.send`` *is* the transport's bound ``send``.
+
+Readiness: a :class:`~nanomsg_core.protokit.FairQueue` gives each pipe a
+deque (``ready_list``); a delivery that finds the pipe not ``listed``
+lists it and appends it there, so the queue finds a pipe with messages
+without looking at the idle ones.  The queue clears ``listed`` when it drops
+a drained pipe and then looks at the queue once more, so a delivery racing
+that drop is never missed (at worst the pipe is listed twice).
 """
 
 from __future__ import annotations
@@ -40,22 +47,66 @@ def _no() -> bool:
     return False
 
 
-class Pipe:
-    """One established connection of a socket (``message.pipe``).
+def _checked_send(send: Callable[[Message], bool]) -> Callable[[Message], bool]:
+    """The transport's ``send``, refusing what is not a :class:`Message` with
+    a ``TypeError`` that says what to do instead."""
+    def checked(msg: Message) -> bool:
+        if msg.__class__ is Message:
+            return send(msg)
+        if isinstance(msg, Message):
+            return send(msg)
+        raise TypeError("Pipe.send takes a Message (it is what protocols call, and never "
+                        "blocks), not %s; an application sends with sock.send(data) or "
+                        "sock.send_msg(Message(...))" % type(msg).__name__)
+    return checked
 
-    Public attributes: ``id``, ``transport``, ``local_address``,
-    ``remote_address``, ``peer_protocol``, ``sndprio``, ``rcvprio``,
-    ``endpoint`` (the endpoint id it belongs to), and ``peer_pid``,
-    ``peer_uid``, ``peer_gid`` (ipc where the OS tells, else ``None``).
-    :meth:`close` drops this one connection.
+
+class Pipe:
+    """One established connection of a socket: ``message.pipe``, an item of
+    ``sock.pipes``, the argument of ``pipe_notify`` callbacks.
+
+    What an application reads: :attr:`id`, :attr:`transport`,
+    :attr:`local_address`, :attr:`remote_address`, :attr:`endpoint`,
+    :attr:`peer_protocol`, the peer's credentials (:attr:`peer_pid`,
+    :attr:`peer_uid`, :attr:`peer_gid`); :meth:`close` drops this one
+    connection.  Sockets make pipes; applications never build one.
+
+    Protocols see the same object as a
+    :class:`~nanomsg_core.interfaces.ProtocolPipe` (``send``/``recv`` of
+    :class:`~nanomsg_core.Message` objects, ``data``, priorities), and
+    transports as :class:`~nanomsg_core.interfaces.PipeEvents`
+    (``deliver``, ``on_writable``, ``on_closed``).  An application sends
+    through its socket: ``pipe.send`` takes a ``Message`` and does not
+    block, so ``pipe.send(b"x")`` is a ``TypeError`` that says so.
     """
 
     __slots__ = ("id", "transport", "local_address", "remote_address", "peer_protocol",
                  "sndprio", "rcvprio", "endpoint", "data", "send", "can_send",
                  "_tp", "_core", "_ep", "_inq", "_added", "_taken", "_limit", "_low",
-                 "_resume_wanted", "_closed", "_wake_recv", "direct_recv", "_dropped",
-                 "peer_pid", "peer_uid", "peer_gid")
+                 "_resume_wanted", "_closed", "_wake_recv", "_direct_recv", "_dropped",
+                 "peer_pid", "peer_uid", "peer_gid", "ready_list", "listed")
 
+    id: int
+    """31-bit id, unique in the process."""
+    transport: str
+    """The URL scheme of the connection: ``tcp``, ``ipc``, ``inproc``, ..."""
+    local_address: str
+    """This side's address, as the transport writes it."""
+    remote_address: str
+    """The peer's address, as the transport writes it."""
+    peer_protocol: int
+    """The peer's SP protocol number (``REP`` for a ``REQ`` socket's pipe)."""
+    endpoint: int
+    """The id of the endpoint (``bind``/``connect``) this connection belongs to."""
+    peer_pid: Optional[int]
+    """The peer process's id (ipc, where the OS tells), else ``None``."""
+    peer_uid: Optional[int]
+    """The peer process's user id (ipc, where the OS tells), else ``None``."""
+    peer_gid: Optional[int]
+    """The peer process's group id (ipc, where the OS tells), else ``None``."""
+    sndprio: int
+    rcvprio: int
+    data: Any
     send: Callable[[Message], bool]
     can_send: Callable[[], bool]
 
@@ -68,8 +119,8 @@ class Pipe:
         self.sndprio = ep.sndprio
         self.rcvprio = ep.rcvprio
         self.endpoint = ep.id
-        self.data: Any = None
-        self.send = tp.send
+        self.data = None
+        self.send = _checked_send(tp.send)
         self.can_send = tp.can_send
         self._tp = tp
         self._core = core
@@ -82,16 +133,20 @@ class Pipe:
         self._resume_wanted = False
         self._closed = False
         self._wake_recv = core.wake_recv
-        self.direct_recv: Optional[Callable[[int, DirectWaker], bool]] = (
+        # the transport's direct-receive capability, if it has one
+        self._direct_recv: Optional[Callable[[int, DirectWaker], bool]] = (
             tp.direct_recv if isinstance(tp, DirectReceiver) else None)
-        """The transport's direct-receive capability, if it has one."""
         self._dropped = False
         creds = tp.peer_credentials() if isinstance(tp, PeerCredentials) else None
-        self.peer_pid: Optional[int] = None
-        self.peer_uid: Optional[int] = None
-        self.peer_gid: Optional[int] = None
+        self.peer_pid = None
+        self.peer_uid = None
+        self.peer_gid = None
         if creds is not None:
             self.peer_pid, self.peer_uid, self.peer_gid = creds
+        self.ready_list: Optional[deque[Pipe]] = None
+        """Where a fair queue wants this pipe when a message arrives (see above)."""
+        self.listed = False
+        """Whether this pipe is in its ``ready_list`` (written by both sides)."""
 
     def __repr__(self) -> str:
         return "<Pipe %d %s %s -> %s>" % (self.id, self.transport, self.local_address,
@@ -122,7 +177,7 @@ class Pipe:
         if not self._closed:
             self._core.close_pipe_soon(self)
 
-    def set_recv_max_size(self, size: int) -> None:
+    def _set_recv_max_size(self, size: int) -> None:
         """``RCVMAXSIZE`` changed: apply it to this live connection."""
         tp = self._tp
         if isinstance(tp, RecvMaxSize):
@@ -132,6 +187,11 @@ class Pipe:
     def deliver(self, msg: Message) -> bool:
         msg.pipe = self
         self._inq.append(msg)
+        if not self.listed:
+            ready = self.ready_list
+            if ready is not None:
+                self.listed = True
+                ready.append(self)
         self._added += len(msg.body)
         self._wake_recv()
         if self._added - self._taken < self._limit:

@@ -80,11 +80,11 @@ def poll(items: Sequence[tuple["Socket", int]], timeout_ms: int = -1) -> list[in
             if wait <= 0:
                 return ready
         fds = []
-        for sock, events in items:
+        for sock, events in items:         # a one-way socket has one fd (ENOPROTOOPT)
             if events & C.POLLIN:
-                fds.append(sock.getsockopt(C.SOL_SOCKET, C.RCVFD))
+                fds += _fd(sock, C.RCVFD)
             if events & C.POLLOUT:
-                fds.append(sock.getsockopt(C.SOL_SOCKET, C.SNDFD))
+                fds += _fd(sock, C.SNDFD)
         if fds:
             select.select(fds, [], [], wait)
         elif wait is not None:
@@ -92,6 +92,15 @@ def poll(items: Sequence[tuple["Socket", int]], timeout_ms: int = -1) -> list[in
         else:
             raise NanomsgError(errno.EINVAL, "poll with no events and no timeout would "
                                "wait forever")
+
+
+def _fd(sock: "Socket", option: int) -> list[int]:
+    try:
+        return [sock.getsockopt(C.SOL_SOCKET, option)]
+    except NanomsgError as e:
+        if e.errno != errno.ENOPROTOOPT:
+            raise
+        return []
 
 
 def _ready(sock: "Socket", events: int) -> int:

@@ -14,11 +14,12 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 import pluggy
 
 from . import _hooks, hookspecs
+from ._catalog import KNOWN_LEVELS, KNOWN_NAMES, KNOWN_PROTOCOLS, KNOWN_SCHEMES
 from ._options import OptionSpec
 from .errors import NanomsgError
 from .interfaces import Poller, ProtocolFactory, Transport
@@ -26,27 +27,8 @@ from .interfaces import Poller, ProtocolFactory, Transport
 __all__ = ["OptionSpec", "PollerInfo", "ProtocolInfo", "Registry", "get_registry",
            "register_plugin", "unregister_plugin"]
 
-# Where the well-known capabilities live, for error messages.
-_KNOWN_PROTOCOLS = {
-    16: ("pair", "nanomsg-pair"), 17: ("pair1", "nanomsg-pair"), 32: ("pub", "nanomsg-pubsub"),
-    33: ("sub", "nanomsg-pubsub"), 48: ("req", "nanomsg-reqrep"),
-    49: ("rep", "nanomsg-reqrep"), 80: ("push", "nanomsg-pipeline"),
-    81: ("pull", "nanomsg-pipeline"), 98: ("surveyor", "nanomsg-survey"),
-    99: ("respondent", "nanomsg-survey"), 112: ("bus", "nanomsg-bus"),
-}
-_KNOWN_NAMES = {name: (num, dist) for num, (name, dist) in _KNOWN_PROTOCOLS.items()}
-_KNOWN_NAMES.update({"fanout": (80, "nanomsg-pipeline"), "source": (80, "nanomsg-pipeline"),
-                     "fanin": (81, "nanomsg-pipeline"), "sink": (81, "nanomsg-pipeline")})
-_KNOWN_LEVELS = {-1: "nanomsg-inproc", -2: "nanomsg-ipc", -3: "nanomsg-tcp",
-                 -4: "nanomsg-ws (contrib)", -5: "nanomsg-tls (contrib)"}
-_KNOWN_SCHEMES = {"inproc": "nanomsg-inproc", "ipc": "nanomsg-ipc",
-                  "tcp": "nanomsg-tcp", "ws": "nanomsg-ws (contrib)",
-                  "wss": "nanomsg-ws (contrib)", "abstract": "nanomsg-ipc",
-                  "tls+tcp": "nanomsg-tls (contrib)"}
-
-
 def _level_hint(level: int) -> str:
-    dist = _KNOWN_LEVELS.get(level)
+    dist = KNOWN_LEVELS.get(level)
     return " (options of level %d come with %s)" % (level, dist) if dist else ""
 
 
@@ -60,6 +42,9 @@ class ProtocolInfo:
     factory: ProtocolFactory
     distribution: str = ""
     aliases: tuple[str, ...] = ()
+    options: Mapping[int, str] = field(default_factory=dict)
+    """The protocol level's options by number, with their names (for errors
+    that point a misplaced option at its level)."""
 
 
 @dataclass(frozen=True)
@@ -87,15 +72,17 @@ class Registry:
 
     # -- registration (called from nanomsg_core_register hooks) --
     def add_protocol(self, number: int, name: str, peer: int, factory: ProtocolFactory,
-                     *, aliases: tuple[str, ...] = (), distribution: str = "") -> None:
+                     *, aliases: tuple[str, ...] = (), distribution: str = "",
+                     options: Optional[Mapping[int, str]] = None) -> None:
         """Register socket type *number* (also known as *name* and *aliases*)
-        that talks to peers of type *peer*."""
+        that talks to peers of type *peer*; *options* names the options of
+        its own level (``{REQ_RESEND_IVL: "REQ_RESEND_IVL"}``)."""
         if not (0 < number < 0x10000):
             raise NanomsgError(errno.EINVAL, "protocol number %r out of range" % number)
         if number in self.protocols:
             return
         info = ProtocolInfo(number, name.lower(), peer, factory, distribution,
-                            tuple(a.lower() for a in aliases))
+                            tuple(a.lower() for a in aliases), dict(options or {}))
         self.protocols[number] = info
         for n in (info.name,) + info.aliases:
             self.names.setdefault(n, number)
@@ -135,7 +122,7 @@ class Registry:
             key = which.lower()
             num = self.names.get(key)
             if num is None:
-                known = _KNOWN_NAMES.get(key)
+                known = KNOWN_NAMES.get(key)
                 hint = (" (%r is provided by %s: pip install %s)" % (which, known[1], known[1])
                         if known else "")
                 raise NanomsgError(errno.EPROTONOSUPPORT,
@@ -145,7 +132,7 @@ class Registry:
             raise NanomsgError(errno.EINVAL, "protocol must be an int or a name")
         info = self.protocols.get(which)
         if info is None:
-            known_p = _KNOWN_PROTOCOLS.get(which)
+            known_p = KNOWN_PROTOCOLS.get(which)
             hint = (" (%s is provided by %s: pip install %s)"
                     % (known_p[0].upper(), known_p[1], known_p[1]) if known_p else "")
             raise NanomsgError(errno.EPROTONOSUPPORT,
@@ -159,7 +146,7 @@ class Registry:
             raise NanomsgError(errno.EINVAL, "malformed URL %r (expected scheme://address)" % url)
         tr = self.transports.get(scheme.lower())
         if tr is None:
-            dist = _KNOWN_SCHEMES.get(scheme.lower())
+            dist = KNOWN_SCHEMES.get(scheme.lower())
             hint = (" (%s:// is provided by %s: pip install %s)" % (scheme, dist, dist.split()[0])
                     if dist else "")
             raise NanomsgError(errno.EPROTONOSUPPORT,

@@ -32,6 +32,7 @@ import sys
 import threading
 from typing import Any, Callable, Optional, Sequence
 
+from .faults import contain
 from .interfaces import Buffer, CompletionCallback
 
 __all__ = ["SelectorPoller"]
@@ -160,30 +161,48 @@ class SelectorPoller:
             h = handles.get(fd)
             if h is None:
                 continue
-            if mask & _READ:
-                with lock:
-                    op = h.read
-                    if op is not None:
-                        h.reading = True
-                if op is not None:
-                    done = op()
-                    if done and h.accepting:
-                        op, done = self._drain_accepts(h, op)
+            op = None
+            try:
+                if mask & _READ:
                     with lock:
-                        h.reading = False
-                        if done and h.read is op:
-                            h.read = None
-                            h.hup = False
+                        op = h.read
+                        if op is not None:
+                            h.reading = True
+                    if op is not None:
+                        done = op()
+                        if done and h.accepting:
+                            op, done = self._drain_accepts(h, op)
+                        with lock:
+                            h.reading = False
+                            if done and h.read is op:
+                                h.read = None
+                                h.hup = False
+                            self._dirty.add(h)
+                if mask & _WRITE and h.write is not None:
+                    op = h.write
+                    if op():
+                        if h.write is op:
+                            h.write = None
                         self._dirty.add(h)
-            if mask & _WRITE and h.write is not None:
-                op = h.write
-                if op():
-                    if h.write is op:
-                        h.write = None
-                    self._dirty.add(h)
+            except Exception as e:      # a transport's callback raised: cut its connection only
+                self._crashed(h, op, e)
         if self._dirty:
             with lock:
                 self._sync()
+
+    def _crashed(self, h: _Handle, op: Optional[Callable[[], bool]], exc: Exception) -> None:
+        """*op* (or its callback) raised: forget it, so a level-triggered
+        handle cannot spin on it, and let :func:`~nanomsg_core.faults.contain`
+        log the crash and shut the connection down."""
+        with self._lock:
+            h.reading = False
+            if h.read is op:
+                h.read = None
+                h.hup = False
+            if h.write is op:
+                h.write = None
+            self._dirty.add(h)
+        contain(h.sock, exc)
 
     def _drain_accepts(self, h: _Handle, op: Callable[[], bool]) -> tuple[Callable[[], bool], bool]:
         """Run the accepts a listener re-armed from its callback, until the
@@ -238,14 +257,19 @@ class SelectorPoller:
     @staticmethod
     def _recv_op(sock: socket.socket, buf: memoryview, done: CompletionCallback) -> Callable[[], bool]:
         def op() -> bool:
+            err: Optional[OSError]
             try:
                 n = sock.recv_into(buf)
             except (BlockingIOError, InterruptedError):
                 return False
             except OSError as e:
-                done(0, e)
-                return True
-            done(n, None)
+                n, err = 0, e
+            else:
+                err = None
+            try:
+                done(n, err)
+            except Exception as exc:    # the connection's bug costs that connection only
+                contain(sock, exc, lambda e: done(0, e))
             return True
         return op
 
@@ -265,7 +289,10 @@ class SelectorPoller:
         or the connection fails, without watching for data; the read slot
         holds this watch until it fires or :meth:`detach_read` takes it."""
         def op() -> bool:
-            done()
+            try:
+                done()
+            except Exception as exc:
+                contain(sock, exc)
             return True
         with self._lock:
             h = self._handles.get(sock.fileno())
@@ -302,14 +329,19 @@ class SelectorPoller:
         sendmsg = _sendmsg_of(sock)
 
         def op() -> bool:
+            err: Optional[OSError]
             try:
                 n = sendmsg(bufs)
             except (BlockingIOError, InterruptedError):
                 return False
             except OSError as e:
-                done(0, e)
-                return True
-            done(n, None)
+                n, err = 0, e
+            else:
+                err = None
+            try:
+                done(n, err)
+            except Exception as exc:
+                contain(sock, exc, lambda e: done(0, e))
             return True
         h = self._handle(sock)
         h.write = op
@@ -328,7 +360,12 @@ class SelectorPoller:
                     return False
                 done(None, e)
                 return True
-            done(conn, None)
+            try:
+                done(conn, None)
+            except Exception as exc:    # that connection is lost; the listener goes on
+                contain(conn, exc)
+                conn.close()
+                return False
             return True
         h = self._handle(sock)
         h.accepting = True

@@ -18,6 +18,7 @@ which then raise.  What the machinery calls on a socket goes through its
 from __future__ import annotations
 
 import asyncio
+import atexit
 import errno
 import threading
 import time
@@ -26,14 +27,17 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional, TypeVar, Union
 
 from . import _constants as C
+from . import lingering
 from ._core import SocketCore
 from ._endpoint import DialEndpoint, Endpoint, ListenEndpoint
 from ._engine import Timer
 from ._hooks import HOOKS
 from ._message import Message
-from ._options import SOCKET_DEFAULTS, check_socket_option
+from ._options import (OPTION_NAMES as _OPTION_NAMES, SOCKET_DEFAULTS, SocketOption,
+                       SocketOptions, check_socket_option)
 from ._pipe import Pipe
 from ._poll import ReadyFd
+from .protokit import RecvOnly, SendOnly
 from ._registry import get_registry
 from ._runtime import get_engine
 from ._waker import HAVE_DIRECT, Waker, thread_waker
@@ -41,6 +45,8 @@ from .errors import NanomsgError
 from .interfaces import SocketProtocol
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack      # for checkers only: no import at run time
+
     from ._context import Context
 
 __all__ = ["Socket", "term"]
@@ -58,6 +64,20 @@ YIELD_INTERVAL = 0.0005
 
 _terminated = False
 _live: "weakref.WeakSet[Socket]" = weakref.WeakSet()
+
+
+def _close_all_at_exit() -> None:
+    """A normal interpreter exit: close what is still open, then let every
+    connection write what it queued, up to its ``LINGER``."""
+    for s in list(_live):
+        try:
+            s.close()
+        except Exception:       # exiting: nothing to report it to
+            pass
+    lingering.wait()
+
+
+atexit.register(_close_all_at_exit)
 
 
 def term() -> None:
@@ -137,31 +157,6 @@ def _fire_timer(host_ref: "weakref.ref[_Host]", key: object) -> None:
         sock._proto.on_timer(key)
 
 
-# keyword options of Socket(...) and their properties: name -> (level, option)
-_OPTION_NAMES: dict[str, int] = {
-    "linger": C.LINGER, "send_buffer_size": C.SNDBUF, "recv_buffer_size": C.RCVBUF,
-    "send_timeout": C.SNDTIMEO, "recv_timeout": C.RCVTIMEO,
-    "reconnect_interval": C.RECONNECT_IVL, "reconnect_interval_max": C.RECONNECT_IVL_MAX,
-    "send_priority": C.SNDPRIO, "recv_priority": C.RCVPRIO, "ipv4only": C.IPV4ONLY,
-    "name": C.SOCKET_NAME, "recv_max_size": C.RCVMAXSIZE, "max_ttl": C.MAXTTL,
-}
-
-# options of a protocol level, to name a wrong level in errors
-_PROTOCOL_OPTION_NAMES = {
-    (C.REQ, C.REQ_RESEND_IVL): ("REQ_RESEND_IVL", "REQ"),
-    (C.SUB, C.SUB_SUBSCRIBE): ("SUB_SUBSCRIBE", "SUB"),
-    (C.SUB, C.SUB_UNSUBSCRIBE): ("SUB_UNSUBSCRIBE", "SUB"),
-    (C.SURVEYOR, C.SURVEYOR_DEADLINE): ("SURVEYOR_DEADLINE", "SURVEYOR"),
-}
-
-
-def _option_property(option: int, doc: str) -> Any:
-    def get(self: "Socket") -> Any:
-        return self.getsockopt(C.SOL_SOCKET, option)
-
-    def set_(self: "Socket", value: Any) -> None:
-        self.setsockopt(C.SOL_SOCKET, option, value)
-    return property(get, set_, doc=doc)
 
 
 class Socket:
@@ -169,7 +164,7 @@ class Socket:
 
     Keywords: ``bind=URL`` / ``connect=URL`` (a string or a list of them)
     and any option by its property name (``recv_timeout=100``,
-    ``send_buffer_size=...``, ``name=...``; see :data:`OPTION_NAMES`).
+    ``send_buffer_size=...``, ``name=...``; see :class:`SocketOptions`).
     """
 
     __slots__ = ("domain", "protocol", "peer_protocol", "protocol_name", "_lock",
@@ -183,7 +178,8 @@ class Socket:
 
     def __init__(self, domain: int = C.AF_SP, protocol: Union[int, str] = C.PAIR, *,
                  bind: Union[str, list[str], None] = None,
-                 connect: Union[str, list[str], None] = None, **options: Any) -> None:
+                 connect: Union[str, list[str], None] = None,
+                 **options: Unpack[SocketOptions]) -> None:
         if domain not in (C.AF_SP, C.AF_SP_RAW):
             raise NanomsgError(errno.EAFNOSUPPORT, "domain must be AF_SP or AF_SP_RAW")
         if _terminated:
@@ -223,8 +219,8 @@ class Socket:
         self._proto: SocketProtocol = info.factory(self._host)
         _live.add(self)
         try:
-            for name, value in options.items():
-                self.setsockopt(C.SOL_SOCKET, _OPTION_NAMES[name], value)
+            for opt_name, value in options.items():
+                self.setsockopt(C.SOL_SOCKET, _OPTION_NAMES[opt_name], value)
             for url in _urls(bind):
                 self.bind(url)
             for url in _urls(connect):
@@ -237,9 +233,10 @@ class Socket:
             hook(socket=self)
 
     def __repr__(self) -> str:
-        return "<nanomsg_core.Socket %s%s%s>" % (
+        name = self._opts.get((C.SOL_SOCKET, C.SOCKET_NAME))
+        return "<nanomsg_core.Socket %s%s%s%s>" % (
             self.protocol_name, " raw" if self.domain == C.AF_SP_RAW else "",
-            " closed" if self._closed else "")
+            " %r" % name if name else "", " closed" if self._closed else "")
 
     def __enter__(self) -> "Socket":
         return self
@@ -442,7 +439,7 @@ class Socket:
                     self._refresh_fds()
             return msg
 
-    def send(self, data: Any, flags: int = 0) -> int:
+    def send(self, data: Union[bytes, bytearray, memoryview], flags: int = 0) -> int:
         """Send *data* (bytes-like); return its length.  ``DONTWAIT``: ``EAGAIN``."""
         if type(data) is not bytes:
             data = _to_bytes(data)
@@ -532,7 +529,7 @@ class Socket:
         self._block(self._swaiters, lambda: self._try_send(msg), self._sndtimeo, flags, "send")
 
     def _direct_reader(self) -> Optional[Callable[[int, Waker], bool]]:
-        """The ``direct_recv`` of this socket's only connection, if it has one."""
+        """The direct receive of this socket's only connection, if it has one."""
         pipes = self._pipes
         if len(pipes) != 1:
             return None
@@ -540,7 +537,7 @@ class Socket:
             (pipe,) = pipes
         except ValueError:       # changed meanwhile
             return None
-        return pipe.direct_recv
+        return pipe._direct_recv
 
     def _block(self, waiters: deque[Waiter], attempt: Callable[[], Optional[T]],
                timeout_ms: int, flags: int, what: str = "operation") -> T:
@@ -614,7 +611,7 @@ class Socket:
                     pass
 
     # -- asyncio and trio --
-    async def asend(self, data: Any, flags: int = 0) -> int:
+    async def asend(self, data: Union[bytes, bytearray, memoryview], flags: int = 0) -> int:
         """``send`` for asyncio or trio: waits without blocking the loop or a thread."""
         return await self._asend(Message(data if type(data) is bytes else _to_bytes(data)),
                                  flags)
@@ -712,7 +709,7 @@ class Socket:
                     self._rcvtimeo = v
                 pipes = list(self._pipes) if option == C.RCVMAXSIZE else []
             for pipe in pipes:
-                pipe.set_recv_max_size(v)
+                pipe._set_recv_max_size(v)
         elif level == self.protocol:
             with self._lock:
                 self._proto.set_option(option, value)
@@ -727,11 +724,12 @@ class Socket:
         try:
             return check_socket_option(option, value)
         except NanomsgError as e:
-            named = _PROTOCOL_OPTION_NAMES.get((self.protocol, option))
-            if named is not None and not isinstance(value, int):
+            info = get_registry().protocols.get(self.protocol)
+            named = info.options.get(option) if info is not None else None
+            if info is not None and named is not None and not isinstance(value, int):
                 raise NanomsgError(errno.EINVAL, "option %d at level SOL_SOCKET does not "
                                    "take %r: %s is at level %s (%d)" % (
-                                       option, value, named[0], named[1], self.protocol)
+                                       option, value, named, info.name.upper(), self.protocol)
                                    ) from None
             raise e from None
 
@@ -744,7 +742,7 @@ class Socket:
             if option == C.PROTOCOL:
                 return self.protocol
             if option in (C.SNDFD, C.RCVFD):
-                return self._readiness_fd(option == C.RCVFD)
+                return self._readiness_fd(option == C.RCVFD)  # ENOPROTOOPT one-way
             key = (level, option)
             if key not in self._opts:
                 raise NanomsgError(errno.ENOPROTOOPT, "unknown SOL_SOCKET option %r" % (option,))
@@ -760,26 +758,34 @@ class Socket:
         raise _wrong_level(self, level, option)
 
     def _readiness_fd(self, receiving: bool) -> int:
+        if isinstance(self._proto, SendOnly if receiving else RecvOnly):
+            raise NanomsgError(errno.ENOPROTOOPT, "%s: a %s socket cannot %s, so it has no %s "
+                               "(as in nanomsg); poll its %s" % (
+                                   "RCVFD" if receiving else "SNDFD",
+                                   self.protocol_name.upper(),
+                                   "receive" if receiving else "send",
+                                   "RCVFD" if receiving else "SNDFD",
+                                   "SNDFD" if receiving else "RCVFD"))
         with self._lock:
             if self._fds is None:
                 self._fds = (ReadyFd(), ReadyFd())
                 self._refresh_fds()
             return self._fds[0 if receiving else 1].fileno()
 
-    recv_timeout = _option_property(C.RCVTIMEO, "``RCVTIMEO`` in ms (-1: forever).")
-    send_timeout = _option_property(C.SNDTIMEO, "``SNDTIMEO`` in ms (-1: forever).")
-    recv_buffer_size = _option_property(C.RCVBUF, "``RCVBUF`` in bytes.")
-    send_buffer_size = _option_property(C.SNDBUF, "``SNDBUF`` in bytes.")
-    recv_max_size = _option_property(C.RCVMAXSIZE, "``RCVMAXSIZE`` in bytes (-1: no limit).")
-    reconnect_interval = _option_property(C.RECONNECT_IVL, "``RECONNECT_IVL`` in ms.")
-    reconnect_interval_max = _option_property(C.RECONNECT_IVL_MAX,
-                                              "``RECONNECT_IVL_MAX`` in ms (0: no back-off).")
-    send_priority = _option_property(C.SNDPRIO, "``SNDPRIO`` (1 highest .. 16).")
-    recv_priority = _option_property(C.RCVPRIO, "``RCVPRIO`` (1 highest .. 16).")
-    linger = _option_property(C.LINGER, "``LINGER`` in ms.")
-    ipv4only = _option_property(C.IPV4ONLY, "``IPV4ONLY`` (1: IPv4 only).")
-    name = _option_property(C.SOCKET_NAME, "``SOCKET_NAME``.")
-    max_ttl = _option_property(C.MAXTTL, "``MAXTTL`` (hops, 1 .. 255).")
+    recv_timeout = SocketOption[int](C.RCVTIMEO, "``RCVTIMEO`` in ms (-1: forever).")
+    send_timeout = SocketOption[int](C.SNDTIMEO, "``SNDTIMEO`` in ms (-1: forever).")
+    recv_buffer_size = SocketOption[int](C.RCVBUF, "``RCVBUF`` in bytes.")
+    send_buffer_size = SocketOption[int](C.SNDBUF, "``SNDBUF`` in bytes.")
+    recv_max_size = SocketOption[int](C.RCVMAXSIZE, "``RCVMAXSIZE`` in bytes (-1: no limit).")
+    reconnect_interval = SocketOption[int](C.RECONNECT_IVL, "``RECONNECT_IVL`` in ms.")
+    reconnect_interval_max = SocketOption[int](C.RECONNECT_IVL_MAX,
+                                               "``RECONNECT_IVL_MAX`` in ms (0: no back-off).")
+    send_priority = SocketOption[int](C.SNDPRIO, "``SNDPRIO`` (1 highest .. 16).")
+    recv_priority = SocketOption[int](C.RCVPRIO, "``RCVPRIO`` (1 highest .. 16).")
+    linger = SocketOption[int](C.LINGER, "``LINGER`` in ms.")
+    ipv4only = SocketOption[int](C.IPV4ONLY, "``IPV4ONLY`` (1: IPv4 only).")
+    name = SocketOption[str](C.SOCKET_NAME, "``SOCKET_NAME``: in the repr and log lines.")
+    max_ttl = SocketOption[int](C.MAXTTL, "``MAXTTL`` (hops, 1 .. 255).")
 
     @property
     def recv_fd(self) -> int:

@@ -26,17 +26,47 @@ _OWN_TEXT = {
     _errno.ENOTSUP: "Operation not supported",
     _errno.EPROTONOSUPPORT: "Protocol not supported",
 }
+_OWN_NAMES = {ETERM: "ETERM", EFSM: "EFSM"}
+"""nanomsg's own numbers: ``str(err)`` shows these names, not 156384766."""
+
+# nn_strerror's text where the OS has none (Windows knows few socket errnos)
+_FALLBACK_TEXT = {
+    "EADDRINUSE": "Address already in use", "EADDRNOTAVAIL": "Cannot assign requested address",
+    "EAFNOSUPPORT": "Address family not supported by protocol",
+    "EAGAIN": "Resource temporarily unavailable", "EBADF": "Bad file descriptor",
+    "ECONNREFUSED": "Connection refused", "EFAULT": "Bad address",
+    "EINPROGRESS": "Operation now in progress", "EINTR": "Interrupted system call",
+    "EINVAL": "Invalid argument", "EMFILE": "Too many open files",
+    "ENAMETOOLONG": "File name too long", "ENODEV": "No such device",
+    "ENOBUFS": "No buffer space available", "ENOMEM": "Cannot allocate memory",
+    "ENOPROTOOPT": "Protocol not available", "ETIMEDOUT": "Connection timed out",
+    "EMSGSIZE": "Message too long", "ECONNRESET": "Connection reset by peer",
+    "ECONNABORTED": "Software caused connection abort", "EHOSTUNREACH": "No route to host",
+    "ENETDOWN": "Network is down", "ENETRESET": "Network dropped connection on reset",
+    "ENETUNREACH": "Network is unreachable",
+    "ENOTCONN": "Transport endpoint is not connected",
+    "ENOTSOCK": "Socket operation on non-socket", "EPROTO": "Protocol error",
+    "EACCES": "Permission denied", "EISCONN": "Transport endpoint is already connected",
+    "EPIPE": "Broken pipe", "ENOENT": "No such file or directory", "EEXIST": "File exists",
+    "EPERM": "Operation not permitted",
+}
 
 
 def strerror(errnum: int) -> str:
-    """Return nanomsg's text for *errnum* (``nn_strerror``)."""
+    """Return nanomsg's text for *errnum* (``nn_strerror``): always words,
+    ``"Unknown error 12345"`` only for a number nobody defines."""
     text = _OWN_TEXT.get(errnum)
     if text is not None:
         return text
     try:
-        return os.strerror(errnum)
+        text = os.strerror(errnum)
     except (ValueError, OverflowError):
-        return "Unknown error %d" % errnum
+        text = ""
+    if not text or text.startswith("Unknown error"):
+        name = _errno.errorcode.get(errnum)
+        text = _FALLBACK_TEXT.get(name or "", "Unknown error %d%s"
+                                  % (errnum, " (%s)" % name if name else ""))
+    return text
 
 
 class NanomsgError(OSError):
@@ -59,6 +89,12 @@ class NanomsgError(OSError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.errno, self.strerror))
+
+    def __str__(self) -> str:
+        name = _OWN_NAMES.get(self.errno or 0)
+        if name is None:
+            return super().__str__()        # "[Errno 110] recv timed out after ..."
+        return "[%s] %s" % (name, self.strerror)
 
 
 _BUILTIN: dict[int, type[OSError]] = {

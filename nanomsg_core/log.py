@@ -34,10 +34,10 @@ _last: dict[tuple[str, object], tuple[float, int]] = {}
 
 
 def log_limited(logger: logging.Logger, level: int, key: object, msg: str,
-                *args: Any) -> bool:
+                *args: Any, exc_info: BaseException | None = None) -> bool:
     """Log ``msg % args`` at *level* unless *key* logged less than
     :data:`INTERVAL` seconds ago (then count it as suppressed).  Returns
-    whether it was emitted."""
+    whether it was emitted.  *exc_info* adds that exception's traceback."""
     if not logger.isEnabledFor(level):
         return False
     now = time.monotonic()
@@ -53,5 +53,5 @@ def log_limited(logger: logging.Logger, level: int, key: object, msg: str,
     if held:
         msg += " (%d similar messages suppressed)"
         args = args + (held,)
-    logger.log(level, msg, *args)
+    logger.log(level, msg, *args, exc_info=exc_info)
     return True

@@ -15,8 +15,8 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Optional
 
-from .._constants import (AF_SP, PAIR, PULL, PUSH, RCVBUF, RCVMAXSIZE, RCVTIMEO,
-                          RECONNECT_IVL, REP, REQ, SNDBUF, SNDTIMEO, SOL_SOCKET,
+from .._constants import (AF_SP, DONTWAIT, LINGER, PAIR, PULL, PUSH, RCVBUF, RCVMAXSIZE,
+                          RCVTIMEO, RECONNECT_IVL, REP, REQ, SNDBUF, SNDTIMEO, SOL_SOCKET,
                           STAT_BROKEN_CONNECTIONS)
 from .._socket import Socket
 from ..errors import NanomsgError
@@ -57,10 +57,12 @@ class TransportKit:
             self.prepare(s, "connect")
         return s.connect(url)
 
-    def pair(self, url: Optional[str] = None) -> tuple[Socket, Socket, str]:
-        """A bound and a connected PAIR socket, connected (waits for the pipe)."""
+    def pair(self, url: Optional[str] = None,
+             protocols: tuple[int, int] = (PAIR, PAIR)) -> tuple[Socket, Socket, str]:
+        """A bound and a connected socket (PAIR, or *protocols*: the bound
+        one's, the connected one's), connected (waits for both pipes)."""
         url = url or self.new_url()
-        a, b = self.socket(PAIR), self.socket(PAIR)
+        a, b = self.socket(protocols[0]), self.socket(protocols[1])
         self.bind(a, url)
         self.connect(b, url)
         self.wait_pipes(a, 1)
@@ -330,6 +332,166 @@ def check_pipe_addresses(k: TransportKit) -> None:
         assert isinstance(value, str) and value, "pipe.%s is %r" % (attr, value)
 
 
+def _numbered(i: int, size: int) -> bytes:
+    return b"%08d" % i + b"." * (size - 8)
+
+
+def _push_pull(k: TransportKit) -> tuple[Socket, Socket, str]:
+    """A bound PULL and a PUSH connected to it (waits for both pipes)."""
+    return k.pair(protocols=(PULL, PUSH))
+
+
+def _receive(s: Socket, count: int, what: str) -> list[bytes]:
+    """*count* messages, or an assertion saying how many came (``RCVTIMEO``)."""
+    got: list[bytes] = []
+    try:
+        for _ in range(count):
+            got.append(s.recv())
+    except NanomsgError as e:
+        raise AssertionError("%s: %d of %d messages arrived, then %s"
+                             % (what, len(got), count, e)) from e
+    return got
+
+
+def _in_order(got: list[bytes], size: int, what: str) -> None:
+    for i, m in enumerate(got):
+        assert m[:8] == b"%08d" % i and len(m) == size, (
+            "%s: message %d arrived as %r... (%d bytes): lost, reordered or cut"
+            % (what, i, m[:8], len(m)))
+
+
+def check_linger(k: TransportKit, small: int = 100, burst: int = 3000,
+                 size: int = 1024) -> None:
+    """``LINGER``: a PUSH that closes right after sending loses nothing.
+
+    First *small* messages that fit the buffers, closed before the receiver
+    reads any (so most are still queued in the sender's pipe at close); then
+    a burst of *burst* while the receiver reads.  Each time every message
+    arrives, complete and in order."""
+    ms = int(k.timeout * 1000)
+    pull, push, _ = _push_pull(k)
+    push.setsockopt(SOL_SOCKET, LINGER, ms)
+    for i in range(small):
+        push.send(_numbered(i, size))
+    push.close()                    # at once, nothing read yet
+    what = "%d messages, the sender closed before the peer read (LINGER %d ms)" % (small, ms)
+    _in_order(_receive(pull, small, what), size, what)
+    pull, push, _ = _push_pull(k)
+    push.setsockopt(SOL_SOCKET, LINGER, ms)
+    got: list[bytes] = []
+    join = _in_thread(lambda: got.extend(pull.recv() for _ in range(burst)), "receiver")
+    for i in range(burst):
+        push.send(_numbered(i, size))
+    push.close()                    # at once, right after the last send
+    try:
+        join(2 * k.timeout)
+    except NanomsgError as e:
+        raise AssertionError("a burst of %d, closed at once with LINGER %d ms: %d arrived, then %s"
+                             % (burst, ms, len(got), e)) from e
+    _in_order(got, size, "a burst closed at once")
+
+
+def check_stalled_receiver(k: TransportKit, size: int = 4096, limit: int = 64 << 20) -> None:
+    """Back-pressure from a receiver that stops reading: ``send`` times out
+    (``ETIMEDOUT``) once a bounded backlog (< *limit* bytes) is queued, and
+    works again once the receiver reads; it gets every message that was
+    sent, in order, and none that timed out."""
+    pull, push, _ = _push_pull(k)
+    push.setsockopt(SOL_SOCKET, SNDTIMEO, 200)
+    sent = 0
+    while True:
+        try:
+            push.send(_numbered(sent, size))
+        except NanomsgError as e:
+            assert e.errno == errno.ETIMEDOUT, "send to a stalled receiver: %s" % e
+            break
+        sent += 1
+        assert sent * size < limit, ("a receiver that reads nothing took %d MiB and send "
+                                     "still does not block" % (sent * size >> 20))
+    assert sent, "the very first send to an idle receiver timed out"
+    push.setsockopt(SOL_SOCKET, SNDTIMEO, int(k.timeout * 1000))
+    what = "the receiver read again after %d messages" % sent
+    _in_order(_receive(pull, sent, what), size, what)
+    push.send(b"after")
+    got = pull.recv()
+    assert got == b"after", "after the backlog drained, the next message was %r" % got[:8]
+
+
+def check_peer_gone_midstream(k: TransportKit, size: int = 1024) -> None:
+    """A peer that goes away in the middle of a stream of messages.
+
+    The receiver closes while a PUSH is streaming: the PUSH counts a broken
+    connection, reconnects to a new receiver of the URL and goes on, in order
+    (what was queued for the dead one may be lost).  The sender closes in
+    the middle of a burst (``LINGER`` 0): the receiver gets a prefix of
+    whole messages in order, drops the connection and takes a new one."""
+    pull, push, url = _push_pull(k)
+    stop, done = threading.Event(), threading.Event()
+
+    def stream() -> None:
+        try:
+            i = 0
+            while not stop.is_set():
+                push.send(_numbered(i, size))
+                i += 1
+        finally:
+            done.set()
+    join = _in_thread(stream, "streaming sender")
+    _in_order(_receive(pull, 50, "streaming"), size, "before the receiver went away")
+    pull.close()                    # mid-stream
+    k.wait(lambda: push.get_statistic(STAT_BROKEN_CONNECTIONS) >= 1,
+           "STAT_BROKEN_CONNECTIONS on the sender after its receiver closed mid-stream")
+    pull = k.socket(PULL)
+    k.bind(pull, url)
+    last = -1
+    for _ in range(50):
+        n = int(pull.recv()[:8])
+        assert n > last, "after reconnecting, message %d came after %d" % (n, last)
+        last = n
+    stop.set()
+    pull.setsockopt(SOL_SOCKET, RCVTIMEO, 50)
+    k.wait(lambda: _drain(pull) or done.is_set(), "the sender to stop")
+    join(k.timeout)
+    pull, push, url = _push_pull(k)
+    push.setsockopt(SOL_SOCKET, LINGER, 0)
+    sent = 0
+    for sent in range(2000):
+        try:
+            push.send(_numbered(sent, size), DONTWAIT)
+        except NanomsgError as e:
+            assert e.errno == errno.EAGAIN, "send with DONTWAIT: %s" % e
+            break
+    push.close()                    # mid-burst, dropping what is queued
+    pull.setsockopt(SOL_SOCKET, RCVTIMEO, 100)
+    got: list[bytes] = []
+
+    def gone() -> bool:             # the pipe had gone before a recv found nothing
+        dropped = not pull.pipes
+        try:
+            got.append(pull.recv())
+        except NanomsgError as e:
+            if e.errno != errno.ETIMEDOUT:
+                raise
+            return dropped
+        return False
+    k.wait(gone, "the receiver to drop the pipe of a sender gone mid-burst")
+    _in_order(got, size, "a sender closed mid-burst with LINGER 0")
+    push = k.socket(PUSH)
+    k.connect(push, url)
+    push.send(b"next")
+    assert pull.recv() == b"next", "the receiver did not take a new connection"
+
+
+def _drain(s: Socket) -> bool:
+    """Receive one message if one comes (``RCVTIMEO``); ``False`` for ``k.wait``."""
+    try:
+        s.recv()
+    except NanomsgError as e:
+        if e.errno != errno.ETIMEDOUT:
+            raise
+    return False
+
+
 TRANSPORT_CHECKS: dict[str, Callable[[TransportKit], None]] = {
     "bind_then_connect": check_bind_then_connect,
     "connect_then_bind": check_connect_then_bind,
@@ -345,6 +507,9 @@ TRANSPORT_CHECKS: dict[str, Callable[[TransportKit], None]] = {
     "address_in_use": check_address_in_use,
     "back_pressure": check_back_pressure,
     "close_in_flight": check_close_in_flight,
+    "linger": check_linger,
+    "stalled_receiver": check_stalled_receiver,
+    "peer_gone_midstream": check_peer_gone_midstream,
 }
 """Every transport check by name (the names ``skip=`` and ``only=`` take)."""
 

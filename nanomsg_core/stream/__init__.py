@@ -21,6 +21,12 @@ built on this kit only knows its addresses:
   and errnos, and :class:`InetListener` / :class:`InetDialer` that bind and
   resolve them: what tcp, tls+tcp and ws share.
 
+* :class:`ByteStream` -- the seam a transport supplies: a connected byte
+  stream with completion-style ``read``/``write``/``try_write``/``close``.
+  :class:`SocketStream` is an OS socket's; :class:`Handshake` and
+  :class:`StreamPipe` take any stream, so TLS in memory, a pair of pipes or
+  an in-memory pair get the whole lifecycle above written once.
+
 The frame codecs themselves are sans-IO, in :mod:`nanomsg_core.wire`.
 ``docs/plugins.md`` walks through writing a transport with this kit.
 """
@@ -37,12 +43,14 @@ from .inet import (BindTarget, InetDialer, InetListener, address_literal, bind_t
 from .listener import LISTEN_BACKLOG, StreamListener
 from .pipe import IDLE_RETURN, RECV_BUFFER, StreamPipe
 from .reads import ReadEvent, Reads, ReadState, ReadStateError
+from .streams import ByteStream, SocketStream
 
 __all__ = [
-    "BindTarget", "DialDone", "DialTarget", "HANDSHAKE_TIMEOUT", "Handshake",
+    "BindTarget", "ByteStream", "DialDone", "DialTarget", "HANDSHAKE_TIMEOUT", "Handshake",
     "IDLE_RETURN", "InetDialer", "InetListener", "LISTEN_BACKLOG", "RECV_BUFFER",
     "ReadEvent", "ReadState", "ReadStateError", "Reads", "Resolved", "Shake",
-    "StreamDialer", "StreamEndpoint", "StreamListener", "StreamPipe", "address_literal",
+    "SocketStream", "StreamDialer", "StreamEndpoint", "StreamListener", "StreamPipe",
+    "address_literal",
     "bind_target", "closed_in_handshake", "connect_host", "format_url", "from_oserror",
     "handshake_timeout", "ipv4only", "malformed", "parse_port", "sockaddr",
     "split_host_port", "valid_hostname", "wrong_protocol",

@@ -9,10 +9,20 @@ them with the same errno and wording.
 from __future__ import annotations
 
 import errno
+from typing import Optional
 
 from ..errors import NanomsgError, from_oserror
 
-__all__ = ["closed_in_handshake", "from_oserror", "handshake_timeout", "wrong_protocol"]
+__all__ = ["accept_failed", "closed_in_handshake", "from_oserror", "handshake_timeout",
+           "wrong_protocol"]
+
+
+def accept_failed(err: Optional[OSError], retry_s: float) -> NanomsgError:
+    """A listening socket's ``accept`` failed (out of descriptors, say)."""
+    num = (err.errno if err is not None else None) or errno.ECONNABORTED
+    return NanomsgError(num, "accept failed: %s; accepting again in %g s"
+                        % (err.strerror if err is not None and err.strerror else
+                           errno.errorcode.get(num, str(num)), retry_s))
 
 
 def closed_in_handshake() -> NanomsgError:

@@ -9,12 +9,13 @@ it runs on the engine thread.
 from __future__ import annotations
 
 import socket
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from ..interfaces import EndpointContext, TimerHandle, TransportPipe
 from ..wire import HEADER_SIZE, Framing, WireError, encode_header, parse_header
 from .errors import closed_in_handshake, from_oserror, handshake_timeout, wrong_protocol
 from .pipe import StreamPipe
+from .streams import ByteStream, SocketStream
 
 __all__ = ["HANDSHAKE_TIMEOUT", "DialDone", "Handshake"]
 
@@ -28,21 +29,25 @@ DialDone = Callable[[Optional[TransportPipe], Optional[BaseException]], None]
 
 
 class Handshake:
-    """The SP header exchange on a freshly connected socket (engine thread).
+    """The SP header exchange on a freshly connected stream (engine thread).
 
+    *stream* is a :class:`~nanomsg_core.stream.ByteStream`, or a connected
+    non-blocking socket (taken as a :class:`~nanomsg_core.stream.SocketStream`).
     ``done(pipe, None)`` or ``done(None, exc)`` is called once, unless
-    :meth:`abort` comes first.  On failure the socket is closed.  The pipe
+    :meth:`abort` comes first.  On failure the stream is closed.  The pipe
     built on success is a :class:`~nanomsg_core.stream.StreamPipe` with
     *framing*.  *timeout* is in seconds; ``None`` means :data:`HANDSHAKE_TIMEOUT`.
     """
 
-    __slots__ = ("_sock", "_ep", "_framing", "_transport", "_local", "_remote", "_done",
+    __slots__ = ("_stream", "_ep", "_framing", "_transport", "_local", "_remote", "_done",
                  "_reactor", "_buf", "_got", "_sent", "_timer", "over", "_peer", "_limit")
 
-    def __init__(self, sock: socket.socket, endpoint: EndpointContext, framing: Framing,
-                 transport: str, local_address: str, remote_address: str,
+    def __init__(self, stream: Union[socket.socket, ByteStream], endpoint: EndpointContext,
+                 framing: Framing, transport: str, local_address: str, remote_address: str,
                  done: DialDone, timeout: Optional[float] = None) -> None:
-        self._sock = sock
+        if isinstance(stream, socket.socket):
+            stream = SocketStream(stream, endpoint.reactor.poller)
+        self._stream: ByteStream = stream
         self._ep = endpoint
         self._framing = framing
         self._transport = transport
@@ -64,35 +69,39 @@ class Handshake:
         if self._limit is None:
             self._limit = HANDSHAKE_TIMEOUT
         self._timer = self._reactor.call_later(self._limit, self._timeout)
-        header = encode_header(self._ep.protocol_id)
+        self._write(encode_header(self._ep.protocol_id))
+        if not self.over:
+            self._read()
+
+    def _write(self, header: bytes) -> None:
         try:
-            n = self._sock.send(header)
-        except (BlockingIOError, InterruptedError):
-            n = 0
+            n = self._stream.try_write([header])
         except OSError as e:
             self._fail(from_oserror(e))
             return
-        if n == HEADER_SIZE:
+        if n == len(header):
             self._sent = True
         else:
-            self._reactor.poller.send(self._sock, [header[n:]], self._on_sent)
-        self._read()
+            rest = header[n:]
+            self._stream.write([rest], lambda n, err: self._on_sent(rest, n, err))
 
     def abort(self) -> None:
-        """Give up (engine thread): close the socket, call nothing."""
+        """Give up (engine thread): close the stream, call nothing."""
         if not self.over:
             self.over = True
             self._release()
 
     def _read(self) -> None:
-        self._reactor.poller.recv_into(self._sock, memoryview(self._buf)[self._got:],
-                                       self._on_recv)
+        self._stream.read(memoryview(self._buf)[self._got:], self._on_recv)
 
-    def _on_sent(self, n: int, err: Optional[OSError]) -> None:
+    def _on_sent(self, rest: bytes, n: int, err: Optional[OSError]) -> None:
         if self.over:
             return
         if err is not None:
             self._fail(from_oserror(err))
+            return
+        if n < len(rest):
+            self._write(rest[n:])
             return
         self._sent = True
         if self._got == HEADER_SIZE:
@@ -131,7 +140,7 @@ class Handshake:
         self.over = True
         if self._timer is not None:
             self._timer.cancel()
-        pipe = StreamPipe(self._sock, self._ep, self._framing, self._transport,
+        pipe = StreamPipe(self._stream, self._ep, self._framing, self._transport,
                           self._local, self._remote, self._peer)
         self._done(pipe, None)
 
@@ -143,5 +152,4 @@ class Handshake:
     def _release(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._reactor.poller.cancel(self._sock)
-        self._sock.close()
+        self._stream.close()

@@ -14,6 +14,7 @@ from typing import Callable, Optional
 
 from ..interfaces import EndpointContext, TransportPipe
 from .endpoint import Shake, StreamEndpoint
+from .errors import accept_failed
 
 __all__ = ["CLOSE_WAIT", "LISTEN_BACKLOG", "StreamListener"]
 
@@ -33,6 +34,10 @@ LISTEN_BACKLOG = _os_backlog()
 """The ``listen`` backlog of stream transports: the OS maximum
 (``/proc/sys/net/core/somaxconn`` where Linux tells, else ``socket.SOMAXCONN``),
 as NNG uses; the kernel caps larger values itself."""
+
+
+ACCEPT_RETRY = 0.1
+"""Seconds a listener waits after a failed ``accept`` (``EMFILE``, ...)."""
 
 
 class StreamListener(StreamEndpoint):
@@ -72,8 +77,10 @@ class StreamListener(StreamEndpoint):
                 conn.close()
             return
         if conn is None:
-            # out of descriptors or the like: back off instead of spinning
-            self.reactor.call_later(0.1, self._accept)
+            # out of descriptors or the like: say so, count it, and back off
+            # instead of spinning
+            self.endpoint.handshake_failed(accept_failed(err, ACCEPT_RETRY))
+            self.reactor.call_later(ACCEPT_RETRY, self._accept)
             return
         self._accept()
         box: list[Shake] = []

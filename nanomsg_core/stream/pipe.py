@@ -41,15 +41,17 @@ import time
 import weakref
 from collections import deque
 from itertools import islice
-from typing import Any, Callable, Optional, Union
+from typing import Optional, Union
 
 from .. import _constants as C
+from .. import lingering
 from .._message import Message
 from ..interfaces import (DirectReads, DirectWaker, EndpointContext, PipeEvents, Reactor,
                           TimerHandle)
 from ..wire import FrameDecoder, Framing, WireError
 from .credentials import peer_credentials
 from .reads import ReadEvent, ReadState, Reads
+from .streams import ByteStream, SocketStream
 
 __all__ = ["IDLE_RETURN", "RECV_BUFFER", "StreamPipe"]
 
@@ -83,29 +85,37 @@ class StreamPipe:
     """An established stream connection (a :class:`~nanomsg_core.interfaces.TransportPipe`
     with the :class:`~nanomsg_core.interfaces.DirectReceiver` capability).
 
-    *sock* is connected, non-blocking and past its SP handshake; *framing*
-    is the mapping's frame prefix (``TCP_FRAMING``, ``IPC_FRAMING`` or one
-    of a transport's own).
+    *stream* is a :class:`~nanomsg_core.stream.ByteStream` past its SP
+    handshake, or a connected non-blocking socket (taken as a
+    :class:`~nanomsg_core.stream.SocketStream` on the endpoint's poller);
+    *framing* is the mapping's frame prefix (``TCP_FRAMING``,
+    ``IPC_FRAMING`` or one of a transport's own).
     """
 
     __slots__ = ("transport", "local_address", "remote_address", "peer_protocol",
-                 "_sock", "_reactor", "_poller", "_prefix", "_dec", "_sndbuf", "_lock",
+                 "_sock", "_stream", "_reactor", "_poller", "_prefix", "_dec", "_sndbuf", "_lock",
                  "_outq", "_outbuf", "_last_send", "_queued", "_flushing", "_linger",
                  "_lingering", "_linger_timer", "_want_writable", "_events",
-                 "_closed", "_torn", "_held", "_sendmsg", "_rlock", "_reads",
+                 "_closed", "_torn", "_held", "_rlock", "_reads",
                  "_dpoller", "_owned_since", "_resume_early", "_nreads", "_trimming",
                  "__weakref__")
 
-    def __init__(self, sock: socket.socket, endpoint: EndpointContext, framing: Framing,
-                 transport: str, local_address: str, remote_address: str,
+    def __init__(self, stream: Union[socket.socket, ByteStream], endpoint: EndpointContext,
+                 framing: Framing, transport: str, local_address: str, remote_address: str,
                  peer_protocol: int) -> None:
         self.transport = transport
         self.local_address = local_address
         self.remote_address = remote_address
         self.peer_protocol = peer_protocol
-        self._sock = sock
         self._reactor: Reactor = endpoint.reactor
         self._poller = self._reactor.poller
+        if isinstance(stream, socket.socket):
+            stream = SocketStream(stream, self._poller)
+        self._stream: ByteStream = stream
+        # a socket of the engine's poller gets the direct-read and trim paths
+        self._sock: Optional[socket.socket] = (
+            stream.sock if isinstance(stream, SocketStream) and stream.poller is self._poller
+            else None)
         self._prefix = framing.prefix
         maxsize = endpoint.get_option(C.SOL_SOCKET, C.RCVMAXSIZE)
         self._dec = FrameDecoder(framing, -1 if maxsize is None else maxsize, RECV_BUFFER)
@@ -125,7 +135,8 @@ class StreamPipe:
         self._trimming = False      # registered with the idle trimmer
         poller = self._poller
         self._dpoller: Optional[DirectReads] = None
-        if sys.platform != "win32" and isinstance(poller, DirectReads) and poller.direct_reads:
+        if (self._sock is not None and sys.platform != "win32"
+                and isinstance(poller, DirectReads) and poller.direct_reads):
             self._dpoller = poller
         self._outq: deque[Buffer] = deque()
         self._outbuf = bytearray()          # small frames queued after _outq's buffers
@@ -137,10 +148,6 @@ class StreamPipe:
         self._closed = False
         self._torn = False
         self._held: list[bytes] = []
-        if sys.platform != "win32":
-            self._sendmsg: Callable[[Any], int] = sock.sendmsg
-        else:
-            self._sendmsg = _joined_send(sock)
 
     def __repr__(self) -> str:
         return "<StreamPipe %s %s -> %s %s>" % (self.transport, self.local_address,
@@ -149,7 +156,7 @@ class StreamPipe:
     def peer_credentials(self) -> Optional[tuple[Optional[int], Optional[int],
                                                  Optional[int]]]:
         """:class:`~nanomsg_core.interfaces.PeerCredentials` (ipc on Linux)."""
-        return peer_credentials(self._sock)
+        return None if self._sock is None else peer_credentials(self._sock)
 
     def set_recv_max_size(self, size: int) -> None:
         """:class:`~nanomsg_core.interfaces.RecvMaxSize`: frames above *size* now drop us."""
@@ -181,9 +188,7 @@ class StreamPipe:
         prefix = self._prefix(size)
         bufs = (prefix, header, body) if header else (prefix, body)
         try:
-            sent = self._sendmsg(bufs)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
+            sent = self._stream.try_write(bufs)
         except OSError as e:
             self._reactor.call_soon_threadsafe(self._fail, e)
             return True
@@ -256,8 +261,11 @@ class StreamPipe:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._reactor.call_soon_threadsafe(
-                self._linger_out if self._queued and self._linger != 0 else self._teardown)
+            if self._queued and self._linger != 0:
+                lingering.hold(self, self._linger)      # the program waits for it at exit
+                self._reactor.call_soon_threadsafe(self._linger_out)
+            else:
+                self._reactor.call_soon_threadsafe(self._teardown)
 
     # -- engine thread: closing with bytes queued (LINGER) --
     def _linger_out(self) -> None:
@@ -283,7 +291,7 @@ class StreamPipe:
 
     # -- engine thread: receiving --
     def _arm(self) -> None:
-        self._poller.recv_into(self._sock, self._dec.recv_buffer(), self._on_recv)
+        self._stream.read(self._dec.recv_buffer(), self._on_recv)
 
     def _start_reading(self) -> None:
         with self._rlock:
@@ -298,29 +306,30 @@ class StreamPipe:
     def _trim(self) -> bool:
         """Engine thread, idle trimmer: shrink the receive buffer under the
         engine's pending receive.  ``True`` when nothing is left to trim."""
-        dpoller = self._dpoller
+        dpoller, sock = self._dpoller, self._sock
         with self._rlock:
-            if self._closed or dpoller is None or not self._dec.grown:
+            if self._closed or dpoller is None or sock is None or not self._dec.grown:
                 return True
             if self._reads.state is not Reads.ENGINE or self._dec.pending:
                 return False            # try again next tick
-            if not dpoller.detach_read(self._sock):
+            if not dpoller.detach_read(sock):
                 return False
             self._dec.trim()
-            dpoller.attach_read(self._sock, self._dec.recv_buffer(), self._on_recv)
+            dpoller.attach_read(sock, self._dec.recv_buffer(), self._on_recv)
         return not self._dec.grown
 
     def _reclaim(self, now: Optional[float] = None) -> bool:
         """Engine thread: read this connection again after a direct reader kept
         it -- at once on a hang-up (``now`` None), else once it has been idle
         for :data:`IDLE_RETURN`.  ``True``: no longer kept."""
-        dpoller = self._dpoller
+        dpoller, sock = self._dpoller, self._sock
         with self._rlock:
             if self._reads.state is not Reads.KEPT or self._closed or dpoller is None:
                 return True
             if now is not None and now - self._owned_since < IDLE_RETURN:
                 return False
-            if not dpoller.detach_read(self._sock) and now is not None:
+            assert sock is not None
+            if not dpoller.detach_read(sock) and now is not None:
                 return False            # its hang-up watch is firing: that call reclaims
             self._reads.go(_E.RECLAIM)
         self._arm()
@@ -386,10 +395,9 @@ class StreamPipe:
     def direct_recv(self, timeout_ms: int, waker: DirectWaker) -> bool:
         """Wait for and read the next frames in the calling thread
         (:class:`~nanomsg_core.interfaces.DirectReceiver`)."""
-        dpoller = self._dpoller
-        if dpoller is None or self._closed:
+        dpoller, sock = self._dpoller, self._sock
+        if dpoller is None or sock is None or self._closed:
             return False
-        sock = self._sock
         with self._rlock:
             state = self._reads.state
             if state is Reads.ENGINE or state is Reads.PAUSING:
@@ -421,7 +429,7 @@ class StreamPipe:
                     dpoller.watch_hangup(sock, self._on_hangup)
                     _idle_kept(self._reactor).add(self)
             if torn:
-                sock.close()       # the engine's teardown left the close to us
+                self._stream.close()       # the engine's teardown left the close to us
         return True
 
     def _direct_read(self, sock: socket.socket) -> bool:
@@ -471,14 +479,14 @@ class StreamPipe:
                 return
             bufs = list(q) if len(q) <= _IOV_MAX else list(islice(q, _IOV_MAX))
         try:
-            n = self._sendmsg(bufs)
-        except (BlockingIOError, InterruptedError):
-            self._poller.send(self._sock, bufs, self._on_sent)
-            return
+            n = self._stream.try_write(bufs)
         except OSError as e:
             self._fail(e)
             return
-        self._on_sent(n, None)
+        if n:
+            self._on_sent(n, None)
+        else:
+            self._stream.write(bufs, self._on_sent)
 
     def _on_sent(self, n: int, err: Optional[OSError]) -> None:
         if self._torn:
@@ -531,10 +539,13 @@ class StreamPipe:
         if self._torn:
             return
         self._lingering = False
+        lingering.release(self)
         if self._linger_timer is not None:
             self._linger_timer.cancel()
             self._linger_timer = None
-        self._poller.cancel(self._sock)
+        stream = self._stream
+        if isinstance(stream, SocketStream):
+            stream.cancel()
         with self._rlock:
             self._torn = True
             direct = self._reads.state is Reads.DIRECT
@@ -542,7 +553,7 @@ class StreamPipe:
                 self._reads.go(_E.CLOSE)
             self._held = []
         if not direct:             # else the direct reader closes it on its way out
-            self._sock.close()
+            stream.close()
         with self._lock:
             self._outq.clear()
             self._outbuf = bytearray()
@@ -659,9 +670,3 @@ def _idle_kept(reactor: Reactor) -> _IdleKept:
                 idle = _idle[reactor] = _IdleKept(reactor)
     return idle
 
-
-def _joined_send(sock: socket.socket) -> Callable[[Any], int]:
-    """``sendmsg`` stand-in for platforms without it (one join per message)."""
-    def send(bufs: Any) -> int:
-        return sock.send(b"".join(bufs))
-    return send

@@ -17,7 +17,7 @@ from typing import Optional
 import pytest
 
 import nanomsg_core as nn
-from nanomsg_core.backtrace import ID_FLAG, id_word, words
+from nanomsg_core.protokit.backtrace import ID_FLAG, id_word, words
 from tests.support import errno_of, sock, wait_pipes
 
 pytestmark = pytest.mark.timeout(60)

@@ -76,9 +76,13 @@ def test_rcvmaxsize_applies_to_live_connections(wire_url: Urls) -> None:
         b.send(b"x" * 5000)
         assert a.recv() == b"x" * 5000
         a.setsockopt(nn.SOL_SOCKET, nn.RCVMAXSIZE, 1000)     # now, on the live pipe
+        old = b.pipes[0]
         b.send(b"y" * 5000)
         wait_until(lambda: a.get_statistic(nn.STAT_BROKEN_CONNECTIONS) == 1, what="drop")
         a.recv_max_size = -1
+        # b learns of the drop and reconnects: a send before that would go down the dead one
+        wait_until(lambda: bool(a.pipes) and any(p is not old for p in b.pipes), 10,
+                   "b to reconnect")
         b.send(b"z" * 5000)
         assert a.recv() == b"z" * 5000
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 import nanomsg_core as nn
-from nanomsg_core.backtrace import ID_FLAG, words
+from nanomsg_core.protokit.backtrace import ID_FLAG, words
 from tests.interop.peers import (ROLES, Nanocat, attach, nanocat_for, ours, pynng_socket,
                                  wait_until)
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import nanomsg_core as nn
-from nanomsg_core.backtrace import ID_FLAG, words
+from nanomsg_core.protokit.backtrace import ID_FLAG, words
 from tests.interop.peers import (ROLES, Nanocat, attach, nanocat_for, ours, pynng_socket,
                                  wait_until)
 

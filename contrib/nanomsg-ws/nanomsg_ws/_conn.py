@@ -50,7 +50,7 @@ import wsproto
 from wsproto.connection import ConnectionState
 from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Event, Ping,
                             RejectConnection, Request, TextMessage)
-from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+from wsproto.utilities import LocalProtocolError
 
 from nanomsg_core import RCVMAXSIZE, SNDBUF, SOL_SOCKET, Message, NanomsgError
 from nanomsg_core.interfaces import EndpointContext, PipeEvents, Reactor, TimerHandle
@@ -245,8 +245,9 @@ class WsConnection:
         except _Fail as f:
             self._fail(f.exc)       # the teardown writes what is queued (a 404, a close)
             return
-        except (ssl.SSLError, LocalProtocolError) as e:
-            self._fail(NanomsgError(errno.EPROTO, "WebSocket connection failed: %s" % e))
+        except Exception as e:      # TLS, wsproto's own state, or a bug: this connection only
+            self._fail(NanomsgError(errno.EPROTO, "WebSocket connection failed: %s: %s"
+                                    % (type(e).__name__, e)))
             return
         self._kick()
         if not was_open and self.phase is Phase.OPEN:
@@ -285,21 +286,28 @@ class WsConnection:
             if not data:
                 return []
         ws = self._ws
-        try:
-            ws.receive_data(data)
-        except RemoteProtocolError as e:
-            if not self._cfg.client:
-                self._emit(_BAD_REQUEST)
-            raise _Fail(NanomsgError(errno.EPROTO, "bad WebSocket handshake: %s" % e)) from None
         msgs: list[bytes] = []
         try:
+            ws.receive_data(data)
             for ev in ws.events():
                 self._event(ev, msgs)
-        except RemoteProtocolError as e:
+        except _Fail:
+            raise
+        except Exception as e:  # wsproto/h11 raise more than RemoteProtocolError on garbage
+            raise self._refuse(e) from None
+        return msgs
+
+    def _refuse(self, e: Exception) -> _Fail:
+        """The peer sent bytes the WebSocket layer could not take (a malformed
+        upgrade request, non-ASCII header bytes, a bad frame): a listener still
+        in its handshake answers ``400 Bad Request``; the connection fails."""
+        if self.phase is not Phase.OPEN:
             if not self._cfg.client:
                 self._emit(_BAD_REQUEST)
-            raise _Fail(NanomsgError(errno.EPROTO, "bad WebSocket handshake: %s" % e)) from None
-        return msgs
+            what = "bad WebSocket handshake"
+        else:
+            what = "bad WebSocket data"
+        return _Fail(NanomsgError(errno.EPROTO, "%s: %s: %s" % (what, type(e).__name__, e)))
 
     def _event(self, ev: Event, msgs: list[bytes]) -> None:
         if isinstance(ev, BytesMessage) or isinstance(ev, TextMessage):
@@ -335,8 +343,8 @@ class WsConnection:
             self._on_accept(ev)
             self.phase = Phase.OPEN
         elif isinstance(ev, RejectConnection):
-            raise _Fail(NanomsgError(errno.ECONNREFUSED, "WebSocket server answered HTTP %d"
-                                     % ev.status_code))
+            raise _Fail(NanomsgError(errno.EPROTO, "WebSocket server answered HTTP %d to %r (a "
+                                     "wrong path?)" % (ev.status_code, self._cfg.path)))
         # Pong, RejectData: nothing to do
 
     def _opened(self, msgs: list[bytes]) -> None:

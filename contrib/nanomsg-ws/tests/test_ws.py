@@ -14,7 +14,7 @@ import pytest
 import trustme
 
 import nanomsg_core as nn
-from tests.support import wait_pipes, wait_until
+from tests.support import free_port, wait_pipes, wait_until
 
 Socks = Callable[..., nn.Socket]
 Url = Callable[..., str]
@@ -253,6 +253,40 @@ def test_http_garbage_closes_only_that_connection(garbage: bytes, socks: Socks,
     with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
         c.sendall(garbage)
         assert _eof(c)
+    _still_serves(s, url, socks)
+
+
+@pytest.mark.parametrize("header", [
+    b"Sec-WebSocket-Protocol: pair.sp.nanomsg.org\xff",
+    b"Sec-WebSocket-Extensions: permessage-\xe9",
+    b"Connection: Upgrade\xc3",
+    b"Host: 127.0.0.1\x80",
+])
+def test_non_ascii_upgrade_header_gets_400_and_stops_nothing(header: bytes, socks: Socks,
+                                                             ws_url: Url) -> None:
+    """wsproto raises UnicodeDecodeError on these; once that ended the engine
+    thread and every socket of the process stopped.  Now: 400, that connection
+    closes, the listener and an unrelated tcp REP serve on."""
+    rep = socks(nn.REP)
+    rep_url = "tcp://127.0.0.1:%d" % free_port()
+    rep.bind(rep_url)
+    req = socks(nn.REQ)
+    req.connect(rep_url)
+    s, url, port = _serving(socks, ws_url)
+    lines = [b"GET /svc HTTP/1.1", b"Host: 127.0.0.1:%d" % port, b"Upgrade: websocket",
+             b"Connection: Upgrade", b"Sec-WebSocket-Version: 13",
+             b"Sec-WebSocket-Key: " + base64.b64encode(os.urandom(16)),
+             b"Sec-WebSocket-Protocol: pair.sp.nanomsg.org"]
+    name = header.split(b":")[0].lower()
+    lines = [ln for ln in lines if ln.split(b":")[0].lower() != name] + [header]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+        c.sendall(b"\r\n".join(lines) + b"\r\n\r\n")
+        head = _read_head(c)
+        assert head.split(b" ")[1] == b"400", head
+        assert _eof(c)
+    assert any(t.name == "nanomsg-engine" and t.is_alive() for t in threading.enumerate())
+    req.send(b"still there?")
+    assert rep.recv() == b"still there?"
     _still_serves(s, url, socks)
 
 

@@ -55,6 +55,8 @@ import weakref
 from collections import deque
 from typing import Any, Callable, NamedTuple, Optional, Protocol, Sequence, Union, runtime_checkable
 
+from nanomsg_core.faults import contain
+
 __all__ = [
     "BATCH", "CLOSE_DRAIN", "INFINITE", "ORPHANS", "WAKE_KEY", "BusyError", "Completion",
     "CompletionPoller", "HandleIO", "Port", "Submitted", "error_from_winerror",
@@ -352,15 +354,24 @@ class CompletionPoller:
             if op.cancelled:
                 continue
             self._clear_slot(op)
-            if err is not None:
-                op.fail(err)
-            else:
-                op.succeed(nbytes, value)
+            try:
+                if err is not None:
+                    op.fail(err)
+                else:
+                    op.succeed(nbytes, value)
+            except Exception as e:      # a transport's callback raised: cut its connection only
+                contain(op.owner, e)
 
     def _complete(self, c: Completion) -> None:
         op = self._ops.pop(c.address, None)
         if op is None:
             return
+        try:
+            self._finish(op, c)
+        except Exception as e:          # a transport's callback raised: cut its connection only
+            contain(op.owner, e)
+
+    def _finish(self, op: _Op, c: Completion) -> None:
         sub = op.sub
         assert sub is not None
         if op.cancelled:

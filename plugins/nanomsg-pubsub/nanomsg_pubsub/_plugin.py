@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nanomsg_core import PUB, SUB, Registry, hookimpl
+from nanomsg_core import PUB, SUB, SUB_SUBSCRIBE, SUB_UNSUBSCRIBE, Registry, hookimpl
 
 from ._pubsub import Pub, Sub
 
@@ -10,4 +10,6 @@ from ._pubsub import Pub, Sub
 @hookimpl
 def nanomsg_core_register(registry: Registry) -> None:
     registry.add_protocol(PUB, "pub", SUB, Pub, distribution="nanomsg-pubsub")
-    registry.add_protocol(SUB, "sub", PUB, Sub, distribution="nanomsg-pubsub")
+    registry.add_protocol(SUB, "sub", PUB, Sub, distribution="nanomsg-pubsub",
+                          options={SUB_SUBSCRIBE: "SUB_SUBSCRIBE",
+                                   SUB_UNSUBSCRIBE: "SUB_UNSUBSCRIBE"})

@@ -1,7 +1,7 @@
 """REP v0 (protocol 49): receive requests, answer each on the pipe it came from.
 
 The behaviour is shared with RESPONDENT and lives in
-:mod:`nanomsg_core.replier`: cooked ``recv`` records the request's pipe and
+:mod:`nanomsg_core.protokit.replier`: cooked ``recv`` records the request's pipe and
 backtrace, ``send`` answers it there (or drops the reply if that pipe is
 gone), ``send`` with no request pending is ``EFSM``; raw REP hands the
 backtrace (with the incoming pipe id pushed) to the application and routes
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Union
 
 from nanomsg_core.interfaces import ProtocolHost
-from nanomsg_core.replier import RawReplier, Replier, ReplyContext
+from nanomsg_core.protokit.replier import RawReplier, Replier, ReplyContext
 
 __all__ = ["Rep", "RepContext", "XRep", "new_rep"]
 

@@ -9,7 +9,7 @@ own, implicit one and any made with :meth:`Req.new_context` (NNG-style
 contexts), each with its own id, resend timer and reply slot.  Replies are
 routed to their context by request id, and the context is woken.
 
-A request is stamped with a fresh id (:class:`~nanomsg_core.backtrace.IdSequence`)
+A request is stamped with a fresh id (:class:`~nanomsg_core.protokit.backtrace.IdSequence`)
 and kept for resending.  It goes out at once if a pipe takes it; with no
 pipe at all it is *parked* and goes out when one arrives.  It is resent
 after ``REQ_RESEND_IVL`` without a reply, and at once to another pipe when
@@ -29,7 +29,7 @@ import struct
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from nanomsg_core import EFSM, REQ_RESEND_IVL, Message, NanomsgError
-from nanomsg_core.backtrace import Deadline, IdSequence, id_word, recv_split
+from nanomsg_core.protokit.backtrace import Deadline, IdSequence, id_word, recv_split
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import struct
 import pytest
 
 from nanomsg_core import EFSM, REQ_RESEND_IVL, Message, NanomsgError
-from nanomsg_core.backtrace import ID_FLAG, IdSequence, id_word, pop, push, split, words
+from nanomsg_core.protokit.backtrace import ID_FLAG, IdSequence, id_word, pop, push, split, words
 from nanomsg_core.testing import Link, ManualHost, MemoryPipe, link
 from nanomsg_reqrep import Rep, Req, XRep, XReq, new_rep, new_req
 

@@ -1,6 +1,6 @@
 """RESPONDENT v0 (protocol 99): answer surveys, each on the pipe it came from.
 
-The behaviour is shared with REP and lives in :mod:`nanomsg_core.replier`:
+The behaviour is shared with REP and lives in :mod:`nanomsg_core.protokit.replier`:
 cooked ``recv`` records the survey's pipe and backtrace, ``send`` answers it
 there (or drops the answer if that pipe is gone), ``send`` with no survey
 pending is ``EFSM``; as in nanomsg, a later ``recv`` abandons a survey left
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Union
 
 from nanomsg_core.interfaces import ProtocolHost
-from nanomsg_core.replier import RawReplier, Replier, ReplyContext
+from nanomsg_core.protokit.replier import RawReplier, Replier, ReplyContext
 
 __all__ = ["Respondent", "RespondentContext", "XRespondent", "new_respondent"]
 

@@ -25,7 +25,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from nanomsg_core import EFSM, SURVEYOR_DEADLINE, Message, NanomsgError
-from nanomsg_core.backtrace import Deadline, IdSequence, id_word, recv_split
+from nanomsg_core.protokit.backtrace import Deadline, IdSequence, id_word, recv_split
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 
 if TYPE_CHECKING:
@@ -50,6 +50,18 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 
 # What recv does in each state where it cannot simply collect responses.
 RECV_ERRORS = {IDLE: EFSM, TIMED_OUT: errno.ETIMEDOUT}
+
+
+def _recv_error(ctx: "SurveyContext", err: int) -> NanomsgError:
+    """What recv says in a state without responses to give: which state, and why."""
+    if ctx.state is TIMED_OUT:
+        return NanomsgError(err, "survey deadline passed: no more responses to this survey "
+                            "are accepted (SURVEYOR_DEADLINE, now %d ms, sets how long a "
+                            "survey runs)" % ctx.deadline_ms)
+    if ctx.id == 0:
+        return NanomsgError(err, "recv on a SURVEYOR that sent no survey: send one first")
+    return NanomsgError(err, "no survey running: the last one's deadline passed (and was "
+                        "reported once with ETIMEDOUT); send a new survey to receive again")
 
 
 QUEUE_LEN = 128
@@ -172,9 +184,10 @@ class Surveyor(_SurveyorPipes):
     def ctx_recv(self, ctx: SurveyContext) -> Optional[Message]:
         err = RECV_ERRORS.get(ctx.state)
         if err is not None:
+            exc = _recv_error(ctx, err)
             if ctx.state is TIMED_OUT:
                 ctx.move("reported")
-            raise NanomsgError(err)
+            raise exc
         msg = ctx.ahead
         if msg is not None:
             ctx.ahead = None

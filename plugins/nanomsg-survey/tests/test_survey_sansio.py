@@ -9,7 +9,7 @@ import errno
 import pytest
 
 from nanomsg_core import EFSM, SURVEYOR_DEADLINE, Message, NanomsgError
-from nanomsg_core.backtrace import ID_FLAG, id_word, push, words
+from nanomsg_core.protokit.backtrace import ID_FLAG, id_word, push, words
 from nanomsg_core.testing import ManualHost, MemoryPipe, link
 from nanomsg_survey import (Respondent, Surveyor, XRespondent, XSurveyor, new_respondent,
                             new_surveyor)

@@ -28,10 +28,10 @@ import random
 import struct
 from typing import Optional
 
-from ._constants import MAXTTL
-from ._message import Message
-from .interfaces import ProtocolHost, ProtocolPipe
-from .protokit import FairQueue
+from .._constants import MAXTTL
+from .._message import Message
+from ..interfaces import ProtocolHost, ProtocolPipe
+from . import FairQueue
 
 __all__ = ["ID_FLAG", "Deadline", "IdSequence", "ReplyRouter", "id_word", "pop", "push",
            "recv_split", "split", "words"]

@@ -5,7 +5,8 @@ objects that a protocol keeps and calls under its socket's lock.
 
 * :class:`Exclusive` -- one pipe at a time (PAIR).
 * :class:`FairQueue` -- receive from the best ``RCVPRIO`` pipe with a
-  message, round-robin among equals (PULL, REP, SUB, BUS, ...).
+  message, round-robin among equals (PULL, REP, SUB, BUS, ...), in a time
+  that does not depend on how many pipes are idle.
 * :class:`LoadBalancer` -- send to the best ``SNDPRIO`` pipe that can take a
   message, round-robin among equals (PUSH, REQ, ...).
 * :class:`Distributor` -- send to every pipe that can take it, dropping for
@@ -22,11 +23,13 @@ is still delivered.
 from __future__ import annotations
 
 import errno
+from collections import deque
 from typing import Any, Optional
 
-from .errors import NanomsgError
-from ._message import Message
-from .interfaces import ProtocolPipe
+from ..errors import NanomsgError
+from .._message import Message
+from .._pipe import Pipe
+from ..interfaces import ProtocolPipe
 
 __all__ = ["Distributor", "Exclusive", "FairQueue", "LoadBalancer", "ProtocolBase",
            "RecvOnly", "SendOnly"]
@@ -161,50 +164,122 @@ class _Prioritised:
         return pipe.id in self._prio_of
 
 
-class FairQueue(_Prioritised):
-    """Receive from the best-priority pipe that has a message."""
+class FairQueue:
+    """Receive from the best-priority pipe that has a message.
 
-    __slots__ = ("_gone",)
+    Theory of operation: the cost of a receive does not grow with the number
+    of pipes.  There is one *band* per ``RCVPRIO`` in use, best first, and
+    each band keeps a deque of the pipes that have a message (the engine's
+    :class:`~nanomsg_core.Pipe` appends itself to its band's deque when a
+    message arrives while it is not listed).  ``recv`` takes the head of the
+    best non-empty deque, pops one message and puts the pipe back at the tail
+    if it still has more (round-robin among the ready pipes only), else
+    clears its ``listed`` flag and looks once more (a delivery that raced
+    the clear may have seen the flag still set).  An entry whose pipe turns
+    out empty (listed twice by that race) is dropped on the way.  Idle pipes
+    are never looked at.
+
+    Pipes of other kinds (the in-memory pipes of
+    :mod:`nanomsg_core.testing`, a third party's) cannot list themselves;
+    they are polled as before, in their band after its listed pipes.  An
+    engine pipe lists itself in one fair queue only: the last it was added to.
+    """
+
+    __slots__ = ("_bands", "_by_prio", "_prio_of", "_gone")
 
     def __init__(self) -> None:
-        super().__init__()
-        self._gone: list[ProtocolPipe] = []
+        self._bands: list[tuple[deque[Pipe], list[ProtocolPipe]]] = []   # best first
+        self._by_prio: dict[int, tuple[deque[Pipe], list[ProtocolPipe]]] = {}
+        self._prio_of: dict[int, int] = {}
+        self._gone: list[ProtocolPipe] = []      # polled pipes removed with messages
 
-    def _prio(self, pipe: ProtocolPipe) -> int:
-        return pipe.rcvprio
+    def __len__(self) -> int:
+        return len(self._prio_of)
+
+    def __contains__(self, pipe: ProtocolPipe) -> bool:
+        return pipe.id in self._prio_of
+
+    def _band(self, prio: int) -> tuple[deque[Pipe], list[ProtocolPipe]]:
+        band = self._by_prio.get(prio)
+        if band is None:
+            band = self._by_prio[prio] = (deque(), [])
+            self._bands = [self._by_prio[p] for p in sorted(self._by_prio)]
+        return band
+
+    def add(self, pipe: ProtocolPipe) -> None:
+        prio = pipe.rcvprio
+        self._prio_of[pipe.id] = prio
+        ready, polled = self._band(prio)
+        if isinstance(pipe, Pipe):
+            pipe.ready_list = ready              # first, then look: see the class doc
+            if not pipe.listed and pipe.can_recv():
+                pipe.listed = True
+                ready.append(pipe)
+        else:
+            polled.append(pipe)
 
     def remove(self, pipe: ProtocolPipe) -> None:
-        if pipe in self:
-            super().remove(pipe)
-            if pipe.can_recv():
-                self._gone.append(pipe)
+        """Forget *pipe*.  What it still holds stays readable until drained
+        (a listed pipe stays in its band's deque until then)."""
+        prio = self._prio_of.pop(pipe.id, None)
+        if prio is None or isinstance(pipe, Pipe):
+            return
+        self._by_prio[prio][1].remove(pipe)
+        if pipe.can_recv():
+            self._gone.append(pipe)
 
     def recv(self) -> Optional[Message]:
-        for group in self._groups.values():
-            n = len(group)
-            if n == 1:
-                msg = group[0].recv()
-                if msg is not None:
-                    return msg
-                continue
-            for i in range(n):
-                pipe = group[i]
+        for ready, polled in self._bands:
+            while ready:
+                pipe = ready.popleft()
                 msg = pipe.recv()
+                if pipe.can_recv():
+                    ready.append(pipe)           # round robin: to the back
+                else:
+                    pipe.listed = False
+                    if pipe.can_recv():          # a delivery raced the clear
+                        pipe.listed = True
+                        ready.append(pipe)
                 if msg is not None:
-                    # rotate: the pipe just served goes to the back
-                    del group[i]
-                    group.append(pipe)
                     return msg
-        while self._gone:
-            msg = self._gone[0].recv()
+            if polled:
+                msg = _poll(polled)
+                if msg is not None:
+                    return msg
+        gone = self._gone
+        while gone:
+            msg = gone[0].recv()
             if msg is not None:
                 return msg
-            self._gone.pop(0)
+            gone.pop(0)
         return None
 
     def can_recv(self) -> bool:
-        return (any(p.can_recv() for g in self._groups.values() for p in g)
-                or any(p.can_recv() for p in self._gone))
+        for ready, polled in self._bands:
+            while ready:
+                pipe = ready[0]
+                if pipe.can_recv():
+                    return True
+                ready.popleft()                  # listed twice, or drained
+                pipe.listed = False
+                if pipe.can_recv():
+                    pipe.listed = True
+                    ready.append(pipe)
+            if polled and any(p.can_recv() for p in polled):
+                return True
+        return any(p.can_recv() for p in self._gone)
+
+
+def _poll(pipes: list[ProtocolPipe]) -> Optional[Message]:
+    """The first of *pipes* with a message; the one served goes to the back."""
+    for i, pipe in enumerate(pipes):
+        msg = pipe.recv()
+        if msg is not None:
+            if len(pipes) > 1:
+                del pipes[i]
+                pipes.append(pipe)
+            return msg
+    return None
 
 
 class LoadBalancer(_Prioritised):

@@ -5,7 +5,7 @@ message carrying a backtrace, remember where it came from, answer once on
 that pipe.  Both plugins subclass these two classes and name themselves.
 
 Theory of operation.  The pipes live in a
-:class:`~nanomsg_core.backtrace.ReplyRouter` (fair-queued receive, routing by
+:class:`~nanomsg_core.protokit.backtrace.ReplyRouter` (fair-queued receive, routing by
 pipe id).  Cooked ``recv`` parses the backtrace (dropping malformed ones and
 those deeper than ``MAXTTL``) and records ``(pipe, backtrace)`` in a
 :class:`ReplyContext`; a later ``recv`` abandons a message left unanswered,
@@ -27,15 +27,15 @@ import errno
 from collections import deque
 from typing import TYPE_CHECKING, Any, Optional
 
-from ._constants import EFSM
-from .errors import NanomsgError
-from ._message import Message
+from .._constants import EFSM
+from ..errors import NanomsgError
+from .._message import Message
 from .backtrace import ReplyRouter
-from .interfaces import ProtocolHost, ProtocolPipe
+from ..interfaces import ProtocolHost, ProtocolPipe
 
 if TYPE_CHECKING:
-    from .interfaces import ContextWaker
-from .protokit import ProtocolBase
+    from ..interfaces import ContextWaker
+from . import ProtocolBase
 
 __all__ = ["RawReplier", "Replier", "ReplierContext", "ReplyContext"]
 

@@ -1,0 +1,107 @@
+"""The byte-stream seam: what a stream transport supplies, and the socket one.
+
+Everything above a connected byte stream -- the SP handshake, framing, the
+send queue and its batching, ``SNDBUF`` back-pressure, ``LINGER``,
+``RCVMAXSIZE``, idle buffer trimming, who reads, statistics, logging --
+is written once in this kit (:class:`~nanomsg_core.stream.Handshake` and
+:class:`~nanomsg_core.stream.StreamPipe`).  A transport hands them a
+:class:`ByteStream`: four completion-style calls, so a readiness poller
+(epoll) and a completion port (IOCP) both fit, and so does a stream that is
+no OS socket at all -- TLS in memory over another stream, an SSH channel, a
+pair of pipes, an in-memory pair.
+
+:class:`SocketStream` is the stream of a connected, non-blocking OS socket
+on the engine's poller (tcp, ipc, abstract).  It is also the one that gets
+the kit's socket-only fast paths: a thread blocked in ``recv`` reads it
+itself, and an idle grown receive buffer is swapped for a small one.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+from ..interfaces import Buffer, CompletionCallback, Poller
+
+__all__ = ["ByteStream", "SocketStream"]
+
+
+@runtime_checkable
+class ByteStream(Protocol):
+    """A connected byte stream, as the kit drives it.
+
+    Threads: :meth:`read`, :meth:`write` and :meth:`close` are called on the
+    engine thread; :meth:`try_write` on a user thread (never two at once, and
+    never while a :meth:`write` is pending).  Callbacks run on the engine
+    thread, never from inside the call that started the operation (post
+    with ``reactor.call_soon_threadsafe`` when the answer is known at once).
+    After :meth:`close` no callback comes.
+    """
+
+    def read(self, buf: memoryview, done: CompletionCallback) -> None:
+        """Start one read of at most ``len(buf)`` bytes into *buf*; at most
+        one is pending.  ``done(n, None)`` with ``n > 0`` bytes read,
+        ``done(0, None)`` at end of stream, ``done(0, err)`` on failure.
+        The kit owns *buf* until ``done``."""
+
+    def write(self, bufs: Sequence[Buffer], done: CompletionCallback) -> None:
+        """Start writing *bufs* in order; at most one write is pending.
+        ``done(n, None)`` once ``n > 0`` of their bytes are written (a prefix
+        of them: the kit writes the rest next), ``done(0, err)`` on failure.
+        The kit keeps *bufs* unchanged until ``done``."""
+
+    def try_write(self, bufs: Sequence[Buffer]) -> int:
+        """Write what can be written now without blocking; return the number
+        of bytes (a prefix of *bufs*, possibly 0).  Raise ``OSError`` if the
+        stream failed.  Bytes a stream must still put out to honour the call
+        (TLS records, say) are its own to finish, before any later write."""
+
+    def close(self) -> None:
+        """Cancel what is pending (no callback follows) and release the
+        stream.  Idempotent."""
+
+
+class SocketStream:
+    """A connected, non-blocking OS socket on the engine's poller."""
+
+    __slots__ = ("sock", "poller", "_sendmsg")
+
+    def __init__(self, sock: socket.socket, poller: Poller) -> None:
+        self.sock = sock
+        self.poller = poller
+        self._sendmsg: Callable[[Any], int]
+        if sys.platform != "win32":
+            self._sendmsg = sock.sendmsg
+        else:
+            self._sendmsg = _joined_send(sock)
+
+    def __repr__(self) -> str:
+        return "<SocketStream fd=%d>" % self.sock.fileno()
+
+    def read(self, buf: memoryview, done: CompletionCallback) -> None:
+        self.poller.recv_into(self.sock, buf, done)
+
+    def write(self, bufs: Sequence[Buffer], done: CompletionCallback) -> None:
+        self.poller.send(self.sock, bufs, done)
+
+    def try_write(self, bufs: Sequence[Buffer]) -> int:
+        try:
+            return self._sendmsg(bufs)
+        except (BlockingIOError, InterruptedError):
+            return 0
+
+    def cancel(self) -> None:
+        """Stop the poller's pending operations, leaving the socket open."""
+        self.poller.cancel(self.sock)
+
+    def close(self) -> None:
+        self.poller.cancel(self.sock)
+        self.sock.close()
+
+
+def _joined_send(sock: socket.socket) -> Callable[[Any], int]:
+    """``sendmsg`` stand-in for platforms without it (one join per message)."""
+    def send(bufs: Any) -> int:
+        return sock.send(b"".join(bufs))
+    return send

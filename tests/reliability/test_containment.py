@@ -1,0 +1,106 @@
+"""A connection's crash costs that connection only, on every wire transport.
+
+A delivery that raises on the engine thread (standing in for any bug in a
+transport, or a library under it choking on a peer's bytes) must not end
+the engine thread: the poller logs it, that connection goes through its
+ordinary failure path, and every other connection and socket serves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import trustme
+
+import nanomsg_core as nn
+from nanomsg_core import _pipe
+from tests.support import free_port, sock, wait_until
+
+SCHEMES = ["tcp", "ipc", "abstract", "tls+tcp", "ws", "wss"]
+
+
+@pytest.fixture(scope="module")
+def tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    ca = trustme.CA()
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ca.configure_trust(client)
+    return server, client
+
+
+@pytest.fixture
+def url(request: pytest.FixtureRequest) -> Iterator[str]:
+    scheme = request.param
+    if scheme == "abstract" and not sys.platform.startswith("linux"):
+        pytest.skip("abstract:// is Linux-only")
+    with tempfile.TemporaryDirectory(prefix="nnc-") as d:
+        if scheme == "ipc":
+            yield "ipc://%s/c.ipc" % d
+        elif scheme == "abstract":
+            yield "abstract://nnc-%s" % d.rsplit("/", 1)[-1]
+        elif scheme in ("ws", "wss"):
+            yield "%s://127.0.0.1:%d/c" % (scheme, free_port())
+        else:
+            yield "%s://127.0.0.1:%d" % (scheme, free_port())
+
+
+def _configure(s: nn.Socket, url: str, ctx: ssl.SSLContext) -> nn.Socket:
+    if url.startswith(("tls+tcp", "wss")):
+        s.setsockopt(nn.TLS, nn.TLS_CONFIG, ctx)
+    s.setsockopt(nn.SOL_SOCKET, nn.RECONNECT_IVL, 20)
+    return s
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("url", SCHEMES, indirect=True)
+def test_a_raising_delivery_costs_only_its_connection(
+        url: str, tls: tuple[ssl.SSLContext, ssl.SSLContext],
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    crash = type("Crash_" + url.split(":")[0].replace("+", "_"), (RuntimeError,), {})
+    poisoned: list[Any] = []
+    deliver = _pipe.Pipe.deliver
+
+    def poisoning(self: _pipe.Pipe, msg: nn.Message) -> bool:
+        if bytes(msg.body) == b"poison":
+            poisoned.append(self)
+            raise crash("a transport bug")
+        return deliver(self, msg)
+    monkeypatch.setattr(_pipe.Pipe, "deliver", poisoning)
+    caplog.set_level(logging.ERROR, logger="nanomsg_core")
+
+    server_ctx, client_ctx = tls
+    with sock(nn.PULL) as pull, sock(nn.PUSH) as bad, sock(nn.PUSH) as good, \
+            sock(nn.REP) as rep, sock(nn.REQ) as req:
+        _configure(pull, url, server_ctx).bind(url)
+        _configure(bad, url, client_ctx).connect(url)
+        _configure(good, url, client_ctx).connect(url)
+        wait_until(lambda: len(pull.pipes) == 2, 10, "both pushers connected")
+        unrelated = "tcp://127.0.0.1:%d" % free_port()
+        rep.bind(unrelated)
+        req.connect(unrelated)
+
+        bad.send(b"poison")
+        wait_until(lambda: bool(poisoned), 10, "the poisoned delivery")
+        wait_until(lambda: poisoned[0] not in pull.pipes, 10,
+                   "the crashed connection to leave the socket")
+        for i in range(100):
+            good.send(b"%d" % i)
+        got = sorted(int(pull.recv()) for _ in range(100))
+        assert got == list(range(100))
+        assert any(t.name == "nanomsg-engine" and t.is_alive() for t in threading.enumerate())
+        req.send(b"ping")
+        assert rep.recv() == b"ping"
+        # the pusher whose connection was cut reconnects and is served again
+        wait_until(lambda: len(pull.pipes) == 2, 10, "the cut pusher to reconnect")
+        bad.send(b"after")
+        assert pull.recv() == b"after"
+    crashes = [r for r in caplog.records if crash.__name__ in r.getMessage()]
+    assert crashes and crashes[0].exc_info is not None
