@@ -331,7 +331,7 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
         save(fig, "thr")
     if pts("scale-clients"):
         ks = pts("scale-clients")
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+        fig, (a1, a2) = plt.subplots(2, 1, figsize=(6.4, 7.6))   # stacked: readable at page width
         for i in cols:
             xs = [k[3] for k in ks if g[k].get(i)]
             if not xs:
@@ -346,7 +346,7 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel("connected REQ clients (tcp)")
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=8)
             ticks(ax, [k[3] for k in ks])
         a1.set_ylabel("µs, request to reply")
         a1.set_title("latency vs clients")
@@ -385,7 +385,7 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
         save(fig, "scale_subs")
     if pts("sizes"):
         ks = pts("sizes")
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+        fig, (a1, a2) = plt.subplots(2, 1, figsize=(6.4, 7.6))   # stacked: readable at page width
         for t in ("tcp", "ipc"):
             tk = [k for k in ks if k[1] == t]
             for i in cols:
@@ -403,7 +403,7 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_xlabel("message size")
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=8)
             ticks(ax, [k[2] for k in ks], sizes=True)
         a1.set_ylabel("MB/s at the receiver")
         a1.set_title("throughput vs message size")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno as _errno
 
 from ._constants import (PIPE_EV_ADD_POST, PIPE_EV_ADD_PRE, PIPE_EV_REM_POST, AF_SP, AF_SP_RAW, BUS, DOMAIN, DONTWAIT, EFSM, ETERM, FANIN,
-                         FANOUT, INPROC, IPC, IPV4ONLY, LINGER, MAXTTL, PAIR, POLLIN,
+                         FANOUT, INPROC, IPC, IPC_GROUP, IPC_OWNER, IPC_PERMISSIONS, IPV4ONLY, LINGER, MAXTTL, PAIR, POLLIN,
                          POLLOUT, PROTOCOL, PUB, PULL, PUSH, RCVBUF, RCVFD, RCVMAXSIZE,
                          RCVPRIO, RCVTIMEO, RECONNECT_IVL, RECONNECT_IVL_MAX, REP, REQ,
                          REQ_RESEND_IVL, RESPONDENT, SINK, SNDBUF, SNDFD, SNDPRIO,
@@ -24,7 +24,7 @@ from ._constants import (PIPE_EV_ADD_POST, PIPE_EV_ADD_PRE, PIPE_EV_REM_POST, AF
                          STAT_ESTABLISHED_CONNECTIONS, STAT_INPROGRESS_CONNECTIONS,
                          STAT_MESSAGES_RECEIVED, STAT_MESSAGES_SENT, SUB, SUB_SUBSCRIBE,
                          SUB_UNSUBSCRIBE, SURVEYOR, SURVEYOR_DEADLINE, SYMBOLS, TCP,
-                         TCP_NODELAY, TLS, TLS_CONFIG, WS, PAIR1)
+                         TCP_KEEPALIVE, TCP_NODELAY, TLS, TLS_CONFIG, WS, PAIR1)
 from ._device import device
 from ._endpoint import Endpoint
 from .errors import NanomsgError, strerror
@@ -65,7 +65,7 @@ __all__ = [
     "AF_SP", "AF_SP_RAW", "BUS", "Context", "DOMAIN", "DONTWAIT", "EADDRINUSE", "EADDRNOTAVAIL",
     "EAFNOSUPPORT", "EAGAIN", "EBADF", "ECONNREFUSED", "EFSM", "EINVAL", "EMSGSIZE",
     "ENOPROTOOPT", "ENOTSUP", "EPROTONOSUPPORT", "ETERM", "ETIMEDOUT", "Endpoint",
-    "FANIN", "FANOUT", "INPROC", "IPC", "IPV4ONLY", "LINGER", "MAXTTL", "Message",
+    "FANIN", "FANOUT", "INPROC", "IPC", "IPC_GROUP", "IPC_OWNER", "IPC_PERMISSIONS", "IPV4ONLY", "LINGER", "MAXTTL", "Message",
     "NanomsgError", "OptionSpec", "PAIR", "PAIR1", "PIPE_EV_ADD_POST",
     "PIPE_EV_ADD_PRE", "PIPE_EV_REM_POST", "POLLIN", "POLLOUT", "PROTOCOL", "PUB",
     "PULL", "PUSH", "Pipe", "RCVBUF", "RCVFD", "RCVMAXSIZE", "RCVPRIO", "RCVTIMEO",
@@ -78,7 +78,7 @@ __all__ = [
     "STAT_ESTABLISHED_CONNECTIONS", "STAT_INPROGRESS_CONNECTIONS",
     "STAT_MESSAGES_RECEIVED", "STAT_MESSAGES_SENT", "SUB", "SUB_SUBSCRIBE",
     "SUB_UNSUBSCRIBE", "SURVEYOR", "SURVEYOR_DEADLINE", "Socket", "SocketOptions", "TCP",
-    "TCP_NODELAY",
+    "TCP_KEEPALIVE", "TCP_NODELAY",
     "TLS", "TLS_CONFIG", "WS", "__version__", "device", "get_registry", "hookimpl",
     "poll", "register_plugin", "strerror", "symbol", "term", "unregister_plugin",
 ]

@@ -66,7 +66,11 @@ SURVEYOR_DEADLINE = 1
 
 # Transport-level options
 TCP_NODELAY = 1
+TCP_KEEPALIVE = 2
 TLS_CONFIG = 1
+IPC_PERMISSIONS = 4     # after nanomsg's NN_IPC_SEC_ATTR/OUTBUFSZ/INBUFSZ (1..3)
+IPC_OWNER = 5
+IPC_GROUP = 6
 
 # send/recv flags
 DONTWAIT = 1

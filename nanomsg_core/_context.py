@@ -1,12 +1,13 @@
 """Contexts: several independent protocol state machines over one socket's pipes.
 
-Theory of operation.  A :class:`Context` is to a protocol context (see
-:class:`~nanomsg_core.interfaces.ProtocolContext`) what the socket is to its
-protocol: it takes the socket's one lock, calls the context, and parks a
-caller that cannot proceed on the context's *own* waiter deques, through the
-socket's ``_block`` / ``_ablock``.  The protocol wakes a context through
-the :class:`~nanomsg_core.interfaces.ContextWaker` it was given, so a
-message for context A wakes A's callers and nobody else's.
+Theory of operation.  A :class:`Context` is one more door
+(:mod:`nanomsg_core._door`) of its socket: the socket's own send/receive
+path -- the one lock, the attempts, the statistics, the hooks, thread,
+asyncio and trio blocking -- over a protocol *context* (see
+:class:`~nanomsg_core.interfaces.ProtocolContext`) instead of the socket's
+protocol, with its own waiter deques and timeouts.  The protocol wakes a
+context through the :class:`~nanomsg_core.interfaces.ContextWaker` it was
+given, so a message for context A wakes A's callers and nobody else's.
 
 The one gap is arrival.  Transports wake the socket's receive waiters,
 which know nothing of contexts, and the protocol only sees a message when
@@ -16,8 +17,8 @@ delivery that pops it posts :meth:`_Hub.route` to the engine thread (the
 deliverer may hold another socket's lock, so the router takes none
 itself); there, under the lock, the protocol's ``route`` hands each waiting
 message to its context and wakes it.  A context arms the router before
-each receive attempt, so nothing arriving between its attempt and its
-sleep goes unseen.  Senders are simpler: the hub keeps a send waiter in
+each parked receive attempt, so nothing arriving between its attempt and
+its sleep goes unseen.  Senders are simpler: the hub keeps a send waiter in
 the socket's send deque that, when space frees (or the socket closes),
 wakes every context's blocked senders to try again.
 """
@@ -27,30 +28,24 @@ from __future__ import annotations
 import errno
 import weakref
 from collections import deque
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import _constants as C
-from ._hooks import HOOKS
-from ._message import Message
+from ._core import SocketCore, wake_all, wake_one
+from ._door import Door
 from ._options import check_socket_option
 from ._runtime import get_engine
-from ._socket import Socket, _dead_error, _outgoing, _to_bytes
 from .errors import NanomsgError
 from .interfaces import ContextCapable, ProtocolContext
+
+if TYPE_CHECKING:
+    from ._socket import Socket
 
 __all__ = ["Context", "open_context"]
 
 Waiter = Callable[[], Any]
 
-_hubs: "weakref.WeakKeyDictionary[Socket, _Hub]" = weakref.WeakKeyDictionary()
-
-
-def _wake_every(waiters: "deque[Waiter]") -> None:
-    while waiters:
-        try:
-            waiters.popleft()()
-        except IndexError:
-            break
+_hubs: "weakref.WeakKeyDictionary[SocketCore, _Hub]" = weakref.WeakKeyDictionary()
 
 
 class _Waker:
@@ -63,34 +58,36 @@ class _Waker:
         self.swaiters: deque[Waiter] = deque()
 
     def wake_recv(self) -> bool:
-        try:
-            w = self.rwaiters.popleft()
-        except IndexError:
-            return False
-        w()
-        return True
+        return wake_one(self.rwaiters)
 
     def wake_all(self) -> None:
-        _wake_every(self.rwaiters)
-        _wake_every(self.swaiters)
+        wake_all(self.rwaiters)
+        wake_all(self.swaiters)
 
 
 class _Hub:
     """One socket's contexts and the router waiters they share."""
 
-    def __init__(self, sock: Socket, proto: ContextCapable) -> None:
-        self._sock = weakref.ref(sock)
+    __slots__ = ("_core", "_proto", "wakers", "contexts", "_retired", "_recv_armed",
+                 "_send_armed", "_on_recv_w", "_on_send_w", "__weakref__")
+
+    def __init__(self, core: SocketCore, proto: ContextCapable) -> None:
+        self._core = weakref.ref(core)
         self._proto = proto
         self.wakers: "weakref.WeakSet[_Waker]" = weakref.WeakSet()
+        self.contexts: "weakref.WeakSet[Context]" = weakref.WeakSet()
+        self._retired = (0, 0, 0, 0)
         self._recv_armed = False
         self._send_armed = False
+        self._on_recv_w: Waiter = self._on_recv
+        self._on_send_w: Waiter = self._on_send
 
     # -- receive: a delivery posts a routing pass to the engine thread --
-    def arm_recv(self, sock: Socket) -> None:
+    def arm_recv(self, core: SocketCore) -> None:
         """Under the lock: be in the socket's receive deque."""
         if not self._recv_armed:
             self._recv_armed = True
-            sock._rwaiters.append(self._on_recv)
+            core.park_recv(self._on_recv_w)
 
     def _on_recv(self) -> None:          # any thread, any lock held: no lock here
         self._recv_armed = False
@@ -100,69 +97,85 @@ class _Hub:
             pass
 
     def route(self) -> None:
-        sock = self._sock()
-        if sock is None:
+        core = self._core()
+        if core is None:
             return
-        proto = self._proto
-        with sock._lock:
-            dead = sock._dead
+        with core.lock:
+            dead = core.dead
             if not dead:
                 if any(w.rwaiters for w in self.wakers):
-                    self.arm_recv(sock)  # first: what arrives during the pass posts another
-                proto.route()
-                if sock._fds is not None:
-                    sock._refresh_fds()
+                    self.arm_recv(core)  # first: what arrives during the pass posts another
+                self._proto.route()
+                if core.fds is not None:
+                    core.refresh_fds_locked()
         if dead:
             self.wake_everyone()
 
     # -- send: space freed somewhere, every context's senders retry --
-    def arm_send(self, sock: Socket) -> None:
+    def arm_send(self, core: SocketCore) -> None:
         if not self._send_armed:
             self._send_armed = True
-            sock._swaiters.append(self._on_send)
+            core.park_send(self._on_send_w)
 
     def _on_send(self) -> None:
         self._send_armed = False
         for w in list(self.wakers):
-            _wake_every(w.swaiters)
-        sock = self._sock()
-        if sock is not None and sock._dead:
+            wake_all(w.swaiters)
+        core = self._core()
+        if core is not None and core.dead:
             self.wake_everyone()
 
     def wake_everyone(self) -> None:
         for w in list(self.wakers):
             w.wake_all()
 
+    # -- statistics: the socket's count its contexts' traffic too --
+    def counts(self) -> tuple[int, int, int, int]:
+        total = self._retired
+        for ctx in list(self.contexts):
+            total = _add(total, ctx._counts())
+        return total
 
-def _hub(sock: Socket, proto: ContextCapable) -> _Hub:
-    hub = _hubs.get(sock)
-    if hub is None:
-        hub = _hubs.setdefault(sock, _Hub(sock, proto))
-    return hub
+    def retire(self, ctx: "Context") -> None:
+        """*ctx* closes or goes: keep what it counted."""
+        if ctx in self.contexts:
+            self.contexts.discard(ctx)
+            self._retired = _add(self._retired, ctx._counts())
 
 
-def open_context(sock: Socket) -> "Context":
-    """A new context on *sock* (``Socket.context()``).
+def _add(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]
 
-    ``ENOTSUP`` on a raw socket and on protocols without contexts;
-    ``EBADF`` on a closed socket.
-    """
-    sock._check_alive()
-    proto = sock._proto
+
+def context_counts(core: SocketCore) -> tuple[int, int, int, int]:
+    """What the contexts of *core*'s socket sent and received (messages, bytes)."""
+    hub = _hubs.get(core)
+    return (0, 0, 0, 0) if hub is None else hub.counts()
+
+
+def open_context(sock: "Socket", core: SocketCore) -> "Context":
+    """A new context on *sock* (``Socket.context()``), sharing its *core*.  ``ENOTSUP`` on a raw socket and on protocols without
+    contexts; ``EBADF`` on a closed socket."""
+    proto = core.proto
     if sock.domain == C.AF_SP_RAW or not isinstance(proto, ContextCapable):
         raise NanomsgError(errno.ENOTSUP, "%s%s sockets have no contexts" % (
             "raw " if sock.domain == C.AF_SP_RAW else "", sock.protocol_name.upper()))
-    hub = _hub(sock, proto)
+    hub = _hubs.get(core)
+    if hub is None:
+        hub = _hubs.setdefault(core, _Hub(core, proto))
+    sndtimeo = sock.getsockopt(C.SOL_SOCKET, C.SNDTIMEO)
+    rcvtimeo = sock.getsockopt(C.SOL_SOCKET, C.RCVTIMEO)
     waker = _Waker()
-    with sock._lock:
-        if sock._dead:
-            raise _dead_error(sock)
+    with core.lock:
+        core.check_alive()
         pctx = proto.new_context(waker)
         hub.wakers.add(waker)
-    return Context(sock, hub, waker, pctx)
+        ctx = Context(core, hub, waker, pctx, sndtimeo, rcvtimeo)
+        hub.contexts.add(ctx)
+    return ctx
 
 
-class Context:
+class Context(Door):
     """An NNG-style context of a socket: ``sock.context()``.
 
     Its own request (REQ), request being answered (REP, RESPONDENT), survey
@@ -170,22 +183,17 @@ class Context:
     (the socket's at creation) and protocol options; the socket's pipes.
     """
 
-    __slots__ = ("_sock", "_hub", "_waker", "_rwaiters", "_swaiters", "_pctx", "_closed",
-                 "_sndtimeo", "_rcvtimeo")
+    __slots__ = ("_hub", "_waker", "_pctx")
 
-    def __init__(self, sock: Socket, hub: _Hub, waker: _Waker, pctx: ProtocolContext) -> None:
-        self._sock = sock
+    def __init__(self, core: SocketCore, hub: _Hub, waker: _Waker, pctx: ProtocolContext,
+                 sndtimeo: int, rcvtimeo: int) -> None:
+        self._open_door(core, pctx, waker.rwaiters, waker.swaiters, sndtimeo, rcvtimeo)
         self._hub = hub
         self._waker = waker
-        self._rwaiters = waker.rwaiters
-        self._swaiters = waker.swaiters
         self._pctx = pctx
-        self._closed = False
-        self._sndtimeo: int = sock._sndtimeo
-        self._rcvtimeo: int = sock._rcvtimeo
 
     def __repr__(self) -> str:
-        return "<nanomsg_core.Context of %r%s>" % (self._sock, " closed" if self._closed else "")
+        return "<nanomsg_core.Context of %r%s>" % (self.socket, " closed" if self._closed else "")
 
     def __enter__(self) -> "Context":
         return self
@@ -194,143 +202,33 @@ class Context:
         self.close()
 
     @property
-    def socket(self) -> Socket:
+    def socket(self) -> "Socket":
         """The socket this context belongs to."""
-        return self._sock
+        return self._core.socket
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    # ------------------------------------------------------------------
-    # attempts (under the lock; None = would block)
-    # ------------------------------------------------------------------
-    def _check(self) -> None:
-        if self._sock._dead:
-            raise _dead_error(self._sock)
-        if self._closed:
-            raise NanomsgError(errno.EBADF, "context is closed")
+    # -- what a context adds to the door --
+    def _closed_error(self) -> NanomsgError:
+        return NanomsgError(errno.EBADF, "context is closed")
 
-    def _try_send(self, msg: Message) -> Optional[bool]:
-        sock = self._sock
-        with sock._lock:
-            self._check()
-            if not self._pctx.send(msg):
-                self._hub.arm_send(sock)
-                return None
-            sock._sent += 1                 # the socket's statistics count its contexts
-            sock._sent_bytes += len(msg.body)
-            if sock._fds is not None:
-                sock._refresh_fds()
-            return True
+    def _send_full_locked(self) -> None:
+        self._hub.arm_send(self._core)
 
-    def _try_recv(self) -> Optional[Message]:
-        sock = self._sock
-        with sock._lock:
-            self._check()
-            return self._took(self._pctx.recv())
+    _ARMS_RECV = True
 
-    def _try_recv_armed(self) -> Optional[Message]:
-        """A receive attempt before parking: arm the router first, so that a
-        message arriving after this attempt is routed to us."""
-        sock = self._sock
-        with sock._lock:
-            self._check()
-            self._hub.arm_recv(sock)
-            return self._took(self._pctx.recv())
-
-    def _took(self, msg: Optional[Message]) -> Optional[Message]:
-        if msg is not None:
-            sock = self._sock
-            sock._received += 1
-            sock._received_bytes += len(msg.body)
-            if sock._fds is not None:
-                sock._refresh_fds()
-        return msg
-
-    # ------------------------------------------------------------------
-    # send / recv
-    # ------------------------------------------------------------------
-    def send(self, data: Union[bytes, bytearray, memoryview], flags: int = 0) -> int:
-        """Send *data* on this context; return its length (``DONTWAIT``: ``EAGAIN``)."""
-        return self._send(Message(data if type(data) is bytes else _to_bytes(data)), flags)
-
-    def send_msg(self, msg: Message, flags: int = 0) -> int:
-        """Send a :class:`Message` (its body; contexts are cooked)."""
-        return self._send(_outgoing(msg), flags)
-
-    def _send(self, out: Message, flags: int) -> int:
-        if self._try_send(out) is None:
-            self._sock._block(self._swaiters, lambda: self._try_send(out), self._sndtimeo,
-                              flags)
-        hook = HOOKS.message_sent
-        if hook is not None:
-            hook(socket=self._sock, message=out)
-        return len(out.body)
-
-    def recv(self, flags: int = 0) -> bytes:
-        """Receive the next message body for this context (``RCVTIMEO``: ``ETIMEDOUT``)."""
-        return self.recv_msg(flags).body
-
-    def recv_msg(self, flags: int = 0) -> Message:
-        """Receive a :class:`Message` (``body`` and ``pipe``) for this context."""
-        msg = self._try_recv()
-        if msg is None:
-            try:
-                msg = self._sock._block(self._rwaiters, self._try_recv_armed,
-                                        self._rcvtimeo, flags)
-            except BaseException as e:
-                self._abandon(e)
-                raise
-        hook = HOOKS.message_received
-        if hook is not None:
-            hook(socket=self._sock, message=msg)
-        return msg
-
-    async def asend(self, data: Union[bytes, bytearray, memoryview], flags: int = 0) -> int:
-        """``send`` for asyncio."""
-        return await self._asend(Message(data if type(data) is bytes else _to_bytes(data)),
-                                 flags)
-
-    async def asend_msg(self, msg: Message, flags: int = 0) -> int:
-        """``send_msg`` for asyncio."""
-        return await self._asend(_outgoing(msg), flags)
-
-    async def _asend(self, out: Message, flags: int) -> int:
-        if self._try_send(out) is None:
-            await self._sock._ablock(self._swaiters, lambda: self._try_send(out),
-                                     self._sndtimeo, flags)
-        hook = HOOKS.message_sent
-        if hook is not None:
-            hook(socket=self._sock, message=out)
-        return len(out.body)
-
-    async def arecv(self, flags: int = 0) -> bytes:
-        """``recv`` for asyncio."""
-        return (await self.arecv_msg(flags)).body
-
-    async def arecv_msg(self, flags: int = 0) -> Message:
-        """``recv_msg`` for asyncio."""
-        msg = self._try_recv()
-        if msg is None:
-            try:
-                msg = await self._sock._ablock(self._rwaiters, self._try_recv_armed,
-                                               self._rcvtimeo, flags)
-            except BaseException as e:
-                self._abandon(e)
-                raise
-        hook = HOOKS.message_received
-        if hook is not None:
-            hook(socket=self._sock, message=msg)
-        return msg
+    def _arm_recv_locked(self) -> None:
+        self._hub.arm_recv(self._core)
 
     def _abandon(self, exc: BaseException) -> None:
         """A blocked recv ended without a message (cancelled, interrupted):
         what the protocol handed this context for it goes back."""
         if isinstance(exc, NanomsgError) and exc.errno == errno.EAGAIN:
             return
-        with self._sock._lock:
-            if not (self._sock._dead or self._closed):
+        with self._lock:
+            if not (self._core.dead or self._closed):
                 self._pctx.abandon_recv()
 
     # ------------------------------------------------------------------
@@ -339,30 +237,27 @@ class Context:
     def setsockopt(self, level: int, option: int, value: Any) -> None:
         """``SOL_SOCKET``: ``SNDTIMEO``/``RCVTIMEO`` of this context; the
         protocol's level: its options for this context alone."""
-        sock = self._sock
         if level == C.SOL_SOCKET:
             if option not in (C.SNDTIMEO, C.RCVTIMEO):
                 raise NanomsgError(errno.ENOPROTOOPT,
                                    "a context has only SNDTIMEO and RCVTIMEO at SOL_SOCKET")
             v = check_socket_option(option, value)
-            with sock._lock:
-                self._check()
-                if option == C.SNDTIMEO:
-                    self._sndtimeo = v
-                else:
-                    self._rcvtimeo = v
-        elif level == sock.protocol:
-            with sock._lock:
-                self._check()
+            self._check_alive()
+            self._set_timeout(option, v)
+        elif level == self.socket.protocol:
+            with self._lock:
+                if self._closed or self._core.dead:
+                    raise self._gone()
                 self._pctx.set_option(option, value)
         else:
             raise NanomsgError(errno.ENOPROTOOPT, "unknown context option level %r" % (level,))
 
     def getsockopt(self, level: int, option: int) -> Any:
         """Read an option of this context (other ``SOL_SOCKET`` ones: the socket's)."""
-        sock = self._sock
-        with sock._lock:
-            self._check()
+        sock = self.socket
+        with self._lock:
+            if self._closed or self._core.dead:
+                raise self._gone()
             if level == C.SOL_SOCKET:
                 if option == C.SNDTIMEO:
                     return self._sndtimeo
@@ -391,24 +286,23 @@ class Context:
         self.setsockopt(C.SOL_SOCKET, C.SNDTIMEO, value)
 
     # ------------------------------------------------------------------
-    # readiness, close
+    # close
     # ------------------------------------------------------------------
-    def can_send(self) -> bool:
-        with self._sock._lock:
-            return not (self._sock._dead or self._closed) and self._pctx.can_send()
-
-    def can_recv(self) -> bool:
-        with self._sock._lock:
-            return not (self._sock._dead or self._closed) and self._pctx.can_recv()
-
     def close(self) -> None:
         """Close this context (its blocked calls raise ``EBADF``); the socket lives on."""
-        sock = self._sock
-        with sock._lock:
-            if self._closed:
+        with self._lock:
+            if not self._shut_door_locked():
                 return
-            self._closed = True
-            if not sock._dead:
+            if not self._core.dead:
                 self._pctx.close()
             self._hub.wakers.discard(self._waker)
+            self._hub.retire(self)
         self._waker.wake_all()
+
+    def __del__(self) -> None:
+        hub = getattr(self, "_hub", None)
+        if hub is not None:
+            try:
+                hub.retire(self)        # dropped unclosed: its traffic still counts
+            except Exception:           # interpreter shutdown: nobody left to count
+                pass

@@ -1,9 +1,13 @@
-"""The engine side of a socket: what endpoints, pipes and transports call.
+"""A socket's shared state, and what the machinery calls on a socket.
 
-Theory of operation: a :class:`~nanomsg_core.Socket` is the application's
-object; everything the machinery calls on it goes through its
-:class:`SocketCore` (``socket._core``), a narrow interface kept out of the
-socket's public namespace:
+Theory of operation: one :class:`SocketCore` per socket owns everything
+the socket's *doors* share -- the one lock, the dead flag, the protocol,
+the pipes, the options, the counters the engine keeps, the ``RCVFD`` /
+``SNDFD`` pair, the pipe-event callbacks and the socket's own waiter
+deques -- and is the only code that changes them.  The doors (the socket
+itself, its default context, and every :class:`~nanomsg_core.Context`;
+see :mod:`nanomsg_core._door`) read its fields and call its methods.
+Endpoints, pipes and transports reach the socket through it too:
 
 * :meth:`SocketCore.attach_pipe` / :meth:`SocketCore.pipe_closed` -- a
   connection arrives (pipe events ``ADD_PRE``/``ADD_POST`` around the
@@ -17,70 +21,251 @@ socket's public namespace:
   observers;
 * :meth:`SocketCore.options` -- the option snapshot an endpoint starts with.
 
-Every method may run on any thread, without the socket lock held.
+Waking is done in one way everywhere: a *waiter* is a callable in a deque;
+:func:`wake_one` pops and calls one, :func:`wake_all` every one, and a
+waiter that leaves (:func:`unpark`) passes on a wake-up already spent on it.
+
+Every method may run on any thread; the ones named ``*_locked`` expect the
+socket lock held, the others take it themselves when they need it.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import time
+import weakref
+from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import _constants as C
+from ._engine import Timer
 from ._hooks import HOOKS
+from ._options import SOCKET_DEFAULTS
 from ._pipe import Pipe
+from ._poll import ReadyFd
 from ._runtime import get_engine
-from .interfaces import TransportPipe
+from .errors import NanomsgError
+from .interfaces import DirectWaker, SocketProtocol, TransportPipe
 from .log import log_limited
 
 if TYPE_CHECKING:
+    import threading
+
     from ._endpoint import Endpoint
+    from ._registry import ProtocolInfo
     from ._socket import Socket
 
-__all__ = ["SocketCore"]
+__all__ = ["SocketCore", "dead_error", "terminate", "timed_out", "unpark", "wake_all",
+           "wake_one"]
 
 _log = logging.getLogger("nanomsg_core.socket")
+_monotonic = time.monotonic
 
 # errnos that mean the peer broke the rules (logged as warnings)
 _DROPPED = {errno.EPROTO, errno.EMSGSIZE}
 
+Waiter = Callable[[], Any]
+PipeCallback = Callable[[Pipe], None]
+
+_terminated = False
+
+
+# ----------------------------------------------------------------------
+# waking: the one way every blocked call is woken
+# ----------------------------------------------------------------------
+def wake_one(waiters: "deque[Waiter]") -> bool:
+    """Wake the oldest waiter of *waiters*, if any; whether one was there."""
+    try:
+        w = waiters.popleft()
+    except IndexError:
+        return False
+    w()
+    return True
+
+
+def wake_all(waiters: "deque[Waiter]") -> None:
+    """Wake every waiter of *waiters*, also those added meanwhile."""
+    while waiters:
+        try:
+            waiters.popleft()()
+        except IndexError:
+            break
+
+
+def unpark(waiters: "deque[Waiter]", wake: Waiter, wake_next: bool = True) -> None:
+    """*wake* leaves *waiters*; if a wake-up was already spent on it, pass
+    it on to the next waiter (*wake_next*)."""
+    try:
+        waiters.remove(wake)
+    except ValueError:
+        if wake_next and waiters:
+            try:
+                waiters.popleft()()
+            except IndexError:
+                pass
+
+
+# ----------------------------------------------------------------------
+# errors every door raises
+# ----------------------------------------------------------------------
+def terminate() -> None:
+    """``term()``: from now on, every dead-socket error is ``ETERM``."""
+    global _terminated
+    _terminated = True
+
+
+def terminated() -> bool:
+    return _terminated
+
+
+def dead_error() -> NanomsgError:
+    if _terminated:
+        return NanomsgError(C.ETERM)
+    return NanomsgError(errno.EBADF, "socket is closed")
+
+
+def timed_out(what: str, timeout_ms: int) -> NanomsgError:
+    opt = "RCVTIMEO" if what == "recv" else "SNDTIMEO" if what == "send" else "timeout"
+    return NanomsgError(errno.ETIMEDOUT, "%s timed out after %d ms (%s)" % (what, timeout_ms, opt))
+
 
 class SocketCore:
-    """What the machinery may call on one socket (see the module docstring)."""
+    """One socket's shared state and engine-facing side (see the module docstring)."""
 
-    __slots__ = ("_s", "_rwaiters", "_swaiters", "_lock")
+    __slots__ = ("socket", "lock", "dead", "proto", "host", "pipes", "opts", "fds",
+                 "rwaiters", "swaiters", "_stats", "_notify", "__weakref__")
 
-    def __init__(self, sock: "Socket") -> None:
-        self._s = sock
-        self._rwaiters = sock._rwaiters
-        self._swaiters = sock._swaiters
-        self._lock = sock._lock
+    def __init__(self, sock: "Socket", lock: "threading.Lock", info: "ProtocolInfo",
+                 raw: bool, options: dict[tuple[int, int], Any]) -> None:
+        self.socket = sock
+        self.lock = lock
+        self.dead = False
+        self.pipes: set[Pipe] = set()
+        self.opts: dict[tuple[int, int], Any] = {
+            (C.SOL_SOCKET, k): v for k, v in SOCKET_DEFAULTS.items()}
+        self.opts.update(options)
+        self.fds: Optional[tuple[ReadyFd, ReadyFd]] = None
+        self.rwaiters: deque[Waiter] = deque()
+        self.swaiters: deque[Waiter] = deque()
+        self._stats: dict[int, int] = {}
+        self._notify: dict[int, PipeCallback] = {}
+        self.host = _Host(self, raw)
+        self.proto: SocketProtocol = info.factory(self.host)
 
-    @property
-    def socket(self) -> "Socket":
-        return self._s
+    # -- life --
+    def kill(self) -> None:
+        """``term()``: every call fails from now on; wake every waiter."""
+        self.dead = True
+        self.wake_everyone()
+
+    def check_alive(self) -> None:
+        if self.dead or _terminated:
+            raise dead_error()
+
+    def wake_everyone(self) -> None:
+        wake_all(self.rwaiters)
+        wake_all(self.swaiters)
+
+    def shut(self) -> list[Pipe]:
+        """Close the socket's machinery (the caller closes its endpoints):
+        returns the pipes it had, marked closed; see :meth:`shut_done`."""
+        with self.lock:
+            self.dead = True
+            pipes = list(self.pipes)
+            self.pipes.clear()
+            for p in pipes:
+                p.mark_closed()
+            self.host.cancel_all()
+            self.proto.close()
+            self.refresh_fds_locked()     # both readable: the next call raises EBADF
+        return pipes
+
+    def shut_done(self, pipes: list[Pipe]) -> None:
+        """After :meth:`shut` and the endpoints: close the connections, send
+        the last pipe events, wake every blocked call."""
+        for p in pipes:
+            p._tp.close()
+        if self._notify or HOOKS.pipe_event is not None:
+            for p in pipes:         # as NNG: every ADD_POST gets its REM_POST
+                self.pipe_event(p, C.PIPE_EV_REM_POST)
+        self._notify.clear()
+        self.wake_everyone()
+
+    def close_fds(self) -> None:
+        fds = self.fds
+        if fds is not None:
+            for fd in fds:
+                fd.close()
 
     # -- options --
     def options(self) -> dict[tuple[int, int], Any]:
         """A copy of every option as set now (endpoints snapshot it)."""
-        with self._lock:
-            return dict(self._s._opts)
+        with self.lock:
+            return dict(self.opts)
 
     def live_option(self, level: int, option: int) -> Any:
         """An option's current value (``RCVMAXSIZE`` applies to live pipes)."""
-        return self._s._opts.get((level, option))
+        return self.opts.get((level, option))
+
+    def set_option(self, level: int, option: int, value: Any) -> None:
+        """Store a checked option; ``RCVMAXSIZE`` also applies to live pipes."""
+        with self.lock:
+            self.opts[(level, option)] = value
+            pipes = list(self.pipes) if (level, option) == (C.SOL_SOCKET, C.RCVMAXSIZE) else []
+        for pipe in pipes:
+            pipe._set_recv_max_size(value)
+
+    # -- readiness --
+    def readiness_fds(self) -> tuple[ReadyFd, ReadyFd]:
+        """``(RCVFD, SNDFD)``, made on first use."""
+        with self.lock:
+            if self.fds is None:
+                self.fds = (ReadyFd(), ReadyFd())
+                self.refresh_fds_locked()
+            return self.fds
+
+    def refresh_fds_locked(self) -> None:
+        """Under the lock: put RCVFD/SNDFD at the current levels."""
+        fds = self.fds
+        if fds is not None:
+            dead = self.dead
+            fds[0].set(dead or self.proto.can_recv())
+            fds[1].set(dead or self.proto.can_send())
+
+    def direct_reader(self) -> Optional[Callable[[int, DirectWaker], bool]]:
+        """The direct receive of this socket's only connection, if it has one."""
+        pipes = self.pipes
+        if len(pipes) != 1:
+            return None
+        try:
+            (pipe,) = pipes
+        except ValueError:       # changed meanwhile
+            return None
+        return pipe._direct_recv
 
     # -- pipes --
+    def set_notify(self, event: int, callback: Optional[PipeCallback]) -> None:
+        with self.lock:
+            if callback is None:
+                self._notify.pop(event, None)
+            else:
+                self._notify[event] = callback
+
+    def snapshot_pipes(self) -> list[Pipe]:
+        with self.lock:
+            return list(self.pipes)
+
     def attach_pipe(self, tp: TransportPipe, ep: "Endpoint") -> Optional[Pipe]:
         """A transport pipe of endpoint *ep* passed its handshake: offer it
         to the pipe-event callbacks and the protocol.  ``None``: refused
         (and closed)."""
-        s = self._s
+        s = self.socket
         if not ep.peer_ok(tp.peer_protocol):
             tp.close()
             return None
         pipe = Pipe(self, ep, tp)
-        if s._notify or HOOKS.pipe_event is not None:
+        if self._notify or HOOKS.pipe_event is not None:
             self.pipe_event(pipe, C.PIPE_EV_ADD_PRE)
             if pipe._closed:                        # refused by a callback
                 tp.close()
@@ -89,39 +274,39 @@ class SocketCore:
                            pipe.local_address, pipe.remote_address)
                 return None
         tp.start(pipe)
-        with self._lock:
-            ok = (not s._dead and not ep.closed and not pipe._closed
-                  and s._proto.add_pipe(pipe))
+        with self.lock:
+            ok = (not self.dead and not ep.closed and not pipe._closed
+                  and self.proto.add_pipe(pipe))
             if ok:
-                s._pipes.add(pipe)
+                self.pipes.add(pipe)
                 ep.pipes.add(pipe)
-                if s._fds is not None:
-                    s._refresh_fds()
+                if self.fds is not None:
+                    self.refresh_fds_locked()
         if not ok:
             pipe.mark_closed()
             tp.close()
             return None
         if ep.listening:
             self.count(C.STAT_ACCEPTED_CONNECTIONS)
-        if s._notify or HOOKS.pipe_event is not None:
+        if self._notify or HOOKS.pipe_event is not None:
             self.pipe_event(pipe, C.PIPE_EV_ADD_POST)
-        s._wake_every(self._swaiters)
+        wake_all(self.swaiters)
         if pipe.can_recv():
-            s._wake_every(self._rwaiters)
+            wake_all(self.rwaiters)
         return pipe
 
     def pipe_closed(self, pipe: Pipe, exc: Optional[BaseException]) -> None:
         """*pipe*'s connection is gone (``exc``: why; ``None`` for EOF or our close)."""
-        s = self._s
+        s = self.socket
         pipe._closed = True     # seen by attach_pipe if this beats the attach
-        with self._lock:
-            present = pipe in s._pipes
+        with self.lock:
+            present = pipe in self.pipes
             if present:
-                s._pipes.discard(pipe)
+                self.pipes.discard(pipe)
                 pipe.mark_closed()
-                s._proto.remove_pipe(pipe)
-                if s._fds is not None:
-                    s._refresh_fds()
+                self.proto.remove_pipe(pipe)
+                if self.fds is not None:
+                    self.refresh_fds_locked()
         pipe.mark_closed()
         if not present:
             return
@@ -129,7 +314,6 @@ class SocketCore:
         # callback) is "dropped"; ended by the connection itself -- the peer
         # hung up, an OS error, a wire-format violation -- is "broken".
         num = getattr(exc, "errno", None)
-        self.count(C.STAT_DROPPED_CONNECTIONS if pipe._dropped else C.STAT_BROKEN_CONNECTIONS)
         if num in _DROPPED:
             log_limited(_log, logging.WARNING, pipe._ep.url,
                         "%s: dropped connection %s -> %s: %s", s, pipe.local_address,
@@ -137,11 +321,13 @@ class SocketCore:
         elif exc is not None:
             _log.debug("%s: connection %s -> %s broken: %s", s, pipe.local_address,
                        pipe.remote_address, exc)
+        # counted after the log line: who sees the count also finds the line
+        self.count(C.STAT_DROPPED_CONNECTIONS if pipe._dropped else C.STAT_BROKEN_CONNECTIONS)
         pipe._ep.pipe_gone(pipe)
-        if s._notify or HOOKS.pipe_event is not None:
+        if self._notify or HOOKS.pipe_event is not None:
             self.pipe_event(pipe, C.PIPE_EV_REM_POST)
-        s._wake_every(self._swaiters)
-        s._wake_every(self._rwaiters)
+        wake_all(self.swaiters)
+        wake_all(self.rwaiters)
 
     def close_pipe_soon(self, pipe: Pipe) -> None:
         """Close *pipe* from under the socket lock: defer to the engine."""
@@ -156,85 +342,163 @@ class SocketCore:
         self.pipe_closed(pipe, None)
 
     def pipe_event(self, pipe: Pipe, event: int) -> None:
-        s = self._s
-        fn = s._notify.get(event)
+        fn = self._notify.get(event)
         if fn is not None:
             try:
                 fn(pipe)
             except Exception:
-                _log.exception("%s: pipe_notify callback for event %d raised", s, event)
+                _log.exception("%s: pipe_notify callback for event %d raised", self.socket,
+                               event)
         hook = HOOKS.pipe_event
         if hook is not None:
-            hook(socket=s, pipe=pipe, event=event)
+            hook(socket=self.socket, pipe=pipe, event=event)
 
     # -- wake-ups --
     def wake_recv(self) -> None:
         """A message arrived: wake one blocked receiver, if any (the hot path)."""
-        w = self._rwaiters
+        w = self.rwaiters
         if w:
             try:
                 w.popleft()()
             except IndexError:
                 pass
-        if self._s._fds is not None:
+        if self.fds is not None:
             self._fds_changed()
 
     def wake_send(self) -> None:
         """Space freed: wake every blocked sender."""
-        self._s._wake_every(self._swaiters)
-        if self._s._fds is not None:
+        wake_all(self.swaiters)
+        if self.fds is not None:
             self._fds_changed()
+
+    def park_recv(self, waiter: Waiter) -> None:
+        """*waiter* waits for the socket's next delivery (contexts' router)."""
+        self.rwaiters.append(waiter)
+
+    def park_send(self, waiter: Waiter) -> None:
+        """*waiter* waits for space (or the socket's end)."""
+        self.swaiters.append(waiter)
 
     def _fds_changed(self) -> None:
         # Never wait for the socket lock here: the caller may hold another
         # socket's (inproc), so take it only if free, else let the engine.
-        lock = self._lock
+        lock = self.lock
         if lock.acquire(False):
             try:
-                self._s._refresh_fds()
+                self.refresh_fds_locked()
             finally:
                 lock.release()
         else:
             get_engine().call_soon_threadsafe(self._refresh_fds_locking)
 
     def _refresh_fds_locking(self) -> None:
-        with self._lock:
-            self._s._refresh_fds()
+        with self.lock:
+            self.refresh_fds_locked()
 
     # -- statistics and endpoint events --
     def count(self, stat: int, n: int = 1) -> None:
-        stats = self._s._stats
+        stats = self._stats
         stats[stat] = stats.get(stat, 0) + n
+
+    def statistic(self, stat: int) -> int:
+        return self._stats.get(stat, 0)
 
     def endpoint_bound(self, ep: "Endpoint") -> None:
         hook = HOOKS.endpoint_bound
         if hook is not None:
-            hook(socket=self._s, endpoint=ep)
+            hook(socket=self.socket, endpoint=ep)
 
     def endpoint_connected(self, ep: "Endpoint", pipe: Pipe) -> None:
         hook = HOOKS.endpoint_connected
         if hook is not None:
-            hook(socket=self._s, endpoint=ep, pipe=pipe)
+            hook(socket=self.socket, endpoint=ep, pipe=pipe)
 
     def handshake_failed(self, ep: "Endpoint", exc: Optional[BaseException]) -> None:
         num = getattr(exc, "errno", None)
         if num in (errno.ECONNRESET, errno.EPIPE, None):
-            _log.debug("%s: a connection to %s ended in its handshake: %s", self._s,
+            _log.debug("%s: a connection to %s ended in its handshake: %s", self.socket,
                        ep.bound_address, exc)
         else:
             log_limited(_log, logging.WARNING, ep.url, "%s: refused a connection to %s: %s",
-                        self._s, ep.bound_address, exc)
+                        self.socket, ep.bound_address, exc)
 
     def endpoint_connect_failed(self, ep: "Endpoint", exc: Optional[BaseException]) -> None:
         num = getattr(exc, "errno", None) or errno.ECONNREFUSED
         if num in _DROPPED:
             log_limited(_log, logging.WARNING, ep.url, "%s: connect to %s failed: %s",
-                        self._s, ep.url, exc)
+                        self.socket, ep.url, exc)
         else:
-            _log.debug("%s: connect to %s failed: %s", self._s, ep.url, exc)
+            _log.debug("%s: connect to %s failed: %s", self.socket, ep.url, exc)
         hook = HOOKS.endpoint_connect_failed
         if hook is not None:
-            hook(socket=self._s, endpoint=ep, errno=num)
+            hook(socket=self.socket, endpoint=ep, errno=num)
+
+
+class _Host:
+    """The :class:`~nanomsg_core.interfaces.ProtocolHost` of one socket."""
+
+    __slots__ = ("_core", "raw", "_timers", "__weakref__")
+
+    def __init__(self, core: SocketCore, raw: bool) -> None:
+        self._core: "weakref.ref[SocketCore]" = weakref.ref(core)
+        self.raw = raw
+        self._timers: dict[object, Timer] = {}
+
+    def now(self) -> float:
+        return _monotonic() * 1000.0
+
+    def arm_timer(self, key: object, delay_ms: float) -> None:
+        old = self._timers.get(key)
+        if old is not None:
+            old.cancel()
+        self._timers[key] = get_engine().call_later(delay_ms / 1000.0, _fire_timer,
+                                                     weakref.ref(self), key)
+
+    def cancel_timer(self, key: object) -> None:
+        t = self._timers.pop(key, None)
+        if t is not None:
+            t.cancel()
+
+    def cancel_all(self) -> None:
+        for t in self._timers.values():
+            t.cancel()
+        self._timers.clear()
+
+    def wake_recv(self) -> None:
+        core = self._core()
+        if core is not None:                # protocols call this under the lock
+            wake_all(core.rwaiters)
+            if core.fds is not None:
+                core.refresh_fds_locked()
+
+    def wake_send(self) -> None:
+        core = self._core()
+        if core is not None:
+            wake_all(core.swaiters)
+            if core.fds is not None:
+                core.refresh_fds_locked()
+
+    def get_socket_option(self, option: int) -> Any:
+        core = self._core()
+        return None if core is None else core.opts[(C.SOL_SOCKET, option)]
+
+    def fire(self, key: object) -> None:
+        """A timer of *key* is due: run it, under the lock, unless cancelled."""
+        core = self._core()
+        if core is None:
+            return
+        with core.lock:
+            t = self._timers.get(key)
+            if t is None or t.cancelled or core.dead:
+                return
+            del self._timers[key]
+            core.proto.on_timer(key)
+
+
+def _fire_timer(host_ref: "weakref.ref[_Host]", key: object) -> None:
+    host = host_ref()
+    if host is not None:
+        host.fire(key)
 
 
 Callback = Callable[[Pipe], None]

@@ -9,15 +9,23 @@ runs the dial loop: dial; on failure wait ``RECONNECT_IVL`` (doubling up to
 interval; when the pipe dies (or the socket refuses it) wait and dial again.
 All waits are engine timers.  Endpoints reach their socket only through its
 :class:`~nanomsg_core._core.SocketCore`.
+
+A blocking ``connect(url, block=True)`` gives its endpoint a
+:class:`FirstConnection` before it starts: the first attempt that fails
+settles it with that error (and the loop stops: the caller removes the
+endpoint), the first pipe the protocol takes settles it with success, and
+from then on the endpoint is an ordinary one.
 """
 
 from __future__ import annotations
 
+import errno
 import threading
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import _constants as C
 from ._engine import Timer
+from .errors import NanomsgError
 from ._runtime import get_engine
 from .interfaces import Dialer, Listener, Reactor, Transport, TransportPipe
 
@@ -25,7 +33,56 @@ if TYPE_CHECKING:
     from ._core import SocketCore
     from ._pipe import Pipe
 
-__all__ = ["DialEndpoint", "Endpoint", "ListenEndpoint"]
+__all__ = ["BlockingDialEndpoint", "DialEndpoint", "Endpoint", "FirstConnection",
+           "ListenEndpoint"]
+
+
+class FirstConnection:
+    """The outcome of a blocking connect's first connection, settled once
+    from the engine thread and waited for by the connecting thread."""
+
+    def __init__(self) -> None:
+        self._ev = threading.Event()
+        self.error: Optional[NanomsgError] = None
+
+    @property
+    def settled(self) -> bool:
+        return self._ev.is_set()
+
+    def succeed(self) -> None:
+        self._ev.set()
+
+    def fail(self, exc: Optional[BaseException], secure: bool = False) -> None:
+        """Settle with *exc* (*secure*: it came from a TLS endpoint)."""
+        if self._ev.is_set():
+            return
+        self.error = _as_error(exc, secure)
+        self._ev.set()
+
+    def wait(self, timeout: Optional[float]) -> bool:
+        """Block until settled (``False``: *timeout* seconds passed first)."""
+        return self._ev.wait(timeout)
+
+
+_SECURE_SCHEMES = ("tls+", "wss")
+
+
+def _as_error(exc: Optional[BaseException], secure: bool) -> NanomsgError:
+    """A failed first attempt as the error a blocking connect raises: no
+    socket file at an ipc path is nobody listening, and a TLS peer whose
+    certificate we refused refused the connection (``ECONNREFUSED``, the
+    reason kept in the message)."""
+    if isinstance(exc, NanomsgError):
+        if exc.errno == errno.ENOENT:
+            return NanomsgError(errno.ECONNREFUSED, "nobody is listening (%s)" % exc.strerror)
+        if exc.errno == errno.EACCES and secure:
+            return NanomsgError(errno.ECONNREFUSED, exc.strerror)
+        return exc
+    if exc is None:
+        return NanomsgError(errno.ECONNREFUSED, "connection refused")
+    num = getattr(exc, "errno", None)
+    return NanomsgError(num if isinstance(num, int) and num > 0 else errno.ECONNREFUSED,
+                        "connect failed: %s" % (exc,))
 
 
 class Endpoint:
@@ -123,6 +180,8 @@ class DialEndpoint(Endpoint):
         self._ivl = self._ivl_min
         self._timer: Optional[Timer] = None
         self._attempt = 0
+        self.first: Optional[FirstConnection] = None
+        """Set before :meth:`start` by a blocking connect."""
 
     def start(self) -> None:
         self.dialer = self.transport.new_dialer(self.url, self)
@@ -149,6 +208,10 @@ class DialEndpoint(Endpoint):
             self.error = True
             self.core.count(C.STAT_CONNECT_ERRORS)
             self.core.endpoint_connect_failed(self, exc)
+            first = self.first
+            if first is not None and not first.settled:
+                first.fail(exc, self.url.startswith(_SECURE_SCHEMES))   # the caller
+                return                                                 # removes us
             self._retry()
             return
         self.error = False
@@ -158,6 +221,8 @@ class DialEndpoint(Endpoint):
         if pipe is None:
             self._retry()
         else:
+            if self.first is not None:
+                self.first.succeed()
             self.core.endpoint_connected(self, pipe)
 
     def _retry(self) -> None:
@@ -181,4 +246,16 @@ class DialEndpoint(Endpoint):
             self.in_progress = 0
             if self._timer is not None:
                 self._timer.cancel()
+        if self.first is not None:
+            self.first.fail(NanomsgError(errno.EBADF, "the endpoint was closed while "
+                                         "connecting"))
         self.dialer.close()
+
+
+class BlockingDialEndpoint(DialEndpoint):
+    """The endpoint of ``connect(url, block=True)``: a dial endpoint whose
+    first connection (or first failure) settles :attr:`first`."""
+
+    def __init__(self, core: "SocketCore", eid: int, url: str, transport: Transport) -> None:
+        super().__init__(core, eid, url, transport)
+        self.first = FirstConnection()

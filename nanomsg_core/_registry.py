@@ -123,7 +123,8 @@ class Registry:
             num = self.names.get(key)
             if num is None:
                 known = KNOWN_NAMES.get(key)
-                hint = (" (%r is provided by %s: pip install %s)" % (which, known[1], known[1])
+                hint = (" (%r is provided by %s: pip install --find-links dist/ %s)"
+                        % (which, known[1], known[1])
                         if known else "")
                 raise NanomsgError(errno.EPROTONOSUPPORT,
                                    "unknown protocol %r%s" % (which, hint))
@@ -133,7 +134,7 @@ class Registry:
         info = self.protocols.get(which)
         if info is None:
             known_p = KNOWN_PROTOCOLS.get(which)
-            hint = (" (%s is provided by %s: pip install %s)"
+            hint = (" (%s is provided by %s: pip install --find-links dist/ %s)"
                     % (known_p[0].upper(), known_p[1], known_p[1]) if known_p else "")
             raise NanomsgError(errno.EPROTONOSUPPORT,
                                "unknown protocol %d%s" % (which, hint))
@@ -147,7 +148,8 @@ class Registry:
         tr = self.transports.get(scheme.lower())
         if tr is None:
             dist = KNOWN_SCHEMES.get(scheme.lower())
-            hint = (" (%s:// is provided by %s: pip install %s)" % (scheme, dist, dist.split()[0])
+            hint = (" (%s:// is provided by %s: pip install --find-links dist/ %s)"
+                    % (scheme, dist, dist.split()[0])
                     if dist else "")
             raise NanomsgError(errno.EPROTONOSUPPORT,
                                "unknown transport %s://%s" % (scheme, hint))

@@ -1,4 +1,4 @@
-"""Blocking the trio way: a socket call waits on a ``trio.Event`` set from
+"""Blocking the trio way: a door's call waits on a ``trio.Event`` set from
 any thread through the run's token, with trio's own cancellation and a
 deadline from ``RCVTIMEO``/``SNDTIMEO``.  Imported only under trio."""
 
@@ -8,20 +8,36 @@ import errno
 import importlib
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
+from ._core import timed_out, unpark
 from .errors import NanomsgError
-
-if TYPE_CHECKING:
-    from ._socket import Socket
 
 __all__ = ["trio_block"]
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
-async def trio_block(sock: "Socket", waiters: deque[Callable[[], Any]],
-                     attempt: Callable[[], Optional[T]], timeout_ms: int, what: str) -> T:
+class _TrioWake:
+    """The waiter of a parked trio task: sets its event through the run's token."""
+
+    __slots__ = ("token", "event", "finished")
+
+    def __init__(self, token: Any, event: Any, finished: type[BaseException]) -> None:
+        self.token = token
+        self.event = event
+        self.finished = finished
+
+    def __call__(self) -> None:
+        try:
+            self.token.run_sync_soon(self.event.set)
+        except self.finished:
+            pass
+
+
+async def trio_block(waiters: deque[Callable[[], Any]], attempt: Callable[[A], Optional[T]],
+                     arg: A, timeout_ms: int, what: str) -> T:
     try:
         trio: Any = importlib.import_module("trio")
     except ImportError:     # neither asyncio nor trio is running us
@@ -31,27 +47,21 @@ async def trio_block(sock: "Socket", waiters: deque[Callable[[], Any]],
     deadline = math.inf if timeout_ms < 0 else trio.current_time() + timeout_ms / 1000.0
     while True:
         event = trio.Event()
-
-        def wake(event: Any = event) -> None:
-            try:
-                token.run_sync_soon(event.set)
-            except trio.RunFinishedError:
-                pass
+        wake = _TrioWake(token, event, trio.RunFinishedError)
         waiters.append(wake)
         try:
-            result = attempt()
+            result = attempt(arg)
             if result is not None:
-                sock._unpark(waiters, wake, wake_next=True)
+                unpark(waiters, wake)
                 return result
             with trio.move_on_at(deadline):
                 await event.wait()
             if not event.is_set():
-                sock._unpark(waiters, wake, wake_next=True)
-                result = attempt()
+                unpark(waiters, wake)
+                result = attempt(arg)
                 if result is not None:
                     return result
-                from ._socket import _timed_out
-                raise _timed_out(what, timeout_ms)
+                raise timed_out(what, timeout_ms)
         except BaseException:
-            sock._unpark(waiters, wake, wake_next=True)
+            unpark(waiters, wake)
             raise

@@ -18,21 +18,28 @@ gets chunks of its own as its bytes arrive, which later reads fill directly.  A 
 ``max_size`` or with a bad type byte raises :class:`WireError`; the caller
 drops that one connection.  :meth:`FrameDecoder.feed` is the copy-in form
 for tests and for transports that receive ``bytes``.
+
+A mapping whose framing is not a length prefix (WebSocket) supplies a
+:class:`MessageCodec` instead of a :class:`Framing`: an encoder that may
+transform the payload (a masked WebSocket client frame), and a
+:class:`ControlReader` -- a decoder like :class:`FrameDecoder` that also
+answers the peer's control frames (a pong for a ping, a close for a close)
+with bytes the pipe queues and writes like data.
 """
 
 from __future__ import annotations
 
 import errno
 import struct
-from typing import Optional, Union
+from typing import Optional, Protocol, Sequence, Union
 
 from .errors import NanomsgError
 
 __all__ = [
     "DEFAULT_RECV_BUFFER", "FIRST_CHUNK", "HEADER_SIZE", "IPC_FRAMING", "MAX_CHUNK",
     "MIN_RECV_BUFFER", "SP_MAGIC", "TCP_FRAMING",
-    "FrameDecoder", "Framing", "WireError", "encode_frame", "encode_header",
-    "parse_header",
+    "ControlReader", "FrameDecoder", "FrameReader", "Framing", "MessageCodec", "WireError",
+    "encode_frame", "encode_header", "parse_header",
 ]
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -349,3 +356,71 @@ class FrameDecoder:
             src = src[k:]
             out.extend(self.commit(k))
         return out
+
+
+# --------------------------------------------------------------------------
+# framing that is not a length prefix: the codec seam
+# --------------------------------------------------------------------------
+
+class FrameReader(Protocol):
+    """What a stream pipe reads through: :class:`FrameDecoder`'s interface."""
+
+    max_size: int
+    """``RCVMAXSIZE`` (``-1``: unlimited); the pipe changes it live."""
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an incomplete frame or message held (non-zero at EOF: truncated)."""
+
+    @property
+    def grown(self) -> bool:
+        """Whether it holds more than its idle minimum."""
+
+    def recv_buffer(self) -> memoryview:
+        """The writable window the next read fills (never empty)."""
+
+    def commit(self, n: int) -> list[bytes]:
+        """Account *n* bytes read into :meth:`recv_buffer`; return the
+        messages completed, in order.  Raises :class:`WireError` (the pipe
+        drops the connection)."""
+
+    def trim(self) -> bool:
+        """Drop an idle grown buffer back to the minimum; ``True`` if trimmed."""
+
+
+class ControlReader(FrameReader, Protocol):
+    """A :class:`FrameReader` of a framing with control frames (WebSocket).
+
+    After each :meth:`commit` (also one that raised) the pipe takes
+    :meth:`replies` and queues them after what is already queued, counted
+    against ``SNDBUF``: while they fill it, the pipe reads no more.  A
+    violation raises :class:`WireError` after queuing its close frame; the
+    pipe writes the replies (for up to ``LINGER``) and drops the connection.
+    """
+
+    ended: bool
+    """The peer closed the connection politely (its close frame): the pipe
+    delivers what came before, writes the replies, and ends."""
+    end_error: Optional[NanomsgError]
+    """With :attr:`ended`: the error the close reports (``None``: a normal close)."""
+
+    def replies(self) -> list[bytes]:
+        """Take the frames to send back, in order (may be empty)."""
+
+
+class MessageCodec(Protocol):
+    """One message framing that is not a length prefix, for
+    :class:`~nanomsg_core.stream.StreamPipe` in place of a :class:`Framing`."""
+
+    name: str
+
+    def encode(self, header: bytes, body: bytes) -> Sequence[Buffer]:
+        """The bytes of one message's frame(s), in order; may be new buffers
+        (a transformed body) or *header* and *body* themselves."""
+
+    def decoder(self, max_size: int, buffer_size: int) -> ControlReader:
+        """A fresh decoder for one connection: ``RCVMAXSIZE`` and the most
+        one read may fill (the buffer starts small and grows with traffic)."""
+
+    def farewell(self) -> bytes:
+        """The frame a polite close sends after everything queued (``b""``: none)."""

@@ -3,12 +3,30 @@
 # (or $PYTHON's environment), as ordinary, non-editable installs, quietly.
 # NANOMSG_DEV=1 installs them editable instead (developer mode; mypy and IDEs
 # still see the sources, through a path entry).
+# Nothing is reinstalled when nothing changed since the last install into the
+# same environment (a stamp of the sources' hash, kept in that environment);
+# NANOMSG_REINSTALL=1 reinstalls anyway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/python.sh
+report() {
+    "$PY" -c "import nanomsg_core as nn; r = nn.get_registry(); print('$1 nanomsg_core', nn.__version__, 'with', len(r.protocols), 'protocols and', len(r.transports), 'transports', '$2', __import__('sys').prefix)"
+}
+dirs=(nanomsg_core)
+for d in plugins contrib tools; do if [ -d "$d" ]; then dirs+=("$d"); fi; done
+hash=$( { echo "$PY ${NANOMSG_DEV:-0}"; cat scripts/install.sh pyproject.toml README.md
+          find "${dirs[@]}" -type f ! -path '*/__pycache__/*' ! -path '*/build/*' \
+              ! -path '*.egg-info/*' ! -path '*/tests/*' ! -name '*.pyc' \
+              | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -d' ' -f1)
+stamp=$("$PY" -c "import os, sys; sys.stdout.write(os.path.join(sys.prefix, '.nanomsg_core-install-stamp'))")
+if [ "${NANOMSG_REINSTALL:-0}" != 1 ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ] \
+        && report "up to date:" "in" 2>/dev/null; then
+    exit 0
+fi
+rm -f "$stamp"
 "$PY" -m pip install -q "setuptools>=77" wheel "pluggy>=1.3"
 args=()
-for d in . plugins/*/ contrib/*/; do
+for d in . plugins/*/ contrib/*/ tools/*/; do
     [ -f "$d/pyproject.toml" ] || continue
     if [ "${NANOMSG_DEV:-0}" = 1 ]; then args+=(-e "$d"); else args+=("$d"); fi
 done
@@ -18,4 +36,5 @@ extra=()
 "$PY" -m pip install -q --no-build-isolation "${extra[@]}" "${args[@]}" 2>&1 \
     | { grep -v -e "^\s*$" -e "SetuptoolsDeprecationWarning" -e "^\s*!!" -e "^\s*\*\*\*" \
         -e "^WARNING: Location .* is ignored" || true; }
-"$PY" -c "import nanomsg_core as nn; nn.get_registry(); print('installed nanomsg_core', nn.__version__, 'with', len(nn.get_registry().protocols), 'protocols and', len(nn.get_registry().transports), 'transports into', __import__('sys').prefix)"
+report "installed" "into"
+echo "$hash" > "$stamp" 2>/dev/null || true

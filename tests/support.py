@@ -7,6 +7,7 @@ import os
 import queue
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -107,3 +108,30 @@ class LineReader:
             return self._q.get(timeout=timeout)
         except queue.Empty:
             raise AssertionError("no output line within %.1fs" % timeout) from None
+
+
+# -- Windows and Wine: named reasons for what cannot run there --------------------------
+
+def wine_version() -> "str | None":
+    """Wine's version when this is a Windows process under Wine (ntdll's
+    ``wine_get_version``), else ``None`` (real Windows, or not Windows)."""
+    if sys.platform != "win32":
+        return None
+    import ctypes
+    try:
+        get = ctypes.WinDLL("ntdll").wine_get_version
+    except (OSError, AttributeError):
+        return None
+    get.restype = ctypes.c_char_p
+    return str(get().decode())
+
+
+WINE = wine_version()
+LINUX_ONLY_ABSTRACT = pytest.mark.skipif(
+    sys.platform != "linux", reason="abstract:// is the Linux abstract socket namespace")
+WINE_FIRST_PIPE_INSTANCE = pytest.mark.xfail(
+    WINE is not None, strict=True,
+    reason="Wine %s ignores FILE_FLAG_FIRST_PIPE_INSTANCE: a second server of a served pipe "
+           "name is created, so ipc:// cannot report EADDRINUSE (real Windows does)" % WINE)
+LINGER_ON_NAMED_PIPES = ("LINGER is not honoured on named pipes yet: it comes with the one "
+                         "connection engine (issue 17, left)")

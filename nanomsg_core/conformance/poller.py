@@ -125,12 +125,14 @@ def check_send_gathered(r: _Run) -> None:
 
 
 def check_send_partial(r: _Run) -> None:
-    """A send larger than the socket buffers completes with a prefix count;
-    re-sending the rest delivers every byte exactly once, in order."""
+    """A send larger than the socket buffers, with nobody reading, either
+    completes with a strict prefix count (readiness: what fitted) or stays
+    pending until the peer reads (completion: an overlapped send completes in
+    full); either way it holds up no other operation, and re-sending the
+    rest delivers every byte exactly once, in order."""
     a, b = r.pair()
     a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-    chunks = [bytes([i]) * 256 * 1024 for i in range(8)]
-    data = b"".join(chunks)
+    data = b"".join(bytes([i]) * 256 * 1024 for i in range(8))
     received = bytearray()
     stop = threading.Event()
 
@@ -144,32 +146,58 @@ def check_send_partial(r: _Run) -> None:
                 continue
             except OSError:
                 return
-    written = 0
-    partial = False
-    first = True
-    t: Optional[threading.Thread] = None
+    t = threading.Thread(target=reader, daemon=True)
     try:
-        while written < len(data):
-            r.calls.clear()
+        written = _send_unread(r, a, b, data)
+        pending = written == 0
+        t.start()
+        while True:
+            if pending:
+                r.drive(len(r.calls) + 1, "a send to complete once the peer reads (%d of %d "
+                        "bytes written)" % (written, len(data)))
+                written += _sent(r, len(data) - written)
+            if written >= len(data):
+                break
             view = memoryview(data)[written:]
             r.poller.send(a, [view[:len(view) // 2], view[len(view) // 2:]], r.record("send"))
-            r.drive(1, "send to complete (%d of %d bytes written)" % (written, len(data)))
-            _, n, err = r.calls[0]
-            assert err is None, "send reported %r" % (err,)
-            assert 0 < n <= len(view), "send reported %r bytes of %d" % (n, len(view))
-            partial = partial or n < len(view)
-            written += n
-            if first:
-                first = False
-                t = threading.Thread(target=reader, daemon=True)
-                t.start()
-        assert t is not None
+            pending = True
         t.join(r.timeout)
     finally:
         stop.set()
-    assert partial, "a %d-byte send to a 4 KiB socket buffer was never partial" % len(data)
     assert bytes(received) == data, ("the bytes read (%d) are not the bytes written (%d), in "
                                      "order" % (len(received), len(data)))
+
+
+def _send_unread(r: _Run, a: socket.socket, b: socket.socket, data: bytes) -> int:
+    """Start the big send while nobody reads; check a receive on the same
+    socket still completes.  The bytes the send reported (0: still pending)."""
+    size = len(data)
+    view = memoryview(data)
+    r.poller.send(a, [view[:size // 2], view[size // 2:]], r.record("send"))
+    r.poller.recv_into(a, memoryview(bytearray(16)), r.record("recv_into"))
+    b.send(b"ping")
+    while not any(c[0] == "recv_into" for c in r.calls):
+        r.drive(len(r.calls) + 1, "a receive while a send waits for a peer that does not read")
+    got = [c for c in r.calls if c[0] == "recv_into"][0]
+    assert got[1:] == (4, None), "the receive beside a pending send reported %r" % (got[1:],)
+    r.calls.remove(got)
+    if not r.calls:
+        return 0                            # completion style: pending until the peer reads
+    n = _sent(r, size)
+    assert n < size, ("a %d-byte send to a 4 KiB socket buffer, with nobody reading, "
+                      "reported all of it written" % size)
+    return n
+
+
+def _sent(r: _Run, size: int) -> int:
+    """Pop the one recorded send callback and check its count against *size*."""
+    sends = [c for c in r.calls if c[0] == "send"]
+    assert len(sends) == 1, "expected one send callback, got %r" % (r.calls,)
+    r.calls.remove(sends[0])
+    _, n, err = sends[0]
+    assert err is None, "send reported %r" % (err,)
+    assert 0 < n <= size, "send reported %r bytes of %d" % (n, size)
+    return int(n)
 
 
 def check_accept(r: _Run) -> None:

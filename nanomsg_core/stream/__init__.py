@@ -26,6 +26,7 @@ built on this kit only knows its addresses:
   :class:`SocketStream` is an OS socket's; :class:`Handshake` and
   :class:`StreamPipe` take any stream, so TLS in memory, a pair of pipes or
   an in-memory pair get the whole lifecycle above written once.
+  :class:`TlsStream` is TLS in memory over any other stream (tls+tcp's).
 
 The frame codecs themselves are sans-IO, in :mod:`nanomsg_core.wire`.
 ``docs/plugins.md`` walks through writing a transport with this kit.
@@ -44,14 +45,15 @@ from .listener import LISTEN_BACKLOG, StreamListener
 from .pipe import IDLE_RETURN, RECV_BUFFER, StreamPipe
 from .reads import ReadEvent, Reads, ReadState, ReadStateError
 from .streams import ByteStream, SocketStream
+from .tls import TlsStream, tls_error
 
 __all__ = [
     "BindTarget", "ByteStream", "DialDone", "DialTarget", "HANDSHAKE_TIMEOUT", "Handshake",
     "IDLE_RETURN", "InetDialer", "InetListener", "LISTEN_BACKLOG", "RECV_BUFFER",
     "ReadEvent", "ReadState", "ReadStateError", "Reads", "Resolved", "Shake",
     "SocketStream", "StreamDialer", "StreamEndpoint", "StreamListener", "StreamPipe",
-    "address_literal",
+    "TlsStream", "address_literal",
     "bind_target", "closed_in_handshake", "connect_host", "format_url", "from_oserror",
     "handshake_timeout", "ipv4only", "malformed", "parse_port", "sockaddr",
-    "split_host_port", "valid_hostname", "wrong_protocol",
+    "split_host_port", "tls_error", "valid_hostname", "wrong_protocol",
 ]

@@ -29,6 +29,16 @@ which user threads call (serialised by their socket's lock):
   follows.  Bytes still queued are written first, for up to ``LINGER`` ms
   (nanomsg's option, 1 s by default; 0 drops them), reading no more.  EOF, an OS error or a wire-format violation tears down the same
   way and calls ``on_closed`` once.
+* **Codecs.**  A mapping whose framing is no length prefix (WebSocket) is
+  a :class:`CodecPipe`, with a :class:`~nanomsg_core.wire.MessageCodec`
+  instead of a ``Framing``: it sends under ``_lock`` through the codec and
+  closes with the codec's farewell (a close frame).  The bytes its decoder
+  answers control frames with (a pong, a close) are queued like data,
+  counted against ``SNDBUF``; while they fill it, reading pauses until half
+  of it is written (``_ctl_wait``), so a ping flood costs no memory.  A
+  peer's close frame ends the connection after the reply is written.  The
+  engine reads it always (no direct reads); idle trimming applies as for
+  tcp.  The SP path pays one check per read for all this, none per message.
 """
 
 from __future__ import annotations
@@ -41,19 +51,19 @@ import time
 import weakref
 from collections import deque
 from itertools import islice
-from typing import Optional, Union
+from typing import Optional, Sequence, Union, cast
 
 from .. import _constants as C
 from .. import lingering
 from .._message import Message
 from ..interfaces import (DirectReads, DirectWaker, EndpointContext, PipeEvents, Reactor,
                           TimerHandle)
-from ..wire import FrameDecoder, Framing, WireError
+from ..wire import ControlReader, FrameDecoder, FrameReader, Framing, MessageCodec, WireError
 from .credentials import peer_credentials
 from .reads import ReadEvent, ReadState, Reads
 from .streams import ByteStream, SocketStream
 
-__all__ = ["IDLE_RETURN", "RECV_BUFFER", "StreamPipe"]
+__all__ = ["IDLE_RETURN", "RECV_BUFFER", "CodecPipe", "StreamPipe"]
 
 RECV_BUFFER = 256 * 1024
 """Bytes of small frames read per receive syscall at most: the read budget of
@@ -81,6 +91,10 @@ _monotonic = time.monotonic
 _E = ReadEvent
 
 
+def _no_prefix(length: int) -> bytes:
+    raise AssertionError("a codec's pipe has no frame prefix")
+
+
 class StreamPipe:
     """An established stream connection (a :class:`~nanomsg_core.interfaces.TransportPipe`
     with the :class:`~nanomsg_core.interfaces.DirectReceiver` capability).
@@ -89,7 +103,8 @@ class StreamPipe:
     handshake, or a connected non-blocking socket (taken as a
     :class:`~nanomsg_core.stream.SocketStream` on the endpoint's poller);
     *framing* is the mapping's frame prefix (``TCP_FRAMING``,
-    ``IPC_FRAMING`` or one of a transport's own).
+    ``IPC_FRAMING`` or one of a transport's own); a :class:`CodecPipe`
+    takes a :class:`~nanomsg_core.wire.MessageCodec` there instead.
     """
 
     __slots__ = ("transport", "local_address", "remote_address", "peer_protocol",
@@ -98,11 +113,12 @@ class StreamPipe:
                  "_lingering", "_linger_timer", "_want_writable", "_events",
                  "_closed", "_torn", "_held", "_rlock", "_reads",
                  "_dpoller", "_owned_since", "_resume_early", "_nreads", "_trimming",
+                 "_codec", "_ctl_wait",
                  "__weakref__")
 
     def __init__(self, stream: Union[socket.socket, ByteStream], endpoint: EndpointContext,
-                 framing: Framing, transport: str, local_address: str, remote_address: str,
-                 peer_protocol: int) -> None:
+                 framing: Union[Framing, MessageCodec], transport: str, local_address: str,
+                 remote_address: str, peer_protocol: int) -> None:
         self.transport = transport
         self.local_address = local_address
         self.remote_address = remote_address
@@ -116,9 +132,20 @@ class StreamPipe:
         self._sock: Optional[socket.socket] = (
             stream.sock if isinstance(stream, SocketStream) and stream.poller is self._poller
             else None)
-        self._prefix = framing.prefix
         maxsize = endpoint.get_option(C.SOL_SOCKET, C.RCVMAXSIZE)
-        self._dec = FrameDecoder(framing, -1 if maxsize is None else maxsize, RECV_BUFFER)
+        maxsize = -1 if maxsize is None else maxsize
+        self._dec: FrameReader
+        self._codec: Optional[MessageCodec] = None
+        self._ctl_wait = False      # reading waits for the control replies to drain
+        if isinstance(framing, Framing):
+            self._prefix = framing.prefix
+            self._dec = FrameDecoder(framing, maxsize, RECV_BUFFER)
+        else:
+            if not isinstance(self, CodecPipe):
+                raise TypeError("a MessageCodec's connection is a CodecPipe")
+            self._codec = framing
+            self._prefix = _no_prefix
+            self._dec = framing.decoder(maxsize, RECV_BUFFER)
         sndbuf = endpoint.get_option(C.SOL_SOCKET, C.SNDBUF)
         self._sndbuf: int = 128 * 1024 if sndbuf is None else sndbuf
         linger = endpoint.get_option(C.SOL_SOCKET, C.LINGER)
@@ -232,7 +259,7 @@ class StreamPipe:
                 return True
         return self.send(msg)        # the queue drained meanwhile: write directly
 
-    def _queue_rest(self, bufs: tuple[bytes, ...], sent: int) -> None:
+    def _queue_rest(self, bufs: Sequence[Buffer], sent: int) -> None:
         q = self._outq
         for b in bufs:
             n = len(b)
@@ -346,7 +373,12 @@ class StreamPipe:
         try:
             payloads = self._dec.commit(n)
         except WireError as e:
-            self._fail(e)
+            if self._codec is not None:
+                self._end(e)
+            else:
+                self._fail(e)
+            return
+        if self._codec is not None and self._control(payloads):
             return
         self._nreads += 1
         if not self._trimming and self._dpoller is not None and self._dec.grown:
@@ -384,6 +416,9 @@ class StreamPipe:
         for p in held:
             more = events.deliver(Message(p))
         if not more:
+            return
+        if self._codec is not None and self._queued >= self._sndbuf:
+            self._ctl_wait = True       # the control replies drain first
             return
         with self._rlock:
             if self._reads.state is not Reads.PAUSED:    # a direct reader took it
@@ -524,6 +559,70 @@ class StreamPipe:
             return
         if notify and self._events is not None:
             self._events.on_writable()
+        if self._ctl_wait and self._queued <= self._sndbuf // 2:
+            self._ctl_wait = False
+            self._resume()
+
+    # -- codec framings (WebSocket), engine thread: control replies, the end --
+    def _queue_control(self, frames: list[bytes]) -> None:
+        """Engine thread: queue the decoder's replies after what is queued."""
+        with self._lock:
+            if self._torn:
+                return
+            self._queue_rest(frames, 0)
+            if self._flushing:
+                return
+            self._flushing = True
+        self._flush()
+
+    def _control(self, payloads: list[bytes]) -> bool:
+        """Engine thread, after a codec read: queue its replies, end after the
+        peer's close, pause reading while the replies fill ``SNDBUF``.
+        ``True`` if the payloads were delivered here."""
+        dec = cast(ControlReader, self._dec)
+        replies = dec.replies()
+        if replies:
+            self._queue_control(replies)
+            if self._torn:          # writing them failed: the pipe is gone
+                return True
+        if dec.ended:
+            self._deliver(payloads)
+            self._end(dec.end_error)
+            return True
+        if self._queued < self._sndbuf:
+            return False
+        with self._rlock:
+            if self._reads.state is not Reads.ENGINE:   # pausing: _on_recv holds them
+                return False
+            self._reads.go(_E.FULL)
+            self._reads.go(_E.HELD)     # no read pending: paused until the replies drain
+        # if the receive queue filled as well, its resume_recv checks SNDBUF again
+        self._ctl_wait = self._deliver(payloads)
+        return True
+
+    def _deliver(self, payloads: list[bytes]) -> bool:
+        more = True
+        events = self._events
+        assert events is not None
+        for p in payloads:
+            more = events.deliver(Message(p))
+        return more
+
+    def _end(self, exc: Optional[BaseException]) -> None:
+        """Engine thread: the peer closed, or broke the codec's framing: write
+        the decoder's replies (a close frame) for up to ``LINGER``, then go."""
+        replies = cast(ControlReader, self._dec).replies()
+        if replies:
+            self._queue_control(replies)
+        if self._closed:
+            return
+        self._closed = True
+        if self._queued and self._linger != 0:
+            self._linger_out()
+        else:
+            self._teardown()
+        if self._events is not None:
+            self._events.on_closed(exc)
 
     # -- engine thread: the end --
     def _fail(self, exc: Optional[BaseException]) -> None:
@@ -561,6 +660,56 @@ class StreamPipe:
         if self._want_writable and self._events is not None:
             self._want_writable = False
             self._events.on_writable()
+
+
+class CodecPipe(StreamPipe):
+    """A :class:`StreamPipe` whose framing is a :class:`~nanomsg_core.wire.MessageCodec`
+    (WebSocket): messages are encoded by it and written under ``_lock``, so
+    that a control reply the engine queues never cuts into a frame; ``close``
+    sends the codec's farewell (a close frame) after everything queued."""
+
+    __slots__ = ()
+
+    def __init__(self, stream: Union[socket.socket, ByteStream], endpoint: EndpointContext,
+                 codec: MessageCodec, transport: str, local_address: str,
+                 remote_address: str, peer_protocol: int) -> None:
+        super().__init__(stream, endpoint, codec, transport, local_address, remote_address,
+                         peer_protocol)
+
+    def send(self, msg: Message) -> bool:
+        codec = self._codec
+        assert codec is not None
+        with self._lock:
+            if self._closed:
+                return False
+            if self._queued >= self._sndbuf:
+                self._want_writable = True
+                return False
+            bufs = codec.encode(msg.header, msg.body)
+            sent = 0
+            if not self._queued:
+                try:
+                    sent = self._stream.try_write(bufs)
+                except OSError as e:
+                    self._reactor.call_soon_threadsafe(self._fail, e)
+                    return True
+            self._queue_rest(bufs, sent)
+            if self._queued and not self._flushing:
+                self._flushing = True
+                self._reactor.call_soon_threadsafe(self._flush)
+        return True
+
+    def close(self) -> None:
+        codec = self._codec
+        with self._lock:            # the codec's encoder is used under the lock
+            data = b"" if codec is None or self._linger == 0 or self._closed else codec.farewell()
+            if data:
+                self._outq.append(data)
+                self._queued += len(data)
+        super().close()
+
+    def direct_recv(self, timeout_ms: int, waker: DirectWaker) -> bool:
+        return False        # the engine reads it: its decoder's replies are queued there
 
 
 class _IdleKept:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +72,40 @@ def test_linux_runs_the_full_suite_and_windows_uses_bash(workflow: dict[Any, Any
     root = WORKFLOW.parents[2]
     for path in portable:
         assert (root / path).exists(), "PORTABLE_TESTS names a missing path: %s" % path
+
+
+def windows_selection() -> list[str]:
+    script = WORKFLOW.parents[2] / "scripts" / "test-windows.sh"
+    out = subprocess.run(["bash", str(script), "--selection"], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    return out.split()
+
+
+def test_windows_job_runs_the_wine_selection(workflow: dict[Any, Any]) -> None:
+    """The GitHub windows job and scripts/test-windows.sh (Wine) run one list."""
+    job = workflow["jobs"]["windows"]
+    assert job["runs-on"] == "windows-latest"
+    assert {"3.12", "3.13"} <= {str(v) for v in job["strategy"]["matrix"]["python-version"]}
+    runs = " ".join(s.get("run", "") for s in job["steps"])
+    assert "$(bash scripts/test-windows.sh --selection)" in runs
+    assert "pynng" in runs and "pytest-timeout" in runs
+    for other in ("test",):
+        assert "windows-latest" not in workflow["jobs"][other]["strategy"]["matrix"]["os"]
+
+
+def test_windows_selection_exists_and_covers_the_windows_code() -> None:
+    selection = windows_selection()
+    root = WORKFLOW.parents[2]
+    for path in selection:
+        assert (root / path.split("::")[0]).exists(), "the selection names a missing path: " + path
+    for needed in ("plugins/nanomsg-iocp", "tests/transports", "tests/interop/test_reqrep_interop.py",
+                   "tests/interop/test_pipeline_interop.py", "tests/core/test_perf_tools.py"):
+        assert needed in selection, needed
+
+
+def test_windows_runner_is_valid_bash_and_fails_loudly() -> None:
+    script = WORKFLOW.parents[2] / "scripts" / "test-windows.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True, timeout=30)
+    text = script.read_text(encoding="utf-8")
+    assert "set -euo pipefail" in text and 'exit "$STATUS"' in text
+    assert "3.12 3.13" in text                     # both Pythons by default

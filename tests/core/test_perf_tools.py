@@ -13,6 +13,8 @@ from typing import Optional
 
 import pytest
 
+from tests.support import LINUX_ONLY_ABSTRACT, WINE
+
 
 def run(*argv: str, env: Optional[dict[str, str]] = None) -> subprocess.Popen[str]:
     exe = shutil.which(argv[0])
@@ -57,7 +59,8 @@ def test_usage_error() -> None:
 
 
 def test_live_rate_on_stderr() -> None:
-    p = run("inproc_lat", "64", "30000", env={"NN_PERF_PROGRESS": "1"})
+    # long enough to outlast the 0.5 s between progress lines on a fast socket
+    p = run("inproc_lat", "64", "150000", env={"NN_PERF_PROGRESS": "1"})
     out, err = p.communicate(timeout=60)
     assert p.returncode == 0 and "average latency" in out
     assert "roundtrips" in err and "/s" in err
@@ -72,12 +75,19 @@ def _pair(url: str, env: Optional[dict[str, str]] = None) -> None:
     assert "message count: 3000" in out, err + rerr
 
 
+@LINUX_ONLY_ABSTRACT
 def test_abstract_and_ws(free_port: int) -> None:
     _pair("abstract://perf-%s" % uuid.uuid4().hex)
     _pair("ws://127.0.0.1:%d/perf" % free_port)
 
 
 def test_tls_from_the_environment(tmp_path: Path, free_port: int) -> None:
+    if WINE is not None:
+        try:
+            import cryptography.hazmat.bindings._rust  # noqa: F401
+        except ImportError as e:
+            pytest.xfail("Wine %s cannot load cryptography's Rust extension (%s), so trustme "
+                         "cannot make the certificates" % (WINE, e))
     import trustme
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")

@@ -7,12 +7,16 @@ import os
 import subprocess
 import sys
 import textwrap
-import venv
 from pathlib import Path
 
 import pytest
 
 import nanomsg_core as nn
+
+try:
+    import venv
+except ImportError:                 # the embeddable Windows CPython has no venv
+    venv = None  # type: ignore[assignment]
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "tests" / "plugins" / "demo_plugin"
@@ -72,12 +76,14 @@ def test_disable_switch() -> None:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.skipif(venv is None, reason="no venv module (the embeddable Windows CPython has "
+                    "none)")
 def test_entry_point_discovery_in_a_fresh_venv(tmp_path: Path) -> None:
     """Install distributions one by one into an empty venv; capabilities
     appear exactly when their distribution is installed."""
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
-    py = str(env_dir / "bin" / "python")
+    py = str(env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python"))
 
     def install(*paths: Path) -> None:
         wheels = tmp_path / ("wheels-%d" % len(list(tmp_path.iterdir())))

@@ -230,7 +230,9 @@ class ChildDevice:
                                      stderr=subprocess.PIPE)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
-        assert line == b"READY\n", line + self.proc.stderr.read()  # type: ignore[union-attr]
+        if line.rstrip(b"\r\n") != b"READY":      # a Windows child ends it with \r\n
+            self.proc.kill()                        # else stderr.read() would block
+            raise AssertionError(line + self.proc.communicate(timeout=10)[1])
 
     def stop(self) -> bytes:
         out, err = self.proc.communicate(b"", timeout=10)
@@ -264,7 +266,7 @@ def test_req_device_rep_across_processes(wire_url: Callable[[], str]) -> None:
             assert req.recv() == b"pong"
     finally:
         out = child.stop()
-    assert out == b"END %d\n" % errno.EBADF
+    assert out.rstrip(b"\r\n") == b"END %d" % errno.EBADF
 
 
 def test_surveyor_device_respondent_across_processes(wire_url: Callable[[], str]) -> None:
@@ -293,4 +295,4 @@ def test_surveyor_device_respondent_across_processes(wire_url: Callable[[], str]
             assert back.header == survey_id and back.body == b"present"
     finally:
         out = child.stop()
-    assert out == b"END %d\n" % errno.EBADF
+    assert out.rstrip(b"\r\n") == b"END %d" % errno.EBADF

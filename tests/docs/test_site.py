@@ -1,6 +1,8 @@
 """The docs site builds with ``mkdocs build --strict`` (a warning, such as a
 broken link between pages, fails it), every relative link in the Markdown
-resolves, and the architecture page's diagrams match the code's tables."""
+resolves, every link of the built site lands on a file the site holds (not
+a folder, not a file the build leaves out), the site loads nothing from the
+network, and the architecture page's diagrams match the code's tables."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import os
 import re
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -47,22 +51,86 @@ def _anchors(page: Path) -> set[str]:
     return out
 
 
-def test_site_builds_strict(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built once for the tests below, as the test command builds it."""
     pytest.importorskip("mkdocs")
     pytest.importorskip("mkdocstrings_handlers.python")
+    out = tmp_path_factory.mktemp("site") / "site"
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
-                           "-d", str(tmp_path / "site")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+                           "-d", str(out)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
     warnings = [line for line in (proc.stdout + proc.stderr).splitlines()
                 if line.startswith(("WARNING", "ERROR"))]
     assert proc.returncode == 0 and not warnings, proc.stdout + proc.stderr
-    api = (tmp_path / "site" / "reference" / "api" / "index.html").read_text()
+    return out
+
+
+def test_site_builds_strict(site: Path) -> None:
+    api = (site / "reference" / "api.html").read_text()
     for name in ("Socket.send", "Message", "Pipe", "Context", "poll", "device", "term",
                  "symbol", "NanomsgError", "Registry.add_protocol", "OptionSpec",
                  "interfaces.Transport", "stream", "protokit", "testing",
                  "hookspecs.nanomsg_core_register"):
         assert 'id="nanomsg_core.%s"' % name in api, name
+
+
+class _Refs(HTMLParser):
+    """The href/src of every tag of a page (with the tag)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.refs.append((tag, name, value))
+
+
+def _refs(page: Path) -> list[tuple[str, str, str]]:
+    parser = _Refs()
+    parser.feed(page.read_text())
+    return parser.refs
+
+
+def test_built_links_land_on_files(site: Path) -> None:
+    """From ``file://`` a link to a folder shows a directory listing and a link
+    to a file the build left out shows nothing: every relative link of every
+    built page must name a file of the site."""
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 30
+    broken = []
+    for page in pages:
+        if page.name == "404.html":       # served by a web server from any path: absolute links
+            continue
+        for tag, _, ref in _refs(page):
+            url = urlsplit(ref)
+            if url.scheme or url.netloc or not url.path:
+                continue
+            dest = (page.parent / unquote(url.path)).resolve()
+            if not dest.is_file():
+                broken.append("%s: <%s> %s" % (page.relative_to(site), tag, ref))
+    assert not broken, "links to no file of the site:\n" + "\n".join(broken[:50])
+
+
+def test_site_loads_nothing_from_the_network(site: Path) -> None:
+    """No script, stylesheet or font from elsewhere; the diagrams' Mermaid is
+    the vendored one, and pages name their diagrams for it."""
+    for page in sorted(site.rglob("*.html")):
+        for tag, attr, ref in _refs(page):
+            if tag in ("script", "img", "iframe") or (tag == "link" and attr == "href"
+                                                      and "stylesheet" in ref + tag):
+                assert not urlsplit(ref).scheme, "%s loads %s" % (page.relative_to(site), ref)
+        text = page.read_text()
+        assert "fonts.googleapis.com" not in text and "fonts.gstatic.com" not in text, page
+    vendored = site / "assets" / "vendor" / "mermaid.min.js"
+    assert vendored.stat().st_size > 1_000_000
+    assert b'globalThis["mermaid"]' in vendored.read_bytes()[-2000:]
+    arch = (site / "architecture.html").read_text()
+    assert arch.count('class="mermaid"') >= 3
+    assert 'src="assets/vendor/mermaid.min.js"' in arch
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())

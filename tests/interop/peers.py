@@ -1,19 +1,26 @@
-"""Real peers for interop tests: C nanomsg's ``nanocat`` and NNG through ``pynng``.
+"""Real peers for interop tests: C nanomsg's ``nanocat``, NNG through
+``pynng``, NNG 1.5's ``nngcat`` (Debian's nng-utils, on mbedTLS) and NNG 2.0
+through PyPI's ``nng`` (python-nng).
 
-Both are required (``.ci/run`` installs them); tests fail, not skip, when
-they are missing, so an interop test can never pass by not running.
+All are required (``.ci/run`` installs them); tests fail, not skip, when
+they are missing, so an interop test can never pass by not running.  The one
+exception: on Windows no nanocat build is installed, so the nanocat tests
+skip there with that reason (pynng's Windows wheel is required there too).
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from typing import Any, Optional, Sequence
+
+import pytest
 
 from tests.support import wait_until
 
-__all__ = ["ROLES", "Nanocat", "attach", "both_ways", "nanocat_bin", "nanocat_for", "ours",
-           "pynng_socket", "wait_until"]
+__all__ = ["ROLES", "Nanocat", "Nngcat", "attach", "both_ways", "nanocat_bin", "nanocat_for",
+           "ng_socket", "nngcat_bin", "ours", "pynng_socket", "wait_until"]
 
 NANOCAT_TYPES = {"pair": "--pair", "pub": "--pub", "sub": "--sub", "req": "--req",
                  "rep": "--rep", "push": "--push", "pull": "--pull",
@@ -21,6 +28,9 @@ NANOCAT_TYPES = {"pair": "--pair", "pub": "--pub", "sub": "--sub", "req": "--req
 
 
 def nanocat_bin() -> str:
+    if sys.platform == "win32":
+        pytest.skip("nanocat is Debian's nanomsg-utils binary: none is installed on Windows "
+                    "(the pynng tests here cover NNG's Windows build)")
     path = shutil.which("nanocat")
     assert path, "nanocat not found: apt-get install nanomsg-utils (.ci/run does)"
     return path
@@ -29,13 +39,20 @@ def nanocat_bin() -> str:
 class Nanocat:
     """A running ``nanocat`` process; use as a context manager."""
 
+    listen_flag = "--bind"
+    dial_flag = "--connect"
+
+    def head(self, kind: str) -> list[str]:
+        """The program and its protocol flag."""
+        return [nanocat_bin(), NANOCAT_TYPES[kind]]
+
     def __init__(self, kind: str, *args: str, bind: Optional[str] = None,
                  connect: Optional[str] = None, stdin: Any = subprocess.DEVNULL) -> None:
-        cmd = [nanocat_bin(), NANOCAT_TYPES[kind]]
+        cmd = self.head(kind)
         if bind:
-            cmd += ["--bind", bind]
+            cmd += [self.listen_flag, bind]
         if connect:
-            cmd += ["--connect", connect]
+            cmd += [self.dial_flag, connect]
         cmd += list(args)
         self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
@@ -108,3 +125,34 @@ def attach(s: Any, role: str, url: str) -> None:
 def nanocat_for(kind: str, role: str, url: str, *args: str) -> Nanocat:
     """A nanocat on the other side of *role* (it connects when we bind)."""
     return Nanocat(kind, *args, **{"connect" if role == "we-bind" else "bind": url})
+
+
+def nngcat_bin() -> str:
+    path = shutil.which("nngcat")
+    assert path, "nngcat not found: apt-get install nng-utils (.ci/run does)"
+    return path
+
+
+class Nngcat(Nanocat):
+    """A running ``nngcat`` (NNG 1.5.2): ``kind`` is its protocol flag
+    without dashes (``pair0``, ``pair1``, ``rep``, ...)."""
+
+    listen_flag = "--listen"
+    dial_flag = "--dial"
+
+    def head(self, kind: str) -> list[str]:
+        return [nngcat_bin(), "--" + kind]
+
+
+def ng_socket(kind: str, **kw: Any) -> Any:
+    """A python-nng (NNG 2.0) socket: ``"pair"`` (v0), ``"pair1"``, ``"req"``, ..."""
+    import nng
+    if kind in ("pair", "pair1"):
+        s = nng.PairSocket(v0=kind == "pair")
+    else:
+        s = {"pub": nng.PubSocket, "sub": nng.SubSocket, "req": nng.ReqSocket,
+             "rep": nng.RepSocket, "push": nng.PushSocket, "pull": nng.PullSocket,
+             "bus": nng.BusSocket}[kind]()
+    s.recv_timeout = kw.get("recv_timeout", 10000)
+    s.send_timeout = kw.get("send_timeout", 10000)
+    return s

@@ -41,7 +41,7 @@ def test_last_closed_socket_is_freed_while_the_engine_waits(wire_url: Urls) -> N
     a, b = sock(nn.PAIR), sock(nn.PAIR)
     a.bind(url)
     b.connect(url)
-    wait_until(lambda: bool(a.pipes) and bool(b.pipes), 10, "connected")
+    wait_until(lambda: bool(a.pipes) and bool(b.pipes), 10, "connected")  # noqa: F821 (del below)
     b.send(b"x")
     assert a.recv() == b"x"
     refs = [weakref.ref(a), weakref.ref(b)]

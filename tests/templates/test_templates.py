@@ -3,14 +3,15 @@ they render installs into a fresh virtualenv and passes its own tests there
 (the conformance kit included).
 
 One virtualenv (no system site packages) is shared by the three templates:
-it gets the core and the built-in plugins the rendered tests use, copied out
-of the working tree and installed non-editable, as a third party would.
+it gets the core and the built-in plugins the rendered tests use from a
+wheelhouse that ``scripts/wheelhouse.sh`` builds out of the working tree,
+installed with ``pip install --find-links`` as docs/templates.md tells a
+third party to.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +26,6 @@ pytestmark = pytest.mark.timeout(600)
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 PLUGINS = ("nanomsg-pair", "nanomsg-reqrep", "nanomsg-pipeline", "nanomsg-inproc")
-_JUNK = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".git",
-                               ".mypy_cache", ".pytest_cache")
 
 
 def _run(args: list[str], cwd: Path, timeout: float = 400) -> str:
@@ -42,29 +41,38 @@ def _run(args: list[str], cwd: Path, timeout: float = 400) -> str:
 
 
 class Venv:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wheelhouse: Path) -> None:
         self.path = path
+        self.wheelhouse = wheelhouse
         bindir = path / ("Scripts" if sys.platform == "win32" else "bin")
         self.python = str(bindir / ("python.exe" if sys.platform == "win32" else "python"))
 
     def pip_install(self, *targets: str, cwd: Path) -> None:
-        _run([self.python, "-m", "pip", "install", "-q", *targets], cwd)
+        _run([self.python, "-m", "pip", "install", "-q", "--find-links", str(self.wheelhouse),
+              *targets], cwd)
+
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every distribution of the checkout, built by scripts/wheelhouse.sh."""
+    out = tmp_path_factory.mktemp("wheelhouse") / "dist"
+    env = dict(os.environ, PYTHON=sys.executable)
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "wheelhouse.sh"), str(out)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    names = {p.name.split("-")[0] for p in out.glob("nanomsg_*.whl")}
+    dists = [p.parent.name for p in ROOT.glob("*/nanomsg-*/pyproject.toml")]
+    assert names == {"nanomsg_core"} | {d.replace("-", "_") for d in dists}, names
+    return out
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Venv:
     base = tmp_path_factory.mktemp("venv")
-    src = base / "src"
-    core = src / "nanomsg-core"
-    shutil.copytree(ROOT / "nanomsg_core", core / "nanomsg_core", ignore=_JUNK)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, core / name)
-    for dist in PLUGINS:
-        shutil.copytree(ROOT / "plugins" / dist, src / dist, ignore=_JUNK)
     _run([sys.executable, "-m", "venv", str(base / "env")], base)
-    env = Venv(base / "env")
-    env.pip_install(str(core), *(str(src / d) for d in PLUGINS), "pytest>=7", "pytest-timeout",
-                    cwd=base)
+    env = Venv(base / "env", wheelhouse)
+    env.pip_install("nanomsg-core", *PLUGINS, "pytest>=7", "pytest-timeout", cwd=base)
     return env
 
 

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
+from typing import Any
 
 import nanomsg_core as nn
 
 
-def raw_connect(url: str, timeout: float = 5.0) -> socket.socket:
-    """A plain stdlib socket connected to *url* (no SP handshake)."""
+def raw_connect(url: str, timeout: float = 5.0) -> Any:
+    """A plain stdlib socket connected to *url* (no SP handshake); for ipc://
+    on Windows, a named-pipe client with the same methods."""
     if url.startswith("tcp://"):
         host, port = url[6:].rsplit(":", 1)
         s = socket.create_connection((host, int(port)), timeout=timeout)
+    elif sys.platform == "win32":                       # no AF_UNIX: named pipes
+        from tests.transports import winpipe
+        return winpipe.connect(url, timeout)
     else:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(timeout)
@@ -20,12 +26,15 @@ def raw_connect(url: str, timeout: float = 5.0) -> socket.socket:
     return s
 
 
-def raw_listen(url: str) -> socket.socket:
+def raw_listen(url: str) -> Any:
     if url.startswith("tcp://"):
         host, port = url[6:].rsplit(":", 1)
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((host, int(port)))
+    elif sys.platform == "win32":                       # no AF_UNIX: named pipes
+        from tests.transports import winpipe
+        return winpipe.PipeListener(url)
     else:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.bind(url[6:])
@@ -62,6 +71,9 @@ def closed_by_peer(s: socket.socket, timeout: float = 5.0) -> bool:
 
 
 def fd_count() -> int:
+    if sys.platform == "win32":
+        from tests.transports import winpipe
+        return winpipe.handle_count()
     return len(os.listdir("/proc/self/fd"))
 
 

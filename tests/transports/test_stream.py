@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 import struct
+import sys
 import threading
 import time
 
@@ -13,7 +14,7 @@ import pytest
 import nanomsg_core as nn
 from nanomsg_core.stream import handshake as _handshake
 from nanomsg_core.wire import encode_header
-from tests.support import Urls, wait_until
+from tests.support import LINGER_ON_NAMED_PIPES, Urls, wait_until
 from tests.transports.helpers import (closed_by_peer, frame, pair, raw_connect, raw_listen, read_exact)
 
 PAIR_HDR = encode_header(nn.PAIR)
@@ -83,6 +84,8 @@ def test_rcvmaxsize_drops_that_connection_only(url: str, sockets: list[nn.Socket
     assert a.recv() == b"x" * 1000
     b.send(b"x" * 1001)                    # closes the pipe; b reconnects
     wait_until(lambda: a.get_statistic(nn.STAT_BROKEN_CONNECTIONS) == 1, what="drop")
+    wait_until(lambda: b.get_statistic(nn.STAT_BROKEN_CONNECTIONS) == 1 and len(b.pipes) == 1,
+               what="b to see the drop and reconnect (else 'after' can go down the old pipe)")
     b.send(b"after")
     assert a.recv() == b"after"
 
@@ -206,7 +209,8 @@ def test_connect_first_then_bind(url: str, sockets: list[nn.Socket]) -> None:
     if url.endswith(":0"):
         pytest.skip("needs a fixed address")
     b.connect(url)
-    time.sleep(0.1)                                     # a few refused attempts
+    wait_until(lambda: b.get_statistic(nn.STAT_CONNECT_ERRORS) >= 2, 20,
+               "a few refused attempts")
     a.bind(url)
     b.send(b"late")
     assert a.recv() == b"late"
@@ -306,6 +310,8 @@ N_BURST = 600       # x 205 B: well inside SNDBUF + RCVBUF + the kernel's buffer
 def test_close_right_after_sending_loses_nothing(wire_url: Urls) -> None:
     """LINGER: bytes queued when the sender closes are still written, and
     LINGER 0 drops them (the receiver then gets a prefix, in order)."""
+    if sys.platform == "win32" and wire_url.transport == "ipc":
+        pytest.xfail(LINGER_ON_NAMED_PIPES)
     pull = nn.Socket(nn.AF_SP, nn.PULL, recv_timeout=5000)
     with pull:
         url = pull.endpoint_address(pull.bind(wire_url()))

@@ -7,8 +7,8 @@ before ``bind``/``connect``; see this distribution's README.
 
 from __future__ import annotations
 
-from ._conn import HANDSHAKE_TIMEOUT, TlsConnection
+from ._shake import HANDSHAKE_TIMEOUT, TlsShake
 from ._tls import SCHEME, TlsDialer, TlsListener, TlsTransport, parse_bind, parse_connect
 
-__all__ = ["HANDSHAKE_TIMEOUT", "SCHEME", "TlsConnection", "TlsDialer", "TlsListener",
+__all__ = ["HANDSHAKE_TIMEOUT", "SCHEME", "TlsDialer", "TlsListener", "TlsShake",
            "TlsTransport", "parse_bind", "parse_connect"]

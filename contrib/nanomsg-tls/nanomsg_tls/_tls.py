@@ -4,8 +4,9 @@ Theory of operation: this module knows ``tls+tcp://`` URLs and which
 :class:`ssl.SSLContext` each endpoint uses; the accept and connect loops are
 :mod:`nanomsg_core.stream`'s (:class:`StreamListener`, :class:`StreamDialer`),
 and :meth:`start_handshake` hands each connected TCP socket to a
-:class:`~nanomsg_tls.TlsConnection`, which runs TLS, then the SP header
-exchange, then becomes the pipe.
+:class:`~nanomsg_tls.TlsShake`: the kit's :class:`TlsStream` over the
+socket's stream runs TLS, then the kit's SP ``Handshake`` and ``StreamPipe``
+run over the TLS stream, as over a plain socket.
 
 * bind ``tls+tcp://HOST:PORT``: ``HOST`` is ``*`` (every interface) or an
   address literal (``ENODEV`` otherwise, as tcp); port ``0`` picks a free
@@ -38,7 +39,7 @@ from nanomsg_core.stream import (BindTarget, DialDone, InetDialer, InetListener,
                                  split_host_port)
 from nanomsg_core.wire import TCP_FRAMING
 
-from ._conn import HANDSHAKE_TIMEOUT, TlsConnection
+from ._shake import HANDSHAKE_TIMEOUT, TlsShake
 
 __all__ = ["SCHEME", "TlsDialer", "TlsListener", "TlsTransport", "parse_bind",
            "parse_connect"]
@@ -103,11 +104,11 @@ class _TlsMixin:
             local = remote = self.url
         who = ("tls+tcp connection from %s to %s" % (remote, local) if self.server_side
                else "tls+tcp connection to %s" % self.url)
-        conn = TlsConnection(sock, self.endpoint, self.context, self.server_side,
-                             self.server_hostname, local, remote, who, done,
-                             self.log_key, self.handshake_timeout or HANDSHAKE_TIMEOUT)
-        conn.begin()
-        return conn
+        shake = TlsShake(sock, self.endpoint, self.context, self.server_side,
+                         self.server_hostname, local, remote, who, done,
+                         self.log_key, self.handshake_timeout or HANDSHAKE_TIMEOUT)
+        shake.begin()
+        return shake
 
 
 class TlsListener(_TlsMixin, InetListener):

@@ -3,14 +3,16 @@ for nanomsg_core, wire-compatible with C nanomsg and NNG (sp-websocket-mapping-0
 
 from __future__ import annotations
 
-from ._conn import Phase, WsConfig, WsConnection, subprotocol_name
+from ._conn import WsConfig, WsUpgrade
+from ._frames import WsCodec, WsDecoder
 from ._options import WS_MSG_TYPE, WS_MSG_TYPE_BINARY, WS_MSG_TYPE_TEXT
 from ._tls import TlsBio, TlsClosed, tls_error
 from ._url import WsUrl, parse_url
-from ._ws import WsDialer, WsListener, WsTransport, WssTransport
+from ._ws import WsDialer, WsListener, WsTransport, WssTransport, subprotocol_name
 
 __all__ = [
-    "WS_MSG_TYPE", "WS_MSG_TYPE_BINARY", "WS_MSG_TYPE_TEXT", "Phase", "TlsBio", "TlsClosed",
-    "WsConfig", "WsConnection", "WsDialer", "WsListener", "WsTransport", "WsUrl",
+    "WS_MSG_TYPE", "WS_MSG_TYPE_BINARY", "WS_MSG_TYPE_TEXT", "TlsBio", "TlsClosed",
+    "WsCodec", "WsConfig", "WsDecoder", "WsDialer", "WsListener", "WsTransport", "WsUpgrade",
+    "WsUrl",
     "WssTransport", "parse_url", "subprotocol_name", "tls_error",
 ]

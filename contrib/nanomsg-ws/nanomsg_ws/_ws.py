@@ -23,14 +23,21 @@ from typing import TYPE_CHECKING, Optional
 
 from nanomsg_core import PAIR, TLS, TLS_CONFIG, NanomsgError, get_registry
 from nanomsg_core.interfaces import EndpointContext
-from nanomsg_core.stream import (DialDone, InetDialer, InetListener, Shake, bind_target,
-                                 ipv4only)
+import nanomsg_core.stream.handshake as _kit
+from nanomsg_core.stream import (ByteStream, DialDone, InetDialer, InetListener, Shake,
+                                 SocketStream, bind_target, ipv4only)
 
-from ._conn import WsConfig, WsConnection, subprotocol_name
+from ._conn import WsConfig, WsUpgrade
+from ._tlsstream import TlsOverStream, TlsThen
 from ._tls import TlsBio
 from ._url import WsUrl, parse_url
 
-__all__ = ["WsDialer", "WsListener", "WsTransport", "WssTransport"]
+__all__ = ["WsDialer", "WsListener", "WsTransport", "WssTransport", "subprotocol_name"]
+
+
+def subprotocol_name(protocol: str) -> str:
+    """``req`` -> ``req.sp.nanomsg.org``."""
+    return protocol + ".sp.nanomsg.org"
 
 
 # nanomsg's names, for sockets whose protocol the registry does not name
@@ -65,6 +72,7 @@ class _WsMixin:
     url: str
     endpoint: EndpointContext
     _u: WsUrl
+    handshake_timeout: Optional[float]
 
     if TYPE_CHECKING:
         def addresses(self, sock: socket.socket) -> tuple[str, str]:
@@ -77,9 +85,20 @@ class _WsMixin:
             local, remote = self.addresses(sock)
         except OSError:
             local = remote = self.url
-        conn = WsConnection(sock, self.endpoint, config, tls, local, remote, done)
-        conn.begin()
-        return conn
+        reactor = self.endpoint.reactor
+        raw = SocketStream(sock, reactor.poller)
+        limit = _kit.HANDSHAKE_TIMEOUT if self.handshake_timeout is None else self.handshake_timeout
+
+        def upgrade(stream: ByteStream, seconds: float) -> Shake:
+            up = WsUpgrade(stream, self.endpoint, config, local, remote, done, seconds)
+            up.start()
+            return up
+        if tls is None:
+            return upgrade(raw, limit)
+        stream = TlsOverStream(raw, tls, reactor)
+        shake = TlsThen(stream, reactor, limit, lambda left: upgrade(stream, left), done)
+        shake.start()
+        return shake
 
 
 class WsListener(_WsMixin, InetListener):

@@ -13,12 +13,7 @@ import nanomsg_core as nn
 from nanomsg_core.pytest_plugin import UrlFactory
 from nanomsg_core.testing import TRANSPORT_CHECKS, check_transport
 
-# Closed right after sending, ws/wss lose part of what is queued (about 22 of
-# 100 messages); strict, so moving ws onto the kit's StreamPipe drops the mark.
-LINGER_XFAIL = pytest.mark.xfail(
-    reason="ws has its own connection code until it moves onto the kit", strict=True)
-CHECKS = [pytest.param(c, marks=LINGER_XFAIL) if c == "linger" else c
-          for c in sorted(TRANSPORT_CHECKS)]
+CHECKS = sorted(TRANSPORT_CHECKS)       # linger included: ws is on the kit's StreamPipe
 
 
 @pytest.mark.parametrize("check", CHECKS)

@@ -315,8 +315,8 @@ def test_handshake_timeout_is_per_connection(socks: Socks, ws_url: Url,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A peer that connects and says nothing is dropped after the handshake
     timeout, and does not hold up others meanwhile."""
-    import nanomsg_ws._conn
-    monkeypatch.setattr(nanomsg_ws._conn, "HANDSHAKE_TIMEOUT", 0.3)
+    import nanomsg_ws
+    monkeypatch.setattr(nanomsg_ws.WsListener, "handshake_timeout", 0.3)
     s, url, port = _serving(socks, ws_url)
     with socket.create_connection(("127.0.0.1", port), timeout=5) as silent:
         _still_serves(s, url, socks)

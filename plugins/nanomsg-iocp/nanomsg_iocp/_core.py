@@ -21,7 +21,8 @@ at once and reacts to its packet.
   dequeue (``GetQueuedCompletionStatus``), then drains what else is queued,
   at most :data:`BATCH` packets a turn.  A packet finds its operation by
   address; the operation's ``finish`` step runs (after ``AcceptEx`` and
-  ``ConnectEx`` it updates the socket's context) and its callback runs with
+  ``ConnectEx`` it updates the socket's context; a TCP connect that reached
+  its own socket -- bound to the port it dialled -- is refused) and its callback runs with
   the byte count or an :class:`OSError` built by :func:`error_from_winerror`.
 * **Cancellation.**  :meth:`CompletionPoller.cancel` marks the handle's
   operations cancelled, frees its slots and asks the OS to abort them
@@ -33,8 +34,9 @@ at once and reacts to its packet.
   already connected) are delivered from the next :meth:`wait`, never from
   inside the call that submitted them.
 * **Wake-up.**  :meth:`CompletionPoller.wakeup` posts one packet with
-  :data:`WAKE_KEY` (``PostQueuedCompletionStatus``); a flag keeps repeated
-  wake-ups to one packet until it is dequeued.
+  :data:`WAKE_KEY` (``PostQueuedCompletionStatus``, with an ``OVERLAPPED``
+  the port owns: CPython raises on dequeuing a NULL one); a flag keeps
+  repeated wake-ups to one packet until it is dequeued.
 * **Close** cancels every pending operation and drains their packets for up
   to :data:`CLOSE_DRAIN` seconds; records still pending after that are kept
   in :data:`ORPHANS` for the life of the process, so the kernel never writes
@@ -72,7 +74,8 @@ INFINITE = 0xFFFFFFFF
 IO_KEY = 0
 """The completion key of every handle associated with the port."""
 WAKE_KEY = 1
-"""The completion key of a wake-up packet (no ``OVERLAPPED``)."""
+"""The completion key of a wake-up packet (its ``OVERLAPPED`` is the port's
+own, never an operation's)."""
 ORPHANS: list[Any] = []
 """Operations still pending when their poller closed: kept alive forever."""
 
@@ -146,7 +149,7 @@ class Completion(NamedTuple):
     nbytes: int
     key: int
     address: int
-    """The ``OVERLAPPED``'s address (0 for a posted packet)."""
+    """The ``OVERLAPPED``'s address (for a wake-up packet, the port's own)."""
 
 
 class Submitted(Protocol):
@@ -188,7 +191,9 @@ class Port(Protocol):
         ``None`` on timeout."""
 
     def post(self, key: int) -> None:
-        """Queue a packet with *key* and no ``OVERLAPPED`` (any thread)."""
+        """Queue a wake-up packet with *key* (any thread).  Its ``OVERLAPPED``
+        must not be NULL -- CPython's ``GetQueuedCompletionStatus`` raises for
+        such a packet -- and is no operation's: the port keeps one of its own."""
 
     def submit_recv(self, sock: socket.socket, buf: memoryview) -> Submitted:
         """``WSARecv`` into *buf*."""
@@ -332,7 +337,7 @@ class CompletionPoller:
         c = port.dequeue(ms)
         n = 0
         while c is not None:
-            if c.key == WAKE_KEY and c.address == 0:
+            if c.key == WAKE_KEY:           # its address is the port's, not an operation's
                 self._woken = False
             else:
                 self._complete(c)
@@ -386,6 +391,8 @@ class CompletionPoller:
             return
         try:
             value = sub.finish()
+            if op.kind == _CONNECT:
+                _not_to_itself(op.owner)
         except OSError as e:
             sub.release()
             op.fail(e)
@@ -531,6 +538,19 @@ class CompletionPoller:
                     self._port.cancel(handle, op.sub)
                 except OSError:
                     pass                    # finished meanwhile: its packet is queued
+
+
+def _not_to_itself(sock: Any) -> None:
+    """``ECONNREFUSED`` for a TCP connect that reached its own socket.
+
+    ``ConnectEx`` needs a bound socket, and the port ``bind(0)`` hands out
+    can be the very port being dialled when nothing listens there (a port
+    just freed): TCP's simultaneous open then connects the socket to itself
+    and the peer's handshake is its own."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and \
+            sock.getsockname() == sock.getpeername():
+        raise OSError(errno.ECONNREFUSED, "ConnectEx: connected to itself (%s:%d is its own "
+                      "local address: nothing listened there)" % sock.getsockname()[:2])
 
 
 def _accept_again(port: Port, sock: Any) -> Callable[[], Submitted]:

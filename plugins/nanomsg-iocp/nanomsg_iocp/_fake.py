@@ -6,10 +6,16 @@ exactly one packet, keyed by its address, even when it finished at once; a
 cancelled one yields an ``ERROR_OPERATION_ABORTED`` packet unless it already
 finished; closing a handle aborts what is pending on it.
 
+Like CPython's ``_overlapped.GetQueuedCompletionStatus``, their dequeue
+raises ``OSError`` for a packet whose ``OVERLAPPED`` is NULL, so a post
+without one fails here as it does on Windows.
+
 * :class:`ScriptedPort` completes nothing by itself: a test completes each
   operation by hand (:meth:`ScriptedPort.complete`) and so scripts partial
   writes, errors, races with cancellation, and packets queued at close.
 * :class:`SocketPort` completes operations on real non-blocking sockets
+  (a send or pipe write completes in full or stays pending, as an
+  overlapped one does)
   (and on :class:`MemoryPipes`, named pipes emulated with socket pairs),
   using ``select`` *inside the fake* to know when to try each call.  It
   lets the real engine, the stream kit and the conformance checks run over
@@ -23,7 +29,6 @@ import errno
 import itertools
 import select
 import socket
-import sys
 import threading
 import time
 from collections import deque
@@ -33,6 +38,7 @@ from ._core import (ERROR_BROKEN_PIPE, ERROR_CONNECTION_REFUSED, ERROR_FILE_NOT_
                     ERROR_NETNAME_DELETED, ERROR_NOT_FOUND, ERROR_OPERATION_ABORTED,
                     ERROR_PIPE_BUSY, INFINITE, WSAECONNRESET, Buffer, Completion,
                     CompletionPoller)
+from ._win32 import _gather     # one buffer, as Win32Port submits it (<= GATHER_LIMIT)
 
 __all__ = ["FakeOp", "MemoryPipes", "ScriptedPort", "SocketPort", "fake_poller"]
 
@@ -80,8 +86,19 @@ class FakeOp:
             self.result = None
 
 
+def _checked(c: Completion) -> Completion:
+    """What CPython's ``_overlapped.GetQueuedCompletionStatus`` does with a
+    dequeued packet: one whose ``OVERLAPPED`` is NULL raises ``OSError``
+    (``[WinError 0]`` when the post itself succeeded) instead of coming back."""
+    if c.address == 0:
+        raise _os_error(errno.EINVAL, "[WinError %d] a packet with a NULL OVERLAPPED was "
+                        "dequeued" % c.error, c.error)
+    return c
+
+
 class _Queue:
-    """The packet queue both fakes share: thread-safe, with a blocking get."""
+    """The packet queue both fakes share: thread-safe, with a blocking get
+    that raises for a NULL-``OVERLAPPED`` packet as CPython does."""
 
     def __init__(self) -> None:
         self._cv = threading.Condition()
@@ -101,11 +118,11 @@ class _Queue:
         with self._cv:
             if not self._q and timeout_s != 0:
                 self._cv.wait_for(lambda: bool(self._q), timeout_s)
-            return self._q.popleft() if self._q else None
+            return _checked(self._q.popleft()) if self._q else None
 
     def take(self) -> Optional[Completion]:
         with self._cv:
-            return self._q.popleft() if self._q else None
+            return _checked(self._q.popleft()) if self._q else None
 
     def __len__(self) -> int:
         return len(self._q)
@@ -125,6 +142,8 @@ class ScriptedPort:
         self.connect_pipe_at_once = False
         self.posts = 0
         self.closed = False
+        self.wake_address = self._queue.address()
+        """The ``OVERLAPPED`` address wake-up packets carry (as ``Win32Port``'s)."""
 
     @property
     def queued(self) -> int:
@@ -141,7 +160,7 @@ class ScriptedPort:
         if self.closed:
             raise OSError(errno.EBADF, "port closed")
         self.posts += 1
-        self._queue.put(Completion(0, 0, key, 0))
+        self._queue.put(Completion(0, 0, key, self.wake_address))
 
     def _submit(self, kind: str, handle: int) -> FakeOp:
         w = self.fail_next.pop(kind, None)
@@ -309,6 +328,7 @@ class SocketPort:
             pipes.kicks.append(self._kick)
         self.associated: list[int] = []
         self.closed = False
+        self.wake_address = self._queue.address()
 
     def _kick(self) -> None:
         try:
@@ -322,7 +342,7 @@ class SocketPort:
     def post(self, key: int) -> None:
         if self.closed:
             raise OSError(errno.EBADF, "port closed")
-        self._queue.put(Completion(0, 0, key, 0))
+        self._queue.put(Completion(0, 0, key, self.wake_address))
         self._kick()
 
     def dequeue(self, timeout_ms: int) -> Optional[Completion]:
@@ -355,7 +375,7 @@ class SocketPort:
 
     def submit_send(self, sock: socket.socket, bufs: Sequence[Buffer]) -> FakeOp:
         op = self._submit("send", sock.fileno())
-        op.sock, op.bufs = sock, bufs
+        op.sock, op.bufs, op.state = sock, (_gather(bufs),), 0
         return self._first_try(op)
 
     def submit_accept(self, sock: socket.socket) -> FakeOp:
@@ -420,6 +440,7 @@ class SocketPort:
             ops = list(self._pending.values())
         rl: list[Any] = [self._wake_r]
         wl: list[Any] = []
+        xl: list[Any] = []                  # Winsock reports a failed connect here only
         ready_now = False
         for op in ops:
             sock, write = self._fd(op)
@@ -428,17 +449,19 @@ class SocketPort:
                     ready_now = True
                 continue
             (wl if write else rl).append(sock)
+            if op.kind == "connect":
+                xl.append(sock)
         try:
-            r, w, _ = select.select(rl, wl, [], 0 if ready_now else timeout)
+            r, w, x = select.select(rl, wl, xl, 0 if ready_now else timeout)
         except (OSError, ValueError):
-            r, w = rl, wl                   # a socket closed under us: try them all
+            r, w, x = rl, wl, xl            # a socket closed under us: try them all
         if self._wake_r in r:
             try:
                 while self._wake_r.recv(4096):
                     pass
             except OSError:
                 pass
-        ready = {id(s) for s in r} | {id(s) for s in w}
+        ready = {id(s) for s in r} | {id(s) for s in w} | {id(s) for s in x}
         for op in ops:
             sock, _ = self._fd(op)
             if sock is not None and id(sock) in ready:
@@ -459,7 +482,7 @@ class SocketPort:
                 assert op.buf is not None
                 self._done(op, 0, sock.recv_into(op.buf))
             elif kind == "send":
-                self._done(op, 0, _sendmsg(sock, op.bufs))
+                return self._write_all(op, sock)
             elif kind == "accept":
                 conn, _ = sock.accept()
                 conn.setblocking(False)
@@ -469,8 +492,8 @@ class SocketPort:
                 if op.state == 0:
                     self._done(op)
                     return True
-                r, w, _ = select.select([], [sock], [], 0)
-                if not w:
+                _, w, x = select.select([], [sock], [sock], 0)
+                if not w and not x:         # Winsock: refused is "exceptional", not writable
                     return False
                 e = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 self._done(op, _WINERROR.get(e, 31) if e else 0)
@@ -500,7 +523,9 @@ class SocketPort:
                 n = sock.recv_into(op.buf)
                 self._done(op, ERROR_BROKEN_PIPE if n == 0 else 0, n)
             else:
-                self._done(op, 0, sock.send(op.bufs[0]))
+                if op.state is None:
+                    op.state = 0
+                return self._write_all(op, sock)
         except (BlockingIOError, InterruptedError):
             return False
         except OSError:
@@ -508,10 +533,14 @@ class SocketPort:
         return True
 
 
-def _sendmsg(sock: socket.socket, bufs: Sequence[Buffer]) -> int:
-    if sys.platform == "win32":
-        return sock.send(b"".join(bufs))
-    return sock.sendmsg(bufs)
+    def _write_all(self, op: FakeOp, sock: socket.socket) -> bool:
+        """An overlapped write completes in full or stays pending (never a
+        short count for lack of buffer space): ``op.state`` counts what went."""
+        data = memoryview(op.bufs[0])
+        while op.state < len(data):
+            op.state += sock.send(data[op.state:])      # BlockingIOError: pending
+        self._done(op, 0, op.state)
+        return True
 
 
 def fake_poller(pipes: Optional[MemoryPipes] = None) -> CompletionPoller:

@@ -7,7 +7,10 @@ of the standard library's ``_overlapped`` (the module asyncio's
 ``IocpProactor`` is built on) or ``_winapi``:
 
 * the port: ``CreateIoCompletionPort``, ``GetQueuedCompletionStatus``,
-  ``PostQueuedCompletionStatus``;
+  ``PostQueuedCompletionStatus`` (with an ``OVERLAPPED`` of the port's own:
+  ``_overlapped.GetQueuedCompletionStatus`` raises ``OSError`` -- WinError 0
+  -- when it dequeues a packet whose ``OVERLAPPED`` is NULL, as
+  ``Modules/overlapped.c`` reads only ``WAIT_TIMEOUT`` as "no packet");
 * an operation is one ``_overlapped.Overlapped`` record (its ``address``
   keys the packet): ``WSARecvInto``, ``WSASend``, ``AcceptEx`` (with a
   fresh socket of the listener's family), ``ConnectEx`` (after
@@ -26,7 +29,9 @@ writes *a prefix*) and a single buffer goes out as is, without a copy.
 
 The modules are imported lazily (:func:`_lib`) so this file imports, and
 type-checks, on every OS; it runs only on Windows.  Verified: ``mypy
---strict --platform win32``; run: only by the CI job on ``windows-latest``.
+--strict --platform win32``; run: under Wine 8.0 with the embeddable CPython
+3.12 and 3.13 (``scripts/test-windows.sh``) and by the CI job on
+``windows-latest``.
 """
 
 from __future__ import annotations
@@ -114,6 +119,11 @@ class Win32Port:
         self._ov = _lib("_overlapped")
         invalid = getattr(self._ov, "INVALID_HANDLE_VALUE", INVALID_HANDLE_VALUE)
         self._port: int = self._ov.CreateIoCompletionPort(invalid, NULL, 0, 0)
+        # the wake-up packets' OVERLAPPED: GetQueuedCompletionStatus in
+        # _overlapped raises OSError(winerror 0) for a packet whose OVERLAPPED
+        # is NULL, so every post carries this one (never submitted, so the
+        # kernel never writes it; it lives as long as the port)
+        self._wake = self._ov.Overlapped(NULL)
 
     def associate(self, handle: int) -> None:
         self._ov.CreateIoCompletionPort(handle, self._port, IO_KEY, 0)
@@ -126,7 +136,7 @@ class Win32Port:
         return Completion(int(err), int(nbytes), int(key), int(address))
 
     def post(self, key: int) -> None:
-        self._ov.PostQueuedCompletionStatus(self._port, 0, key, 0)
+        self._ov.PostQueuedCompletionStatus(self._port, 0, key, self._wake.address)
 
     def _new(self) -> Any:
         return self._ov.Overlapped(NULL)

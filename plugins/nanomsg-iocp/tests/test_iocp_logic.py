@@ -309,6 +309,26 @@ def test_connect_completes_with_none(port, poller, pair) -> None:
     assert done.calls == [(None,)]
 
 
+def test_connect_that_reached_its_own_socket_is_refused(port, poller) -> None:
+    """Found under Wine: ConnectEx binds first, and bind(0) may hand out the
+    port being dialled; TCP's simultaneous open then connects it to itself."""
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        try:
+            s.connect(s.getsockname())          # Linux (and Windows) allow this
+        except OSError:
+            pytest.skip("this system does not connect a socket to itself")
+        done = Rec()
+        poller.connect(s, s.getsockname(), done)
+        port.complete(port.op("connect"))
+        poller.wait(0)
+        (err,), = done.calls
+        assert isinstance(err, ConnectionRefusedError) and "itself" in str(err)
+    finally:
+        s.close()
+
+
 def test_pipe_read_broken_pipe_is_eof_and_write_is_epipe(port, poller) -> None:
     owner = Owner()
     r, w = Rec(), Rec()
@@ -351,6 +371,15 @@ def test_wakeup_posts_one_packet_until_dequeued(port, poller) -> None:
     poller.wakeup()
     assert port.posts == 2
     poller.wait(0)
+
+
+def test_fake_ports_raise_for_a_null_overlapped_as_cpython_does(port) -> None:
+    port._queue.put(_core.Completion(0, 0, _core.WAKE_KEY, 0))
+    with pytest.raises(OSError) as info:
+        port.dequeue(0)
+    assert getattr(info.value, "winerror", None) == 0
+    port.post(_core.WAKE_KEY)                             # the port's own OVERLAPPED
+    assert port.dequeue(0) == (0, 0, _core.WAKE_KEY, port.wake_address)
 
 
 def test_wakeup_from_another_thread_ends_a_long_wait(port, poller) -> None:

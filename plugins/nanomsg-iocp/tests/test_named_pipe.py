@@ -5,6 +5,7 @@ any OS; real named pipes on Windows)."""
 from __future__ import annotations
 
 import errno
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import pytest
 
 import nanomsg_core as nn
 from nanomsg_iocp import pipe_name
+from tests.support import WINE_FIRST_PIPE_INSTANCE
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -160,6 +162,21 @@ def test_real_named_pipes() -> None:
         big = b"y" * 500_000
         a.send(big)
         assert b.recv() == big
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.skipif(sys.platform != "win32", reason="real named pipes exist on Windows only")
+@WINE_FIRST_PIPE_INSTANCE
+def test_real_named_pipe_served_twice_is_eaddrinuse() -> None:
+    a = nn.Socket(nn.AF_SP, nn.PAIR)
+    b = nn.Socket(nn.AF_SP, nn.PAIR)
+    try:
+        a.bind("ipc://nanomsg-iocp-twice-%d" % os.getpid())
+        with pytest.raises(nn.NanomsgError) as info:
+            b.bind("ipc://nanomsg-iocp-twice-%d" % os.getpid())
+        assert info.value.errno == errno.EADDRINUSE
     finally:
         a.close()
         b.close()

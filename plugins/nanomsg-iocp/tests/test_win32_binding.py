@@ -1,13 +1,16 @@
 """The OS binding's own lines (nanomsg_iocp._win32), run against a stand-in
 for ``_overlapped`` / ``_winapi``: which call each Port method makes, with
 which arguments, and how a packet comes back.  This checks our side of the
-binding on any OS; it says nothing about Windows itself (the CI job on
-windows-latest runs the real thing)."""
+binding on any OS; it says nothing about Windows itself (the Wine run of
+scripts/test-windows.sh and the CI job on windows-latest run the real thing).
+The stand-in raises where CPython's ``_overlapped`` raises: a dequeued
+packet with a NULL ``OVERLAPPED`` is an ``OSError``, not a tuple."""
 
 from __future__ import annotations
 
 import socket
 import sys
+import threading
 from collections import deque
 from typing import Any, Iterator, Optional
 
@@ -82,8 +85,18 @@ class StandIn:
         return 4242
 
     def GetQueuedCompletionStatus(self, port: int, ms: int) -> Optional[tuple[int, int, int, int]]:
+        """As ``Modules/overlapped.c``: with no OVERLAPPED in the packet, only
+        a timeout is ``None``; anything else -- even a successful dequeue of
+        a posted packet -- raises ``OSError`` with that winerror (0)."""
         assert port == 4242 and 0 <= ms <= INFINITE
-        return self.packets.popleft() if self.packets else None
+        if not self.packets:
+            return None                         # WAIT_TIMEOUT
+        err, n, key, address = self.packets.popleft()
+        if address == 0:
+            e = OSError(22, "[WinError %d]" % err)
+            e.winerror = err                    # type: ignore[attr-defined]
+            raise e
+        return err, n, key, address
 
     def PostQueuedCompletionStatus(self, port: int, n: int, key: int, address: int) -> None:
         self.packets.append((0, n, key, address))
@@ -140,9 +153,30 @@ def test_port_creation_association_and_wakeup(lib: StandIn, poller: CompletionPo
     assert lib.last("CreateIoCompletionPort") == ("CreateIoCompletionPort", pair[0].fileno(),
                                                   4242, 0, 0)
     poller.wakeup()
-    assert lib.packets[-1] == (0, 0, WAKE_KEY, 0)
-    poller.wait(None)
-    assert got == []
+    err, n, key, address = lib.packets[-1]
+    assert (err, n, key) == (0, 0, WAKE_KEY) and address != 0
+    poller.wait(None)                           # the wake-up comes back; nothing raises
+    assert got == [] and not lib.packets
+
+
+def test_stand_in_raises_for_a_null_overlapped_as_cpython_does(lib: StandIn) -> None:
+    lib.PostQueuedCompletionStatus(4242, 0, WAKE_KEY, 0)
+    with pytest.raises(OSError) as info:
+        lib.GetQueuedCompletionStatus(4242, 0)
+    assert getattr(info.value, "winerror", None) == 0
+    assert lib.GetQueuedCompletionStatus(4242, 0) is None
+
+
+def test_wakeups_from_another_thread_never_kill_wait(lib: StandIn,
+                                                   poller: CompletionPoller) -> None:
+    """The bug Wine found: every wake-up was posted with a NULL OVERLAPPED,
+    so the engine thread's first ``wait`` after a wake-up raised."""
+    for _ in range(3):
+        t = threading.Thread(target=poller.wakeup)
+        t.start()
+        t.join(10)
+        poller.wait(0)
+    assert not lib.packets
 
 
 def test_recv_goes_into_the_callers_buffer(lib: StandIn, poller: CompletionPoller,

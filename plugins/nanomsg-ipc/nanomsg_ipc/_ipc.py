@@ -9,6 +9,10 @@ path; if a socket file is there and nobody answers (``ECONNREFUSED``) it is
 a leftover and is removed; if someone answers the address is in use
 (``EADDRINUSE``).  Only socket files are ever removed.  When the binding
 endpoint closes, the file goes too (if it is still the one we created).
+Between ``bind`` and ``listen`` the file gets ``IPC_PERMISSIONS`` /
+``IPC_OWNER`` / ``IPC_GROUP`` (:mod:`nanomsg_ipc._lockdown`).  ``ipc://fd=N``
+adopts an already listening socket instead (socket activation): nothing is
+bound, locked down or removed then, the file being whoever made it's.
 Windows has no ipc here (nanomsg uses named pipes there): ``EPROTONOSUPPORT``.
 """
 
@@ -25,6 +29,8 @@ from nanomsg_core import NanomsgError
 from nanomsg_core.stream import LISTEN_BACKLOG, Resolved, StreamDialer, StreamListener, from_oserror
 from nanomsg_core.interfaces import EndpointContext
 from nanomsg_core.wire import IPC_FRAMING
+
+from ._lockdown import adopt_listening, fd_of, lock_down
 
 __all__ = ["IpcDialer", "IpcListener", "IpcTransport", "parse_path"]
 
@@ -63,7 +69,8 @@ class IpcListener(_IpcMixin, StreamListener):
 
     def __init__(self, url: str, endpoint: EndpointContext) -> None:
         super().__init__(url, endpoint)
-        self.path = parse_path(url)
+        self._fd = fd_of(url)
+        self.path = "" if self._fd is not None else parse_path(url)
         self._family = _unix()
         self._ino: Optional[tuple[int, int]] = None
 
@@ -91,16 +98,29 @@ class IpcListener(_IpcMixin, StreamListener):
                 raise from_oserror(e, "removing stale %s" % self.path) from None
 
     def open_socket(self) -> socket.socket:
+        if self._fd is not None:
+            sock = adopt_listening(self._fd, self._family, self.url)
+            name = sock.getsockname()
+            self.path = name if isinstance(name, str) else os.fsdecode(name)
+            self.bound_address = _PREFIX + self.path
+            return sock
         self._clear_stale()
         sock = socket.socket(self._family, socket.SOCK_STREAM)
         try:
             sock.bind(self.path)
+        except OSError as e:
+            sock.close()
+            raise from_oserror(e, "ipc bind %s" % self.path) from None
+        try:
+            lock_down(self.path, self.endpoint)     # before listen: nobody is in yet
             sock.listen(BACKLOG)
             st = os.stat(self.path)
             self._ino = (st.st_dev, st.st_ino)
         except OSError as e:
             sock.close()
-            raise from_oserror(e, "ipc bind %s" % self.path) from None
+            os.unlink(self.path)
+            raise e if isinstance(e, NanomsgError) else from_oserror(
+                e, "ipc bind %s" % self.path) from None
         return sock
 
     def release(self) -> None:

@@ -8,6 +8,7 @@ from nanomsg_core import Registry, hookimpl
 
 from ._abstract import AbstractTransport
 from ._ipc import IpcTransport
+from ._lockdown import GROUP, MODE, OWNER
 
 
 @hookimpl
@@ -15,3 +16,5 @@ def nanomsg_core_register(registry: Registry) -> None:
     if sys.platform != "win32":     # Windows: ipc:// is a named pipe (nanomsg-iocp)
         registry.add_transport(IpcTransport())
     registry.add_transport(AbstractTransport())
+    for spec in (MODE, OWNER, GROUP):
+        registry.add_option(spec)

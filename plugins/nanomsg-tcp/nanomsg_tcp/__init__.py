@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ._tcp import TcpDialer, TcpListener, TcpTransport
+from ._tcp import TcpDialer, TcpFdListener, TcpListener, TcpTransport
 
-__all__ = ["TcpDialer", "TcpListener", "TcpTransport"]
+__all__ = ["TcpDialer", "TcpFdListener", "TcpListener", "TcpTransport"]

@@ -1,0 +1,507 @@
+"""Doors: the one send/receive path of a socket and of its contexts.
+
+Theory of operation: as in mangos, a socket is its own default context.
+A *door* is a protocol state machine with a way in and out -- the socket's
+protocol for the socket itself, a protocol context for each
+:class:`~nanomsg_core.Context` -- plus its waiter deques and timeouts.
+:class:`Door` implements, once for all of them: the attempt (take the
+socket's one lock, check the socket and the door are open, call the state
+machine, count, keep ``RCVFD``/``SNDFD`` in step), blocking (a thread, a
+thread reading its only connection itself, an asyncio task, a trio task),
+the observer hooks and the statistics.  :class:`~nanomsg_core.Socket` and
+:class:`~nanomsg_core.Context` are doors; what a context adds (its router
+arming and giving back an abandoned request) are three small overrides.
+
+A call that cannot proceed parks on a *waiter*: a callable appended to the
+door's send or receive deque, then re-tries once (closing the race with a
+concurrent wake) and sleeps.  Transports deliver without the socket lock
+and wake at most one receiver per message, and only if one waits, so an
+uncontended message costs no thread hand-off at all.  A thread waits on a
+plain lock; an asyncio task on a future and a trio task on an event, both
+woken through their loop's thread-safe call (no thread is parked per
+pending call).  Closing (or ``term()``) wakes every waiter, which then
+raise.  The per-message path makes no closure and takes the lock once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import time
+from collections import deque
+from typing import Any, Callable, Optional, Protocol, TypeVar, Union
+
+from . import _constants as C
+from ._core import SocketCore, dead_error, terminated, timed_out, unpark
+from ._hooks import HOOKS
+from ._message import Message
+from ._waker import HAVE_DIRECT, thread_waker
+from .errors import NanomsgError
+
+__all__ = ["Door", "HAVE_DIRECT", "outgoing", "to_bytes"]
+
+T = TypeVar("T")
+A = TypeVar("A")
+Waiter = Callable[[], Any]
+_monotonic = time.monotonic
+_sleep = time.sleep
+
+YIELD_EVERY = 16
+"""Receives in a row without blocking after which a receiver may let the engine run."""
+YIELD_INTERVAL = 0.0005
+"""...at most once per this many seconds (bounds the cost to throughput)."""
+
+
+class _Machine(Protocol):
+    """What a door drives: a socket protocol or a protocol context."""
+
+    def send(self, msg: Message) -> bool: ...
+
+    def recv(self) -> Optional[Message]: ...
+
+    def can_send(self) -> bool: ...
+
+    def can_recv(self) -> bool: ...
+
+
+class _Shut:
+    """The machine of a closed door: every call raises the door's error, so
+    the per-message path checks only the socket's dead flag."""
+
+    __slots__ = ("_error",)
+
+    def __init__(self, error: Callable[[], NanomsgError]) -> None:
+        self._error = error
+
+    def send(self, msg: Message) -> bool:
+        raise self._error()
+
+    def recv(self) -> Optional[Message]:
+        raise self._error()
+
+    def can_send(self) -> bool:
+        return False
+
+    def can_recv(self) -> bool:
+        return False
+
+
+class Door:
+    """The send/receive half every socket and context shares (see the module docstring)."""
+
+    __slots__ = ("_core", "_lock", "_proto", "_rwaiters", "_swaiters", "_sndtimeo",
+                 "_rcvtimeo", "_closed", "_sent", "_sent_bytes", "_received",
+                 "_received_bytes", "_streak", "_yielded", "__weakref__")
+
+    def _open_door(self, core: SocketCore, proto: _Machine, rwaiters: "deque[Waiter]",
+                   swaiters: "deque[Waiter]", sndtimeo: int, rcvtimeo: int) -> None:
+        self._core = core
+        self._lock = core.lock
+        self._proto = proto
+        self._sent = self._sent_bytes = self._received = self._received_bytes = 0
+        self._rwaiters = rwaiters
+        self._swaiters = swaiters
+        self._sndtimeo = sndtimeo
+        self._rcvtimeo = rcvtimeo
+        self._closed = False
+        self._streak = 0
+        self._yielded = 0.0
+
+    # -- what a context changes (the socket's own door does nothing) --
+    _ARMS_RECV = False
+    """Whether a parked receiver calls :meth:`_arm_recv_locked` (contexts)."""
+
+    def _closed_error(self) -> NanomsgError:
+        return dead_error()
+
+    def _send_full_locked(self) -> None:
+        """Under the lock: a send found no room."""
+
+    def _arm_recv_locked(self) -> None:
+        """Under the lock, before a receiver parks."""
+
+    def _abandon(self, exc: BaseException) -> None:
+        """A blocked receive ended without a message."""
+
+    # -- state --
+    def _gone(self) -> NanomsgError:
+        return dead_error() if self._core.dead else self._closed_error()
+
+    def _check_alive(self) -> None:
+        if self._closed or self._core.dead or terminated():
+            raise self._gone()
+
+    def _shut_door_locked(self) -> bool:
+        """Under the lock: close this door; ``False`` if it already was."""
+        if self._closed:
+            return False
+        self._closed = True
+        self._proto = _Shut(self._closed_error)
+        return True
+
+    def _counts(self) -> tuple[int, int, int, int]:
+        """This door's messages and bytes sent, messages and bytes received
+        (a socket's statistics add up its doors)."""
+        return self._sent, self._sent_bytes, self._received, self._received_bytes
+
+    def _set_timeout(self, option: int, ms: int) -> None:
+        """``SNDTIMEO`` / ``RCVTIMEO`` of this door (checked by the caller)."""
+        with self._lock:
+            if option == C.SNDTIMEO:
+                self._sndtimeo = ms
+            else:
+                self._rcvtimeo = ms
+
+    def can_send(self) -> bool:
+        """Whether ``send`` would not block now (``POLLOUT``)."""
+        with self._lock:
+            return not self._core.dead and self._proto.can_send()
+
+    def can_recv(self) -> bool:
+        """Whether ``recv`` would not block now (``POLLIN``)."""
+        with self._lock:
+            return not self._core.dead and self._proto.can_recv()
+
+    # ------------------------------------------------------------------
+    # attempts: None = would block
+    # ------------------------------------------------------------------
+    def _try_send(self, msg: Message) -> Optional[bool]:
+        core = self._core
+        lock = self._lock
+        lock.acquire()
+        try:
+            if core.dead:
+                raise dead_error()
+            if not self._proto.send(msg):
+                self._send_full_locked()
+                return None
+            self._sent += 1
+            self._sent_bytes += len(msg.body)
+            if core.fds is not None:
+                core.refresh_fds_locked()
+            return True
+        finally:
+            lock.release()
+
+    def _try_recv(self, arm: bool = False) -> Optional[Message]:
+        """*arm*: the attempt of a parked receiver of a context, which arms its
+        router first, so that a message arriving after this attempt reaches it."""
+        core = self._core
+        lock = self._lock
+        lock.acquire()
+        try:
+            if core.dead:
+                raise dead_error()
+            if arm:
+                self._arm_recv_locked()
+            msg = self._proto.recv()
+            if msg is not None:
+                self._received += 1
+                self._received_bytes += len(msg.body)
+                if core.fds is not None:
+                    core.refresh_fds_locked()
+            return msg
+        finally:
+            lock.release()
+
+    # ------------------------------------------------------------------
+    # send / recv
+    # ------------------------------------------------------------------
+    def send(self, data: Union[bytes, bytearray, memoryview], flags: int = 0) -> int:
+        """Send *data* (bytes-like); return its length.  ``DONTWAIT``: ``EAGAIN``."""
+        if type(data) is not bytes:
+            data = to_bytes(data)
+        msg = Message(data)
+        n = len(data)
+        core = self._core
+        lock = self._lock           # _try_send, inline: the hot path (and acquire/release
+        lock.acquire()              # is cheaper than a with block)
+        try:
+            if core.dead:
+                raise dead_error()
+            sent = self._proto.send(msg)
+            if sent:
+                self._sent += 1
+                self._sent_bytes += n
+                if core.fds is not None:
+                    core.refresh_fds_locked()
+            else:
+                self._send_full_locked()
+        finally:
+            lock.release()
+        if not sent:
+            self._block(self._swaiters, self._try_send, msg, self._sndtimeo, flags, "send")
+        hook = HOOKS.message_sent
+        if hook is not None:
+            hook(socket=core.socket, message=msg)
+        return n
+
+    def recv(self, flags: int = 0) -> bytes:
+        """Receive one message body.  ``DONTWAIT``: ``EAGAIN``; ``RCVTIMEO``: ``ETIMEDOUT``."""
+        core = self._core
+        lock = self._lock           # _try_recv, inline: the hot path
+        lock.acquire()
+        try:
+            if core.dead:
+                raise dead_error()
+            msg = self._proto.recv()
+            if msg is not None:
+                self._received += 1
+                self._received_bytes += len(msg.body)
+                if core.fds is not None:
+                    core.refresh_fds_locked()
+        finally:
+            lock.release()
+        if msg is None:
+            try:
+                msg = self._block(self._rwaiters, self._try_recv, self._ARMS_RECV,
+                                  self._rcvtimeo, flags, "recv")
+            except BaseException as e:
+                self._abandon(e)
+                raise
+        else:
+            streak = self._streak + 1
+            if streak < YIELD_EVERY:
+                self._streak = streak
+            else:
+                self._yield_sometimes()
+        hook = HOOKS.message_received
+        if hook is not None:
+            hook(socket=core.socket, message=msg)
+        return msg.body
+
+    def send_msg(self, msg: Message, flags: int = 0) -> int:
+        """Send a :class:`Message` (a raw socket routes by ``msg.header``)."""
+        out = outgoing(msg)
+        if self._try_send(out) is None:
+            self._block(self._swaiters, self._try_send, out, self._sndtimeo, flags, "send")
+        return self._after_send(out)
+
+    def recv_msg(self, flags: int = 0) -> Message:
+        """Receive a :class:`Message` with ``header`` and ``pipe``."""
+        msg = self._try_recv()
+        if msg is None:
+            msg = self._wait_recv(flags)
+        else:
+            self._yield_sometimes()
+        return self._after_recv(msg)
+
+    def _after_send(self, out: Message) -> int:
+        hook = HOOKS.message_sent
+        if hook is not None:
+            hook(socket=self._core.socket, message=out)
+        return len(out.body)
+
+    def _after_recv(self, msg: Message) -> Message:
+        hook = HOOKS.message_received
+        if hook is not None:
+            hook(socket=self._core.socket, message=msg)
+        return msg
+
+    def _wait_recv(self, flags: int) -> Message:
+        try:
+            return self._block(self._rwaiters, self._try_recv, self._ARMS_RECV,
+                               self._rcvtimeo, flags, "recv")
+        except BaseException as e:
+            self._abandon(e)
+            raise
+
+    def _yield_sometimes(self) -> None:
+        """Fair service: a thread draining a flood without ever blocking would
+        keep the GIL from the engine thread for a whole switch interval (5 ms)
+        at a time, starving every other connection; so every
+        :data:`YIELD_EVERY` receives that did not block, on a socket with
+        several connections, let the engine run (at most every
+        :data:`YIELD_INTERVAL`)."""
+        self._streak += 1
+        if self._streak >= YIELD_EVERY:     # recv counts up to here inline
+            self._streak = 0
+            if len(self._core.pipes) > 1:
+                now = _monotonic()
+                if now - self._yielded >= YIELD_INTERVAL:
+                    self._yielded = now
+                    _sleep(0)
+
+    # ------------------------------------------------------------------
+    # blocking a thread
+    # ------------------------------------------------------------------
+    def _block(self, waiters: "deque[Waiter]", attempt: Callable[[A], Optional[T]], arg: A,
+               timeout_ms: int, flags: int, what: str) -> T:
+        """Retry ``attempt(arg)`` until it gives a result, parked between tries.
+
+        The thread's waker sits in *waiters* like any other waiter.  A
+        receiver on the socket's own door whose socket has exactly one
+        stream connection reads that connection itself while it waits (a
+        wake-up then writes the waker's fd); otherwise, or when a direct
+        read is refused, it sleeps on the waker's lock.
+        """
+        if flags & C.DONTWAIT:
+            raise NanomsgError(errno.EAGAIN, "%s would block (DONTWAIT)" % what)
+        deadline = None if timeout_ms < 0 else _monotonic() + timeout_ms / 1000.0
+        core = self._core
+        direct = HAVE_DIRECT and waiters is core.rwaiters
+        w = thread_waker()
+        lock = w.lock
+        while True:
+            waiters.append(w)
+            try:
+                result = attempt(arg)
+            except BaseException:
+                unpark(waiters, w, wake_next=False)
+                raise
+            if result is not None:
+                unpark(waiters, w)
+                return result
+            remaining = -1.0 if deadline is None else deadline - _monotonic()
+            if deadline is not None and remaining <= 0:
+                break
+            reader = core.direct_reader() if direct else None
+            if reader is not None:
+                w.called = w.signalled = False
+                w.polling = True
+                done = reader(-1 if remaining < 0 else max(1, int(remaining * 1000 + 0.999)), w)
+                w.polling = False
+                if done:
+                    if w.signalled:
+                        w.drain()
+                    if w.called:                # popped: its wake-up is spent
+                        lock.acquire(False)
+                    else:
+                        try:
+                            waiters.remove(w)
+                        except ValueError:
+                            lock.acquire(False)
+                    result = attempt(arg)       # out of the deque: nothing to undo
+                    if result is not None:
+                        return result
+                    continue
+            if deadline is None:
+                lock.acquire()
+            elif not lock.acquire(timeout=remaining):
+                break
+        unpark(waiters, w)
+        lock.acquire(False)                     # a wake-up racing the timeout
+        result = attempt(arg)
+        if result is not None:
+            return result
+        raise timed_out(what, timeout_ms)
+
+    # ------------------------------------------------------------------
+    # asyncio and trio
+    # ------------------------------------------------------------------
+    async def asend(self, data: Union[bytes, bytearray, memoryview], flags: int = 0) -> int:
+        """``send`` for asyncio or trio: waits without blocking the loop or a thread."""
+        return await self._asend(Message(data if type(data) is bytes else to_bytes(data)),
+                                 flags)
+
+    async def arecv(self, flags: int = 0) -> bytes:
+        """``recv`` for asyncio or trio."""
+        return (await self.arecv_msg(flags)).body
+
+    async def asend_msg(self, msg: Message, flags: int = 0) -> int:
+        """``send_msg`` for asyncio or trio."""
+        return await self._asend(outgoing(msg), flags)
+
+    async def _asend(self, out: Message, flags: int) -> int:
+        if self._try_send(out) is None:
+            await self._ablock(self._swaiters, self._try_send, out, self._sndtimeo, flags,
+                               "send")
+        return self._after_send(out)
+
+    async def arecv_msg(self, flags: int = 0) -> Message:
+        """``recv_msg`` for asyncio or trio.  A cancelled call loses no message."""
+        msg = self._try_recv()
+        if msg is None:
+            try:
+                msg = await self._ablock(self._rwaiters, self._try_recv, self._ARMS_RECV,
+                                         self._rcvtimeo, flags, "recv")
+            except BaseException as e:
+                self._abandon(e)
+                raise
+        return self._after_recv(msg)
+
+    async def _ablock(self, waiters: "deque[Waiter]", attempt: Callable[[A], Optional[T]],
+                      arg: A, timeout_ms: int, flags: int, what: str) -> T:
+        if flags & C.DONTWAIT:
+            raise NanomsgError(errno.EAGAIN, "%s would block (DONTWAIT)" % what)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            from ._trio import trio_block
+            return await trio_block(waiters, attempt, arg, timeout_ms, what)
+        return await _asyncio_block(waiters, attempt, arg, timeout_ms, what)
+
+
+class _LoopWake:
+    """The waiter of a parked asyncio task: resolves its future on its loop."""
+
+    __slots__ = ("loop", "fut")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.fut: asyncio.Future[None] = loop.create_future()
+
+    def __call__(self) -> None:
+        try:
+            self.loop.call_soon_threadsafe(_resolve, self.fut)
+        except RuntimeError:  # loop closed
+            pass
+
+
+async def _asyncio_block(waiters: "deque[Waiter]", attempt: Callable[[A], Optional[T]],
+                         arg: A, timeout_ms: int, what: str) -> T:
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout_ms < 0 else loop.time() + timeout_ms / 1000.0
+    while True:
+        wake = _LoopWake(loop)
+        waiters.append(wake)
+        try:
+            result = attempt(arg)
+            if result is not None:
+                unpark(waiters, wake)
+                return result
+            if deadline is None:
+                await wake.fut
+            else:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise asyncio.TimeoutError
+                await asyncio.wait_for(wake.fut, remaining)
+        except NanomsgError:     # e.g. a survey deadline: also a TimeoutError
+            unpark(waiters, wake)
+            raise
+        except asyncio.TimeoutError:
+            unpark(waiters, wake)
+            result = attempt(arg)
+            if result is not None:
+                return result
+            raise timed_out(what, timeout_ms) from None
+        except BaseException:
+            unpark(waiters, wake)
+            raise
+
+
+def _resolve(fut: "asyncio.Future[None]") -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def outgoing(msg: Message) -> Message:
+    """A private copy of an application's message, with bytes body and header."""
+    if not isinstance(msg, Message):
+        raise NanomsgError(errno.EINVAL, "send_msg takes a Message")
+    body = msg.body if type(msg.body) is bytes else to_bytes(msg.body)
+    header = msg.header if type(msg.header) is bytes else to_bytes(msg.header)
+    return Message(body, header)
+
+
+def to_bytes(data: Any) -> bytes:
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        raise NanomsgError(errno.EINVAL, "send takes bytes-like data, not str (encode it)")
+    try:
+        return bytes(memoryview(data))
+    except TypeError:
+        raise NanomsgError(errno.EINVAL, "send takes bytes-like data, not %s"
+                           % type(data).__name__) from None
