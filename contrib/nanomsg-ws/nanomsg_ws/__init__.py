@@ -6,13 +6,12 @@ from __future__ import annotations
 from ._conn import WsConfig, WsUpgrade
 from ._frames import WsCodec, WsDecoder
 from ._options import WS_MSG_TYPE, WS_MSG_TYPE_BINARY, WS_MSG_TYPE_TEXT
-from ._tls import TlsBio, TlsClosed, tls_error
 from ._url import WsUrl, parse_url
 from ._ws import WsDialer, WsListener, WsTransport, WssTransport, subprotocol_name
 
 __all__ = [
-    "WS_MSG_TYPE", "WS_MSG_TYPE_BINARY", "WS_MSG_TYPE_TEXT", "TlsBio", "TlsClosed",
+    "WS_MSG_TYPE", "WS_MSG_TYPE_BINARY", "WS_MSG_TYPE_TEXT",
     "WsCodec", "WsConfig", "WsDecoder", "WsDialer", "WsListener", "WsTransport", "WsUpgrade",
     "WsUrl",
-    "WssTransport", "parse_url", "subprotocol_name", "tls_error",
+    "WssTransport", "parse_url", "subprotocol_name",
 ]

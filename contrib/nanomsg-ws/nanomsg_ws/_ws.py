@@ -19,17 +19,18 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
-from typing import TYPE_CHECKING, Optional
+import time
+from typing import TYPE_CHECKING, Callable, Optional
 
 from nanomsg_core import PAIR, TLS, TLS_CONFIG, NanomsgError, get_registry
-from nanomsg_core.interfaces import EndpointContext
+from nanomsg_core.interfaces import EndpointContext, Reactor
 import nanomsg_core.stream.handshake as _kit
 from nanomsg_core.stream import (ByteStream, DialDone, InetDialer, InetListener, Shake,
-                                 SocketStream, bind_target, ipv4only)
+                                 SocketStream, bind_target, handshake_timeout, ipv4only)
+
+from nanomsg_core.stream.tls import TlsStream
 
 from ._conn import WsConfig, WsUpgrade
-from ._tlsstream import TlsOverStream, TlsThen
-from ._tls import TlsBio
 from ._url import WsUrl, parse_url
 
 __all__ = ["WsDialer", "WsListener", "WsTransport", "WssTransport", "subprotocol_name"]
@@ -67,6 +68,10 @@ def _context(endpoint: EndpointContext) -> Optional[ssl.SSLContext]:
     return ctx if isinstance(ctx, ssl.SSLContext) else None
 
 
+_TlsSide = tuple[ssl.SSLContext, bool, Optional[str]]
+"""A wss connection's TLS: (context, server side, name to verify)."""
+
+
 class _WsMixin:
     transport = "ws"
     url: str
@@ -78,7 +83,7 @@ class _WsMixin:
         def addresses(self, sock: socket.socket) -> tuple[str, str]:
             """InetListener's / InetDialer's: ``scheme://host:port/path``."""
 
-    def _begin(self, sock: socket.socket, config: WsConfig, tls: Optional[TlsBio],
+    def _begin(self, sock: socket.socket, config: WsConfig, tls: Optional[_TlsSide],
                done: DialDone) -> Shake:
         sock.setblocking(False)
         try:
@@ -95,10 +100,56 @@ class _WsMixin:
             return up
         if tls is None:
             return upgrade(raw, limit)
-        stream = TlsOverStream(raw, tls, reactor)
+        ctx, server_side, hostname = tls
+        stream = TlsStream(raw, ctx, server_side, hostname, reactor=reactor,
+                           who="%s connection %s" % (config.transport, remote))
         shake = TlsThen(stream, reactor, limit, lambda left: upgrade(stream, left), done)
         shake.start()
         return shake
+
+
+class TlsThen:
+    """A handshake step (the kit's ``Shake``): TLS, then *then(seconds_left)*,
+    which starts the next step (the upgrade) and returns it; one deadline for both."""
+
+    __slots__ = ("_over", "_stream", "_then", "_done", "_timer", "_limit", "_next", "_t0")
+
+    def __init__(self, stream: TlsStream, reactor: Reactor, limit: float,
+                 then: Callable[[float], Shake], done: DialDone) -> None:
+        self._over = False
+        self._stream, self._then, self._done, self._limit = stream, then, done, limit
+        self._timer = reactor.call_later(limit, self._fail, handshake_timeout(limit))
+        self._next: Optional[Shake] = None
+        self._t0 = time.monotonic()
+
+    @property
+    def over(self) -> bool:
+        return self._over or (self._next is not None and self._next.over)
+
+    def start(self) -> None:
+        self._stream.handshake(self._limit, self._on_tls)
+
+    def _on_tls(self, err: Optional[BaseException]) -> None:
+        if self._over:
+            return
+        if err is not None:
+            self._fail(err)
+            return
+        self._timer.cancel()
+        self._next = self._then(max(0.01, self._limit - (time.monotonic() - self._t0)))
+
+    def _fail(self, err: BaseException) -> None:
+        if not self._over and self._next is None:
+            self.abort()
+            self._done(None, err)
+
+    def abort(self) -> None:
+        if self._next is not None:
+            self._next.abort()
+        elif not self._over:
+            self._over = True
+            self._timer.cancel()
+            self._stream.close()
 
 
 class WsListener(_WsMixin, InetListener):
@@ -127,7 +178,7 @@ class WsListener(_WsMixin, InetListener):
                                 peer=_peer_of(endpoint), bare_ok=endpoint.peer_ok(PAIR))
 
     def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
-        tls = TlsBio(self._ctx, True, None) if self._ctx is not None else None
+        tls = (self._ctx, True, None) if self._ctx is not None else None
         return self._begin(sock, self._config, tls, done)
 
 
@@ -151,9 +202,7 @@ class WsDialer(_WsMixin, InetDialer):
                                 peer=peer)
 
     def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
-        tls = None
-        if self._ctx is not None:
-            tls = TlsBio(self._ctx, False, self._u.host)
+        tls = (self._ctx, False, self._u.host) if self._ctx is not None else None
         return self._begin(sock, self._config, tls, done)
 
 
