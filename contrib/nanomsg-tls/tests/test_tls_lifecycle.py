@@ -29,7 +29,9 @@ def _burst_then_close(url: str, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLC
     """A PUSH connects, sends *n* messages of *size* bytes, closes at once;
     the first 5 bytes of each message PULL gets."""
     with nn.Socket(nn.AF_SP, nn.PULL, recv_timeout=3000) as pull:
-        pull.setsockopt(nn.SOL_SOCKET, nn.RCVBUF, 64 << 20)       # keeps reading: no stall
+        # LINGER > 0: keep reading, no stall; LINGER 0: stop reading at 128 KiB,
+        # so the burst is still queued at the sender when it closes
+        pull.setsockopt(nn.SOL_SOCKET, nn.RCVBUF, 64 << 20 if linger else 128 << 10)
         pull.setsockopt(nn.SOL_SOCKET, nn.RCVMAXSIZE, -1)
         pull.setsockopt(nn.TLS, nn.TLS_CONFIG, server_ctx)
         bound = pull.endpoint_address(pull.bind(url))
@@ -92,7 +94,7 @@ def test_the_pipe_is_the_kits_over_a_tls_stream(tls_url: str,
     assert m.body == b"hi" and m.pipe is not None
     wait_until(lambda: len(b.pipes) == 1, what="dialer's pipe")
     for s in (a, b):
-        tp = s.pipes[0].send.__self__         # type: ignore[attr-defined]
+        tp = s.pipes[0]._tp                   # the transport's pipe under the socket's
         assert isinstance(tp, StreamPipe) and tp.transport == "tls+tcp"
         stream = tp._stream                   # the one stream it reads and writes
         assert isinstance(stream, TlsStream)
