@@ -24,7 +24,7 @@ from ._constants import (PIPE_EV_ADD_POST, PIPE_EV_ADD_PRE, PIPE_EV_REM_POST, AF
                          STAT_ESTABLISHED_CONNECTIONS, STAT_INPROGRESS_CONNECTIONS,
                          STAT_MESSAGES_RECEIVED, STAT_MESSAGES_SENT, SUB, SUB_SUBSCRIBE,
                          SUB_UNSUBSCRIBE, SURVEYOR, SURVEYOR_DEADLINE, SYMBOLS, TCP,
-                         TCP_KEEPALIVE, TCP_NODELAY, TLS, TLS_CONFIG, WS, PAIR1)
+                         TCP_KEEPALIVE, TCP_NODELAY, TLS, TLS_CONFIG, TLS_SERVER_NAME, WS, PAIR1)
 from ._device import device
 from ._endpoint import Endpoint
 from .errors import NanomsgError, strerror
@@ -79,6 +79,6 @@ __all__ = [
     "STAT_MESSAGES_RECEIVED", "STAT_MESSAGES_SENT", "SUB", "SUB_SUBSCRIBE",
     "SUB_UNSUBSCRIBE", "SURVEYOR", "SURVEYOR_DEADLINE", "Socket", "SocketOptions", "TCP",
     "TCP_KEEPALIVE", "TCP_NODELAY",
-    "TLS", "TLS_CONFIG", "WS", "__version__", "device", "get_registry", "hookimpl",
+    "TLS", "TLS_CONFIG", "TLS_SERVER_NAME", "WS", "__version__", "device", "get_registry", "hookimpl",
     "poll", "register_plugin", "strerror", "symbol", "term", "unregister_plugin",
 ]

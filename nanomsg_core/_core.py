@@ -63,7 +63,8 @@ _log = logging.getLogger("nanomsg_core.socket")
 _monotonic = time.monotonic
 
 # errnos that mean the peer broke the rules (logged as warnings)
-_DROPPED = {errno.EPROTO, errno.EMSGSIZE}
+_DROPPED = {errno.EPROTO, errno.EMSGSIZE, errno.EACCES}    # worth a WARNING: a bad peer or a
+# configuration error (EACCES: a certificate that did not verify)
 
 Waiter = Callable[[], Any]
 PipeCallback = Callable[[Pipe], None]

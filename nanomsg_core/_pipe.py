@@ -27,7 +27,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._message import Message
-from .interfaces import (DirectReceiver, DirectWaker, PeerCredentials, RecvMaxSize,
+from .interfaces import (DirectReceiver, DirectWaker, PeerCertificate, PeerCredentials, RecvMaxSize,
                          TransportPipe)
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ class Pipe:
                  "sndprio", "rcvprio", "endpoint", "data", "send", "can_send",
                  "_tp", "_core", "_ep", "_inq", "_added", "_taken", "_limit", "_low",
                  "_resume_wanted", "_closed", "_wake_recv", "_direct_recv", "_dropped",
-                 "peer_pid", "peer_uid", "peer_gid", "ready_list", "listed")
+                 "peer_pid", "peer_uid", "peer_gid", "peer_certificate", "ready_list",
+                 "listed")
 
     id: int
     """31-bit id, unique in the process."""
@@ -104,6 +105,10 @@ class Pipe:
     """The peer process's user id (ipc, where the OS tells), else ``None``."""
     peer_gid: Optional[int]
     """The peer process's group id (ipc, where the OS tells), else ``None``."""
+    peer_certificate: Optional[dict[str, Any]]
+    """A TLS connection's (``tls+tcp``, ``wss``) verified peer certificate, as
+    :meth:`ssl.SSLSocket.getpeercert` returns it; ``None`` when the peer sent
+    none, and on every other transport."""
     sndprio: int
     rcvprio: int
     data: Any
@@ -143,6 +148,8 @@ class Pipe:
         self.peer_gid = None
         if creds is not None:
             self.peer_pid, self.peer_uid, self.peer_gid = creds
+        self.peer_certificate = (tp.peer_certificate() if isinstance(tp, PeerCertificate)
+                                 else None)
         self.ready_list: Optional[deque[Pipe]] = None
         """Where a fair queue wants this pipe when a message arrives (see above)."""
         self.listed = False

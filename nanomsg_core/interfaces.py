@@ -41,7 +41,7 @@ __all__ = [
     "DirectWaker",
     "EndpointContext",
     "Listener",
-    "PeerCredentials",
+    "PeerCertificate", "PeerCredentials",
     "PipeEvents",
     "Poller",
     "ProtocolContext",
@@ -378,6 +378,16 @@ class PeerCredentials(Protocol):
     def peer_credentials(self) -> Optional[tuple[Optional[int], Optional[int], Optional[int]]]:
         """``(pid, uid, gid)`` of the peer, any of them ``None`` where unknown;
         ``None`` when the OS tells nothing."""
+
+
+@runtime_checkable
+class PeerCertificate(Protocol):
+    """Optional :class:`TransportPipe` capability: the certificate a TLS peer
+    presented and the handshake verified.  Read once, when the pipe is made."""
+
+    def peer_certificate(self) -> Optional[dict[str, Any]]:
+        """As :meth:`ssl.SSLSocket.getpeercert` returns it; ``None`` when the
+        peer sent none (or the connection is no TLS one)."""
 
 
 @runtime_checkable

@@ -38,9 +38,9 @@ from .dialer import DialTarget, Resolved, StreamDialer
 from .endpoint import Shake, StreamEndpoint
 from .errors import closed_in_handshake, from_oserror, handshake_timeout, wrong_protocol
 from .handshake import HANDSHAKE_TIMEOUT, DialDone, Handshake
-from .inet import (BindTarget, InetDialer, InetListener, address_literal, bind_target,
-                   connect_host, format_url, ipv4only, malformed, parse_port, sockaddr,
-                   split_host_port, valid_hostname)
+from .inet import (KEEPALIVE, BindTarget, InetDialer, InetListener, address_literal,
+                   apply_keepalive, bind_target, connect_host, format_url, ipv4only, malformed,
+                   parse_port, sockaddr, split_host_port, valid_hostname)
 from .listener import LISTEN_BACKLOG, StreamListener
 from .pipe import IDLE_RETURN, RECV_BUFFER, StreamPipe
 from .reads import ReadEvent, Reads, ReadState, ReadStateError
@@ -48,11 +48,11 @@ from .streams import ByteStream, SocketStream
 from .tls import TlsStream, tls_error
 
 __all__ = [
-    "BindTarget", "ByteStream", "DialDone", "DialTarget", "HANDSHAKE_TIMEOUT", "Handshake",
+    "KEEPALIVE", "BindTarget", "ByteStream", "DialDone", "DialTarget", "HANDSHAKE_TIMEOUT", "Handshake",
     "IDLE_RETURN", "InetDialer", "InetListener", "LISTEN_BACKLOG", "RECV_BUFFER",
     "ReadEvent", "ReadState", "ReadStateError", "Reads", "Resolved", "Shake",
     "SocketStream", "StreamDialer", "StreamEndpoint", "StreamListener", "StreamPipe",
-    "TlsStream", "address_literal",
+    "TlsStream", "address_literal", "apply_keepalive",
     "bind_target", "closed_in_handshake", "connect_host", "format_url", "from_oserror",
     "handshake_timeout", "ipv4only", "malformed", "parse_port", "sockaddr",
     "split_host_port", "tls_error", "valid_hostname", "wrong_protocol",

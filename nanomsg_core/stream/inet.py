@@ -27,15 +27,31 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .. import _constants as C
+from .._options import OptionSpec
 from ..errors import NanomsgError
 from ..interfaces import EndpointContext
 from .dialer import DialTarget, Resolved, StreamDialer
 from .errors import from_oserror
 from .listener import LISTEN_BACKLOG, StreamListener
 
-__all__ = ["BindTarget", "InetDialer", "InetListener", "address_literal", "bind_target",
+__all__ = ["KEEPALIVE", "BindTarget", "InetDialer", "InetListener", "apply_keepalive", "address_literal", "bind_target",
            "connect_host", "format_url", "ipv4only", "malformed", "parse_port",
            "sockaddr", "split_host_port", "valid_hostname"]
+
+
+KEEPALIVE = OptionSpec(C.TCP, C.TCP_KEEPALIVE, "TCP_KEEPALIVE", 0, minimum=0, maximum=1,
+                       doc="1: SO_KEEPALIVE on every tcp, tls+tcp, ws and wss connection made "
+                           "afterwards, so a dead peer on an idle connection is noticed; "
+                           "0 by default")
+"""``(TCP, TCP_KEEPALIVE)``: every transport over TCP declares this one spec
+(``registry.add_option(KEEPALIVE)``) and calls :func:`apply_keepalive`."""
+
+
+def apply_keepalive(sock: socket.socket, endpoint: EndpointContext) -> None:
+    """Turn on ``SO_KEEPALIVE`` on a connected *sock* if the endpoint's
+    ``(TCP, TCP_KEEPALIVE)`` says so."""
+    if endpoint.get_option(C.TCP, C.TCP_KEEPALIVE):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
 
 def malformed(url: str, scheme: str, why: str) -> NanomsgError:

@@ -51,7 +51,7 @@ import time
 import weakref
 from collections import deque
 from itertools import islice
-from typing import Optional, Sequence, Union, cast
+from typing import Any, Optional, Sequence, Union, cast
 
 from .. import _constants as C
 from .. import lingering
@@ -62,6 +62,7 @@ from ..wire import ControlReader, FrameDecoder, FrameReader, Framing, MessageCod
 from .credentials import peer_credentials
 from .reads import ReadEvent, ReadState, Reads
 from .streams import ByteStream, SocketStream
+from .tls import TlsStream
 
 __all__ = ["IDLE_RETURN", "RECV_BUFFER", "CodecPipe", "StreamPipe"]
 
@@ -184,6 +185,11 @@ class StreamPipe:
                                                  Optional[int]]]:
         """:class:`~nanomsg_core.interfaces.PeerCredentials` (ipc on Linux)."""
         return None if self._sock is None else peer_credentials(self._sock)
+
+    def peer_certificate(self) -> Optional[dict[str, Any]]:
+        """:class:`~nanomsg_core.interfaces.PeerCertificate` (a TLS stream's)."""
+        stream = self._stream
+        return stream.ssl_object.getpeercert() if isinstance(stream, TlsStream) else None
 
     def set_recv_max_size(self, size: int) -> None:
         """:class:`~nanomsg_core.interfaces.RecvMaxSize`: frames above *size* now drop us."""

@@ -45,11 +45,25 @@ import threading
 from collections import deque
 from typing import Callable, Optional, Sequence
 
+from .. import _constants as C
+from .._options import OptionSpec
 from ..errors import NanomsgError
-from ..interfaces import Buffer, CompletionCallback, Reactor, TimerHandle
+from ..interfaces import (Buffer, CompletionCallback, EndpointContext, Reactor,
+                          TimerHandle)
 from .streams import ByteStream
 
-__all__ = ["BUSY_READ", "CHUNK", "TlsStream", "tls_error"]
+__all__ = ["BUSY_READ", "CHUNK", "SERVER_NAME", "TlsStream", "server_name", "tls_error"]
+
+SERVER_NAME = OptionSpec(C.TLS, C.TLS_SERVER_NAME, "TLS_SERVER_NAME", None, type=str,
+                         doc="the name a tls+tcp or wss dialer verifies the server's "
+                             "certificate against (and sends as SNI); None: the URL's host")
+"""``(TLS, TLS_SERVER_NAME)``: every TLS transport declares this one spec."""
+
+
+def server_name(endpoint: EndpointContext, url_host: str) -> str:
+    """The name a dialer verifies: ``(TLS, TLS_SERVER_NAME)`` if set, else the URL's host."""
+    name = endpoint.get_option(C.TLS, C.TLS_SERVER_NAME)
+    return name if isinstance(name, str) and name else url_host
 
 CHUNK = 256 * 1024
 """Plaintext bytes encrypted per write at most (the backlog's bound)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ssl
 
 from nanomsg_core import TLS, TLS_CONFIG, OptionSpec, Registry, hookimpl
+from nanomsg_core.stream import KEEPALIVE
+from nanomsg_core.stream.tls import SERVER_NAME
 
 from ._tls import TlsTransport
 
@@ -18,3 +20,5 @@ CONFIG = OptionSpec(TLS, TLS_CONFIG, "TLS_CONFIG", None, type=ssl.SSLContext,
 def nanomsg_core_register(registry: Registry) -> None:
     registry.add_transport(TlsTransport())
     registry.add_option(CONFIG)
+    registry.add_option(SERVER_NAME)
+    registry.add_option(KEEPALIVE)

@@ -36,7 +36,8 @@ from nanomsg_core import TLS, TLS_CONFIG, NanomsgError
 from nanomsg_core.interfaces import EndpointContext
 from nanomsg_core.stream import (BindTarget, DialDone, InetDialer, InetListener, Shake,
                                  bind_target, connect_host, ipv4only, malformed,
-                                 split_host_port)
+                                 split_host_port, apply_keepalive)
+from nanomsg_core.stream.tls import server_name
 from nanomsg_core.wire import TCP_FRAMING
 
 from ._shake import HANDSHAKE_TIMEOUT, TlsShake
@@ -90,6 +91,7 @@ class _TlsMixin:
 
     def configure(self, sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        apply_keepalive(sock, self.endpoint)
 
     if TYPE_CHECKING:
         def addresses(self, sock: socket.socket) -> tuple[str, str]:
@@ -139,7 +141,7 @@ class TlsDialer(_TlsMixin, InetDialer):
         host, port = parse_connect(url, ipv4only(endpoint))
         super().__init__(url, endpoint, host, port)
         self.log_key = "%s#%d" % (url, next(_endpoint_ids))
-        self.server_hostname = host
+        self.server_hostname = server_name(endpoint, host)
         ctx = _context(endpoint)
         if ctx is None:
             ctx = ssl.create_default_context()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ssl
 
 from nanomsg_core import TLS, TLS_CONFIG, WS, OptionSpec, Registry, hookimpl
+from nanomsg_core.stream import KEEPALIVE
+from nanomsg_core.stream.tls import SERVER_NAME
 
 from ._options import WS_MSG_TYPE, WS_MSG_TYPE_BINARY
 from ._ws import WsTransport, WssTransport
@@ -26,3 +28,5 @@ def nanomsg_core_register(registry: Registry) -> None:
     registry.add_transport(WssTransport())
     registry.add_option(TLS_CONFIG_SPEC)
     registry.add_option(MSG_TYPE_SPEC)
+    registry.add_option(SERVER_NAME)
+    registry.add_option(KEEPALIVE)

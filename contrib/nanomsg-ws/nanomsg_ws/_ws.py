@@ -26,9 +26,10 @@ from nanomsg_core import PAIR, TLS, TLS_CONFIG, NanomsgError, get_registry
 from nanomsg_core.interfaces import EndpointContext, Reactor
 import nanomsg_core.stream.handshake as _kit
 from nanomsg_core.stream import (ByteStream, DialDone, InetDialer, InetListener, Shake,
-                                 SocketStream, bind_target, handshake_timeout, ipv4only)
+                                 SocketStream, apply_keepalive, bind_target, handshake_timeout,
+                                 ipv4only)
 
-from nanomsg_core.stream.tls import TlsStream
+from nanomsg_core.stream.tls import TlsStream, server_name
 
 from ._conn import WsConfig, WsUpgrade
 from ._url import WsUrl, parse_url
@@ -86,6 +87,7 @@ class _WsMixin:
     def _begin(self, sock: socket.socket, config: WsConfig, tls: Optional[_TlsSide],
                done: DialDone) -> Shake:
         sock.setblocking(False)
+        apply_keepalive(sock, self.endpoint)
         try:
             local, remote = self.addresses(sock)
         except OSError:
@@ -202,7 +204,9 @@ class WsDialer(_WsMixin, InetDialer):
                                 peer=peer)
 
     def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
-        tls = (self._ctx, False, self._u.host) if self._ctx is not None else None
+        tls = None
+        if self._ctx is not None:
+            tls = (self._ctx, False, server_name(self.endpoint, self._u.host))
         return self._begin(sock, self._config, tls, done)
 
 

@@ -21,10 +21,10 @@ import errno
 import socket
 from typing import Optional, Union
 
-from nanomsg_core import TCP, TCP_KEEPALIVE, TCP_NODELAY, NanomsgError
+from nanomsg_core import TCP, TCP_NODELAY, NanomsgError
 from nanomsg_core.interfaces import EndpointContext
 from nanomsg_core.stream import (BindTarget, InetDialer, InetListener, StreamListener,
-                                 bind_target, connect_host, format_url, from_oserror,
+                                 apply_keepalive, bind_target, connect_host, format_url, from_oserror,
                                  ipv4only, malformed, split_host_port)
 from nanomsg_core.wire import TCP_FRAMING
 
@@ -65,8 +65,7 @@ class _TcpMixin:
     def configure(self, sock: socket.socket) -> None:
         if self.endpoint.get_option(TCP, TCP_NODELAY):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.endpoint.get_option(TCP, TCP_KEEPALIVE):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        apply_keepalive(sock, self.endpoint)
 
 
 class TcpListener(_TcpMixin, InetListener):
