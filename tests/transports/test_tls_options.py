@@ -12,9 +12,10 @@ import pytest
 import nanomsg_core as nn
 from tests.support import free_port, sock, wait_until
 
-trustme = pytest.importorskip(
-    "trustme", reason="trustme (cryptography) cannot load here: under Wine 8.0 cryptography's "
-    "Rust extension does not import")
+try:
+    import trustme
+except ImportError as e:    # under Wine 8.0 cryptography's Rust extension does not load
+    pytest.skip("trustme (cryptography) cannot load here: %s" % e, allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
