@@ -230,6 +230,7 @@ def test_named_pipe_peer_close_drops_the_pipe_and_redials() -> None:
         a, b = pair("npipe://redial")
         b.send(b"one")
         assert a.recv() == b"one"
+        old = b.pipes[0]
         a.close()
         a = nn.Socket(nn.AF_SP, nn.PAIR)
         a.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 5000)
@@ -241,7 +242,10 @@ def test_named_pipe_peer_close_drops_the_pipe_and_redials() -> None:
             except nn.NanomsgError:
                 assert time.monotonic() < deadline, "the old instance was never released"
                 time.sleep(0.05)
-        b.send(b"two")                                    # b reconnects by itself
+        while not any(p is not old for p in b.pipes):     # b reconnects by itself; a send
+            assert time.monotonic() < deadline + 10, "b never reconnected"   # before that
+            time.sleep(0.01)                              # would go down the dead pipe
+        b.send(b"two")
         assert a.recv() == b"two"
     """)
 
