@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gc
 import os
+import ssl
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 
 import pytest
 
 import nanomsg_core as nn
-from tests.support import wait_until
+from tests.support import free_port, wait_until
 
 
 def fd_count() -> int:
@@ -67,3 +70,31 @@ def no_leaks() -> Iterator[None]:
     wait_until(lambda: fd_count() <= fds, 10, "fds back to %d (now %d)" % (fds, fd_count()))
     wait_until(lambda: threading.active_count() <= threads, 10,
                "threads back to %d (now %d)" % (threads, threading.active_count()))
+
+
+@pytest.fixture(scope="module")
+def tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server, client) contexts from a fresh test CA, for tls+tcp and wss."""
+    import trustme
+    ca = trustme.CA()
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ca.configure_trust(client)
+    return server, client
+
+
+@pytest.fixture
+def url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh URL of the scheme given as the indirect parameter (any transport)."""
+    scheme = request.param
+    if scheme == "abstract" and not sys.platform.startswith("linux"):
+        pytest.skip("abstract:// is Linux-only")
+    with tempfile.TemporaryDirectory(prefix="nnr-") as d:
+        name = d.rsplit("/", 1)[-1]
+        yield {"inproc": "inproc://%s" % name,
+               "ipc": "ipc://%s/r.ipc" % d,
+               "abstract": "abstract://%s" % name,
+               "ws": "ws://127.0.0.1:%d/r" % free_port(),
+               "wss": "wss://127.0.0.1:%d/r" % free_port()}.get(
+                   scheme, "%s://127.0.0.1:%d" % (scheme, free_port()))

@@ -10,46 +10,16 @@ from __future__ import annotations
 
 import logging
 import ssl
-import sys
-import tempfile
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import trustme
 
 import nanomsg_core as nn
 from nanomsg_core import _pipe
 from tests.support import free_port, sock, wait_until
 
 SCHEMES = ["tcp", "ipc", "abstract", "tls+tcp", "ws", "wss"]
-
-
-@pytest.fixture(scope="module")
-def tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    ca = trustme.CA()
-    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(server)
-    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ca.configure_trust(client)
-    return server, client
-
-
-@pytest.fixture
-def url(request: pytest.FixtureRequest) -> Iterator[str]:
-    scheme = request.param
-    if scheme == "abstract" and not sys.platform.startswith("linux"):
-        pytest.skip("abstract:// is Linux-only")
-    with tempfile.TemporaryDirectory(prefix="nnc-") as d:
-        if scheme == "ipc":
-            yield "ipc://%s/c.ipc" % d
-        elif scheme == "abstract":
-            yield "abstract://nnc-%s" % d.rsplit("/", 1)[-1]
-        elif scheme in ("ws", "wss"):
-            yield "%s://127.0.0.1:%d/c" % (scheme, free_port())
-        else:
-            yield "%s://127.0.0.1:%d" % (scheme, free_port())
 
 
 def _configure(s: nn.Socket, url: str, ctx: ssl.SSLContext) -> nn.Socket:

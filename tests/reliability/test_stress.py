@@ -11,48 +11,20 @@ from __future__ import annotations
 
 import os
 import ssl
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-import trustme
 
 import nanomsg_core as nn
 from nanomsg_core import _door as _socket  # the blocking paths live in _door
-from tests.support import free_port, sock
+from tests.support import sock
 
 SECONDS = float(os.environ.get("NANOMSG_STRESS_SECONDS", "2"))
 LIMIT = 1.0
 """Seconds a round trip may take at most."""
 SCHEMES = ["inproc", "tcp", "ipc", "abstract", "tls+tcp", "ws", "wss"]
 PATTERNS = {"reqrep": (nn.REQ, nn.REP), "pair": (nn.PAIR, nn.PAIR)}
-
-
-@pytest.fixture(scope="module")
-def tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    ca = trustme.CA()
-    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(server)
-    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ca.configure_trust(client)
-    return server, client
-
-
-@pytest.fixture
-def url(request: pytest.FixtureRequest) -> Iterator[str]:
-    scheme = request.param
-    if scheme == "abstract" and not sys.platform.startswith("linux"):
-        pytest.skip("abstract:// is Linux-only")
-    with tempfile.TemporaryDirectory(prefix="nns-") as d:
-        yield {"inproc": "inproc://stress-%s" % d.rsplit("/", 1)[-1],
-               "ipc": "ipc://%s/s.ipc" % d,
-               "abstract": "abstract://nns-%s" % d.rsplit("/", 1)[-1],
-               "ws": "ws://127.0.0.1:%d/s" % free_port(),
-               "wss": "wss://127.0.0.1:%d/s" % free_port()}.get(
-                   scheme, "%s://127.0.0.1:%d" % (scheme, free_port()))
 
 
 @pytest.mark.timeout(int(SECONDS) + 120)
