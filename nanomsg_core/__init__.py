@@ -25,17 +25,17 @@ from ._constants import (PIPE_EV_ADD_POST, PIPE_EV_ADD_PRE, PIPE_EV_REM_POST, AF
                          STAT_MESSAGES_RECEIVED, STAT_MESSAGES_SENT, SUB, SUB_SUBSCRIBE,
                          SUB_UNSUBSCRIBE, SURVEYOR, SURVEYOR_DEADLINE, SYMBOLS, TCP,
                          TCP_KEEPALIVE, TCP_NODELAY, TLS, TLS_CONFIG, TLS_SERVER_NAME, WS, PAIR1)
-from ._device import device
-from ._endpoint import Endpoint
+from .sockets._device import device
+from .endpoints._endpoint import Endpoint
 from .errors import NanomsgError, strerror
 from .log import LOGGER as _LOGGER  # noqa: F401  (installs the NullHandler)
-from ._message import Message
-from ._pipe import Pipe
-from ._options import OptionSpec, SocketOptions
-from ._poll import poll
-from ._registry import Registry, get_registry, register_plugin, unregister_plugin
-from ._socket import Socket, term
-from ._context import Context
+from .endpoints._message import Message
+from .endpoints._pipe import Pipe
+from .registry._options import OptionSpec, SocketOptions
+from .sockets._poll import poll
+from .registry._registry import Registry, get_registry, register_plugin, unregister_plugin
+from .sockets._socket import Socket, term
+from .sockets._context import Context
 from .hookspecs import hookimpl
 
 __version__ = "0.1.0"

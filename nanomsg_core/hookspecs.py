@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from ._endpoint import Endpoint
-    from ._message import Message
-    from ._pipe import Pipe
-    from ._registry import Registry
-    from ._socket import Socket
+    from .endpoints._endpoint import Endpoint
+    from .endpoints._message import Message
+    from .endpoints._pipe import Pipe
+    from .registry._registry import Registry
+    from .sockets._socket import Socket
 
 PROJECT = "nanomsg_core"
 ENTRY_POINT_GROUP = "nanomsg_core.plugins"

@@ -29,7 +29,7 @@ from typing import (TYPE_CHECKING, Any, Callable, Optional, Protocol, Sequence, 
                     runtime_checkable)
 
 if TYPE_CHECKING:
-    from ._message import Message
+    from .endpoints._message import Message
 
 __all__ = [
     "CompletionCallback",

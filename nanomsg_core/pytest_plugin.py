@@ -29,7 +29,7 @@ from typing import Callable, Union
 import pytest
 
 from ._constants import AF_SP, RCVTIMEO, SNDTIMEO, SOL_SOCKET
-from ._socket import Socket
+from .sockets._socket import Socket
 from .testing import ManualHost
 
 __all__ = ["UrlFactory", "nn_manual_host", "nn_socket", "nn_url_factory"]

@@ -31,8 +31,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Optional
 
 from ._constants import MAXTTL, RCVBUF, SNDBUF
-from ._message import Message
-from ._options import SOCKET_DEFAULTS
+from .endpoints._message import Message
+from .registry._options import SOCKET_DEFAULTS
 from .interfaces import SocketProtocol
 
 if TYPE_CHECKING:

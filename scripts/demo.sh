@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 . scripts/python.sh
-"$PY" -m nanomsg_core.demo "$@"
+"$PY" -m nanomsg_tools.demo "$@"
 cat <<END
 
-The demo's code: nanomsg_core/demo.py.
+The demo's code: tools/nanomsg-tools/nanomsg_tools/demo.py.
 Read next: docs/quickstart.md, then the pages of your pattern (docs/patterns/)
 and transport (docs/transports/); README.md says how to build the docs site.
 Messages that vanish: docs/troubleshooting.md.

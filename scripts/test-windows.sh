@@ -139,7 +139,7 @@ PIP=("$VENV/bin/pip" --disable-pip-version-check -q)
 PYL="$VENV/bin/python"
 quiet_pip() { "${PIP[@]}" "$@" 2>&1 | { grep -v -e "^WARNING: Location" || true; }; return "${PIPESTATUS[0]}"; }
 
-# --- 3. the checkout's wheels (core + plugins/* + contrib/*), built from a copy ----
+# --- 3. the checkout's wheels (core + plugins/* + contrib/* + tools/*), built from a copy
 log "building the checkout's wheels"
 rm -rf "$WORK/src" "$WORK/proj-wheels"; mkdir -p "$WORK/src"
 if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
@@ -148,7 +148,7 @@ else
     cp -a "$REPO/." "$WORK/src/"
 fi
 dists=("$WORK/src")
-for d in "$WORK"/src/plugins/*/ "$WORK"/src/contrib/*/; do [ -f "$d/pyproject.toml" ] && dists+=("$d"); done
+for d in "$WORK"/src/plugins/*/ "$WORK"/src/contrib/*/ "$WORK"/src/tools/*/; do [ -f "$d/pyproject.toml" ] && dists+=("$d"); done
 "${PIP[@]}" wheel --no-deps --no-build-isolation -w "$WORK/proj-wheels" "${dists[@]}" 2>&1 \
     | { grep -v -e "SetuptoolsDeprecationWarning" -e "^\s*!!" -e "^\s*\*\*\*" -e "^\s*$" -e "^WARNING: Location" || true; }
 

@@ -331,7 +331,7 @@ def check_poller(factory: Optional[PollerFactory] = None, *, skip: Iterable[str]
     naming the check and the broken rule.
     """
     if factory is None:
-        from .._registry import get_registry
+        from ..registry._registry import get_registry
         factory = get_registry().default_poller().factory
     skipped = set(skip)
     unknown = skipped - set(POLLER_CHECKS)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, Union
 
 from .._constants import EFSM
-from .._message import Message
+from ..endpoints._message import Message
 from ..errors import NanomsgError
 from ..interfaces import ProtocolFactory, SocketProtocol
 from ..testing import Link, ManualHost, MemoryPipe, link
@@ -306,7 +306,7 @@ PROTOCOL_CHECKS: dict[str, Callable[[ProtocolSubject], None]] = {
 
 def _resolve(spec: ProtocolSpec) -> tuple[ProtocolFactory, Optional[int], str]:
     if isinstance(spec, (int, str)):
-        from .._registry import get_registry
+        from ..registry._registry import get_registry
         info = get_registry().protocol(spec)
         return info.factory, info.peer, info.name.upper()
     return spec, None, str(getattr(spec, "__name__", repr(spec)))

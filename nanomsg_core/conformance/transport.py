@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Optional
 from .._constants import (AF_SP, DONTWAIT, LINGER, PAIR, PULL, PUSH, RCVBUF, RCVMAXSIZE,
                           RCVTIMEO, RECONNECT_IVL, REP, REQ, SNDBUF, SNDTIMEO, SOL_SOCKET,
                           STAT_BROKEN_CONNECTIONS)
-from .._socket import Socket
+from ..sockets._socket import Socket
 from ..errors import NanomsgError
 
 __all__ = ["TRANSPORT_CHECKS", "TransportKit", "check_transport"]

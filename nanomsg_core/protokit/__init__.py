@@ -27,8 +27,8 @@ from collections import deque
 from typing import Any, Optional
 
 from ..errors import NanomsgError
-from .._message import Message
-from .._pipe import Pipe
+from ..endpoints._message import Message
+from ..endpoints._pipe import Pipe
 from ..interfaces import ProtocolPipe
 
 __all__ = ["Distributor", "Exclusive", "FairQueue", "LoadBalancer", "ProtocolBase",

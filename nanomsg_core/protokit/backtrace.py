@@ -29,7 +29,7 @@ import struct
 from typing import Optional
 
 from .._constants import MAXTTL
-from .._message import Message
+from ..endpoints._message import Message
 from ..interfaces import ProtocolHost, ProtocolPipe
 from . import FairQueue
 

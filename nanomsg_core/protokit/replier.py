@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .._constants import EFSM
 from ..errors import NanomsgError
-from .._message import Message
+from ..endpoints._message import Message
 from .backtrace import ReplyRouter
 from ..interfaces import ProtocolHost, ProtocolPipe
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .. import _constants as C
-from .._options import OptionSpec
+from ..registry._options import OptionSpec
 from ..errors import NanomsgError
 from ..interfaces import EndpointContext
 from .dialer import DialTarget, Resolved, StreamDialer

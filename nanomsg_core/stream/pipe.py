@@ -55,7 +55,7 @@ from typing import Any, Optional, Sequence, Union, cast
 
 from .. import _constants as C
 from .. import lingering
-from .._message import Message
+from ..endpoints._message import Message
 from ..interfaces import (DirectReads, DirectWaker, EndpointContext, PipeEvents, Reactor,
                           TimerHandle)
 from ..wire import ControlReader, FrameDecoder, FrameReader, Framing, MessageCodec, WireError

@@ -46,7 +46,7 @@ from collections import deque
 from typing import Callable, Optional, Sequence
 
 from .. import _constants as C
-from .._options import OptionSpec
+from ..registry._options import OptionSpec
 from ..errors import NanomsgError
 from ..interfaces import (Buffer, CompletionCallback, EndpointContext, Reactor,
                           TimerHandle)

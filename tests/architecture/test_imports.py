@@ -15,7 +15,7 @@ CORE = ROOT / "nanomsg_core"
 
 def _plugin_packages() -> list[Path]:
     found = []
-    for group in ("plugins", "contrib"):
+    for group in ("plugins", "contrib", "tools"):
         for dist in sorted((ROOT / group).glob("*/")):
             for pkg in sorted(dist.iterdir()):
                 if pkg.is_dir() and (pkg / "__init__.py").exists():

@@ -7,7 +7,7 @@ import sys
 
 
 def test_demo_runs() -> None:
-    out = subprocess.run([sys.executable, "-m", "nanomsg_core.demo"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "nanomsg_tools.demo"], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "hello        -> HELLO" in out.stdout

@@ -19,7 +19,7 @@ from tests.support import LINUX_ONLY_ABSTRACT, WINE
 def run(*argv: str, env: Optional[dict[str, str]] = None) -> subprocess.Popen[str]:
     exe = shutil.which(argv[0])
     cmd = [exe, *argv[1:]] if exe else [sys.executable, "-c",
-                                          "import sys; from nanomsg_core import perf; "
+                                          "import sys; from nanomsg_tools import perf; "
                                           "perf.%s(sys.argv[1:])" % argv[0], *argv[1:]]
     full = dict(os.environ, **(env or {}))
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

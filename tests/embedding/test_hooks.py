@@ -8,7 +8,8 @@ import threading
 from typing import Any
 
 import nanomsg_core as nn
-from nanomsg_core import _hooks, hookspecs
+from nanomsg_core import hookspecs
+from nanomsg_core.registry import _hooks
 from tests.support import Urls, sock, wait_until
 
 

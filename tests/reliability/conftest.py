@@ -31,7 +31,7 @@ def rss_kib() -> int:
 def engine_idle() -> None:
     """Wait until the engine thread has run everything posted so far (twice:
     teardown callbacks post callbacks of their own)."""
-    from nanomsg_core._runtime import get_engine
+    from nanomsg_core.engine._runtime import get_engine
     for _ in range(2):
         ev = threading.Event()
         get_engine().call_soon_threadsafe(ev.set)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import nanomsg_core as nn
-from nanomsg_core import _pipe
+from nanomsg_core.endpoints import _pipe
 from tests.support import free_port, sock, wait_until
 
 SCHEMES = ["tcp", "ipc", "abstract", "tls+tcp", "ws", "wss"]

@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 import nanomsg_core as nn
-from nanomsg_core._pipe import Pipe
+from nanomsg_core.endpoints._pipe import Pipe
 from nanomsg_core.protokit import FairQueue
 from tests.support import free_port, sock, wait_pipes
 

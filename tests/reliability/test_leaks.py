@@ -171,7 +171,7 @@ def test_many_closed_sockets_with_armed_timers_are_freed(new_url: Urls) -> None:
 def test_engine_timer_heap_stays_bounded() -> None:
     """Arming and cancelling many timers (as closing sockets does) does not
     grow the engine's heap: cancelled entries are compacted away."""
-    from nanomsg_core._runtime import get_engine
+    from nanomsg_core.engine._runtime import get_engine
     eng = get_engine()
     seen = []
     for _ in range(5000):
@@ -185,7 +185,7 @@ def test_engine_timer_heap_stays_bounded() -> None:
 
 @pytest.mark.timeout(30)
 def test_cancelled_timer_drops_its_references() -> None:
-    from nanomsg_core._runtime import get_engine
+    from nanomsg_core.engine._runtime import get_engine
 
     class Thing:
         pass

@@ -1,4 +1,4 @@
-"""A short run of ``python -m nanomsg_core.soak``: REQ/REP and PUB/SUB across
+"""A short run of ``python -m nanomsg_tools.soak``: REQ/REP and PUB/SUB across
 processes at full speed with connection churn; memory, descriptors and
 threads of every process stay flat."""
 
@@ -13,7 +13,7 @@ import pytest
 
 @pytest.mark.timeout(60)
 def test_soak_is_flat() -> None:
-    out = subprocess.run([sys.executable, "-m", "nanomsg_core.soak", "--seconds", "20",
+    out = subprocess.run([sys.executable, "-m", "nanomsg_tools.soak", "--seconds", "20",
                           "--interval", "2", "--json"], capture_output=True, text=True,
                          timeout=50)
     assert out.returncode == 0, out.stdout + out.stderr

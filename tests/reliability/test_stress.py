@@ -17,7 +17,7 @@ import time
 import pytest
 
 import nanomsg_core as nn
-from nanomsg_core import _door as _socket  # the blocking paths live in _door
+from nanomsg_core.sockets import _door as _socket  # the blocking paths live in _door
 from tests.support import sock
 
 SECONDS = float(os.environ.get("NANOMSG_STRESS_SECONDS", "2"))

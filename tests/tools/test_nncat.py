@@ -4,7 +4,7 @@ Every pattern runs with nncat on either side of a real nanocat (and binding
 or connecting); the output formats are compared byte for byte with
 nanocat's for the same messages; bad command lines must give nanocat's
 messages and exit codes.  Both tools run as subprocesses
-(``python -m nanomsg_core.nncat``).  Synchronisation is by reading output
+(``python -m nanomsg_tools.nncat``).  Synchronisation is by reading output
 (repeating senders use ``--interval``), never by fixed sleeps.
 
 Note: nanocat truncates ``--recv-timeout`` to whole seconds (``(int) t *
@@ -24,13 +24,13 @@ from typing import IO, Any, Iterator, List, Optional, Sequence, Tuple
 import pytest
 
 import nanomsg_core as nn
-from nanomsg_core.nncat import formats
-from nanomsg_core.nncat.options import Options, UsageExit, parse
+from nanomsg_tools.nncat import formats
+from nanomsg_tools.nncat.options import Options, UsageExit, parse
 from tests.interop.peers import nanocat_bin
 from tests.support import LineReader, free_port
 
 TOOLS = ("nncat", "nanocat")
-NNCAT = [sys.executable, "-m", "nanomsg_core.nncat"]
+NNCAT = [sys.executable, "-m", "nanomsg_tools.nncat"]
 
 
 def command(tool: str, args: Sequence[str]) -> List[str]:
@@ -354,7 +354,7 @@ def test_unique_prefixes_work(start: Any) -> None:
 def test_console_script_declared() -> None:
     from importlib.metadata import entry_points
     eps = [e for e in entry_points(group="console_scripts") if e.name == "nncat"]
-    assert eps and eps[0].value == "nanomsg_core.nncat.main:main"
+    assert eps and eps[0].value == "nanomsg_tools.nncat.main:main"
 
 
 # -- parsing, in process --------------------------------------------------------------
@@ -686,7 +686,7 @@ def test_websocket_with_nanocat(start: Any, ours_binds: bool) -> None:
 
 def test_run_in_process() -> None:
     import io
-    from nanomsg_core.nncat import run
+    from nanomsg_tools.nncat import run
     out, err = io.BytesIO(), io.StringIO()
     assert run(["nncat", "--pull", "--bind", "inproc://nncat-run", "--recv-timeout", "0.05"],
                stdout=out, stderr=err) == 0

@@ -34,7 +34,7 @@ def no_leaks() -> Iterator[None]:
     warm = pair()
     warm.bind("inproc://warm-%d" % id(warm))
     warm.close()
-    from nanomsg_core._runtime import get_engine
+    from nanomsg_core.engine._runtime import get_engine
     ev = threading.Event()
     get_engine().call_soon_threadsafe(ev.set)
     ev.wait(5)

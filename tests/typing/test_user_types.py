@@ -107,7 +107,7 @@ def test_the_signature_an_ide_reads_names_the_options() -> None:
     keys = set(typing.get_type_hints(nn.SocketOptions))
     assert keys == set(nn.Socket.OPTION_NAMES)
     for key in keys:                        # each keyword is also a typed property
-        assert isinstance(nn.Socket.__dict__[key], nn._options.SocketOption), key
+        assert isinstance(nn.Socket.__dict__[key], nn.registry._options.SocketOption), key
 
 
 def test_a_misspelt_keyword_still_fails_at_run_time() -> None:

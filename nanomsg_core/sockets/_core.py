@@ -6,7 +6,7 @@ the pipes, the options, the counters the engine keeps, the ``RCVFD`` /
 ``SNDFD`` pair, the pipe-event callbacks and the socket's own waiter
 deques -- and is the only code that changes them.  The doors (the socket
 itself, its default context, and every :class:`~nanomsg_core.Context`;
-see :mod:`nanomsg_core._door`) read its fields and call its methods.
+see :mod:`nanomsg_core.sockets._door`) read its fields and call its methods.
 Endpoints, pipes and transports reach the socket through it too:
 
 * :meth:`SocketCore.attach_pipe` / :meth:`SocketCore.pipe_closed` -- a
@@ -38,22 +38,22 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from . import _constants as C
-from ._engine import Timer
-from ._hooks import HOOKS
-from ._options import SOCKET_DEFAULTS
-from ._pipe import Pipe
+from .. import _constants as C
+from ..engine._engine import Timer
+from ..registry._hooks import HOOKS
+from ..registry._options import SOCKET_DEFAULTS
+from ..endpoints._pipe import Pipe
 from ._poll import ReadyFd
-from ._runtime import get_engine
-from .errors import NanomsgError
-from .interfaces import DirectWaker, SocketProtocol, TransportPipe
-from .log import log_limited
+from ..engine._runtime import get_engine
+from ..errors import NanomsgError
+from ..interfaces import DirectWaker, SocketProtocol, TransportPipe
+from ..log import log_limited
 
 if TYPE_CHECKING:
     import threading
 
-    from ._endpoint import Endpoint
-    from ._registry import ProtocolInfo
+    from ..endpoints._endpoint import Endpoint
+    from ..registry._registry import ProtocolInfo
     from ._socket import Socket
 
 __all__ = ["SocketCore", "dead_error", "terminate", "timed_out", "unpark", "wake_all",

@@ -1,7 +1,7 @@
 """A socket's options: ``setsockopt``/``getsockopt`` and their typed properties.
 
 The socket-level values live in the socket's
-:class:`~nanomsg_core._core.SocketCore` (endpoints snapshot them, protocols
+:class:`~nanomsg_core.sockets._core.SocketCore` (endpoints snapshot them, protocols
 read them through their host); the timeouts in its door; the protocol's
 in its state machine; transport levels (``< 0``) in the core again, checked
 by the plugin that registered them.
@@ -12,12 +12,12 @@ from __future__ import annotations
 import errno
 from typing import Any
 
-from . import _constants as C
+from .. import _constants as C
 from ._door import Door
-from ._options import check_socket_option
-from ._registry import get_registry
-from .errors import NanomsgError
-from .protokit import RecvOnly, SendOnly
+from ..registry._options import check_socket_option
+from ..registry._registry import get_registry
+from ..errors import NanomsgError
+from ..protokit import RecvOnly, SendOnly
 
 __all__ = ["SocketOptionAccess"]
 

@@ -1,4 +1,4 @@
-"""A soak test: ``python -m nanomsg_core.soak --minutes N`` (or ``--seconds N``).
+"""A soak test: ``python -m nanomsg_tools.soak --minutes N`` (or ``--seconds N``).
 
 Theory of operation: two child processes serve, the parent drives, all at
 full speed and only through the public API.  One child binds a REP that
@@ -28,7 +28,7 @@ import threading
 import time
 from typing import IO, Any, Optional
 
-from . import (AF_SP, PUB, RCVTIMEO, RECONNECT_IVL, REP, REQ, SNDTIMEO, SOL_SOCKET, SUB,
+from nanomsg_core import (AF_SP, PUB, RCVTIMEO, RECONNECT_IVL, REP, REQ, SNDTIMEO, SOL_SOCKET, SUB,
                SUB_SUBSCRIBE, NanomsgError, Socket)
 
 __all__ = ["main", "proc_stats"]
@@ -190,7 +190,7 @@ def run(seconds: float, interval: float, transport: str, as_json: bool,
     try:
         rep_url, pub_url = _urls(transport, tmp)
         for role, url in (("rep", rep_url), ("pub", pub_url)):
-            p = subprocess.Popen([sys.executable, "-m", "nanomsg_core.soak", "--role", role,
+            p = subprocess.Popen([sys.executable, "-m", "nanomsg_tools.soak", "--role", role,
                                   "--url", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  text=True)
             children.append(p)
@@ -259,7 +259,7 @@ def run(seconds: float, interval: float, transport: str, as_json: bool,
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m nanomsg_core.soak", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m nanomsg_tools.soak", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--minutes", type=float, help="how long to run (default 1)")

@@ -8,7 +8,7 @@ runs the dial loop: dial; on failure wait ``RECONNECT_IVL`` (doubling up to
 ``RECONNECT_IVL_MAX`` when that is set) and dial again; on success reset the
 interval; when the pipe dies (or the socket refuses it) wait and dial again.
 All waits are engine timers.  Endpoints reach their socket only through its
-:class:`~nanomsg_core._core.SocketCore`.
+:class:`~nanomsg_core.sockets._core.SocketCore`.
 
 A blocking ``connect(url, block=True)`` gives its endpoint a
 :class:`FirstConnection` before it starts: the first attempt that fails
@@ -23,14 +23,14 @@ import errno
 import threading
 from typing import TYPE_CHECKING, Any, Optional
 
-from . import _constants as C
-from ._engine import Timer
-from .errors import NanomsgError
-from ._runtime import get_engine
-from .interfaces import Dialer, Listener, Reactor, Transport, TransportPipe
+from .. import _constants as C
+from ..engine._engine import Timer
+from ..errors import NanomsgError
+from ..engine._runtime import get_engine
+from ..interfaces import Dialer, Listener, Reactor, Transport, TransportPipe
 
 if TYPE_CHECKING:
-    from ._core import SocketCore
+    from ..sockets._core import SocketCore
     from ._pipe import Pipe
 
 __all__ = ["BlockingDialEndpoint", "DialEndpoint", "Endpoint", "FirstConnection",

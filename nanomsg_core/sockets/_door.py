@@ -31,12 +31,12 @@ import time
 from collections import deque
 from typing import Any, Callable, Optional, Protocol, TypeVar, Union
 
-from . import _constants as C
+from .. import _constants as C
 from ._core import SocketCore, dead_error, terminated, timed_out, unpark
-from ._hooks import HOOKS
-from ._message import Message
+from ..registry._hooks import HOOKS
+from ..endpoints._message import Message
 from ._waker import HAVE_DIRECT, thread_waker
-from .errors import NanomsgError
+from ..errors import NanomsgError
 
 __all__ = ["Door", "HAVE_DIRECT", "outgoing", "to_bytes"]
 

@@ -1,7 +1,7 @@
 """Contexts: several independent protocol state machines over one socket's pipes.
 
 Theory of operation.  A :class:`Context` is one more door
-(:mod:`nanomsg_core._door`) of its socket: the socket's own send/receive
+(:mod:`nanomsg_core.sockets._door`) of its socket: the socket's own send/receive
 path -- the one lock, the attempts, the statistics, the hooks, thread,
 asyncio and trio blocking -- over a protocol *context* (see
 :class:`~nanomsg_core.interfaces.ProtocolContext`) instead of the socket's
@@ -30,13 +30,13 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import _constants as C
+from .. import _constants as C
 from ._core import SocketCore, wake_all, wake_one
 from ._door import Door
-from ._options import check_socket_option
-from ._runtime import get_engine
-from .errors import NanomsgError
-from .interfaces import ContextCapable, ProtocolContext
+from ..registry._options import check_socket_option
+from ..engine._runtime import get_engine
+from ..errors import NanomsgError
+from ..interfaces import ContextCapable, ProtocolContext
 
 if TYPE_CHECKING:
     from ._socket import Socket

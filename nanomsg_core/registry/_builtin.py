@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .hookspecs import hookimpl
+from ..hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from ._registry import Registry
@@ -12,5 +12,5 @@ if TYPE_CHECKING:
 
 @hookimpl
 def nanomsg_core_register(registry: "Registry") -> None:
-    from ._selector_poller import SelectorPoller
+    from ..engine._selector_poller import SelectorPoller
     registry.add_poller("selectors", SelectorPoller, priority=0, distribution="nanomsg-core")

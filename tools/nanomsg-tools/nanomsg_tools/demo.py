@@ -1,4 +1,4 @@
-"""``python -m nanomsg_core.demo``: sockets talking across processes.
+"""``python -m nanomsg_tools.demo``: sockets talking across processes.
 
 1. REQ/REP over TCP: a child process serves an upper-casing REP socket; we
    send requests and print the replies.
@@ -35,7 +35,7 @@ def _sock(domain: int, proto: int) -> nn.Socket:
 
 
 def _child(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "nanomsg_core.demo", *args],
+    return subprocess.Popen([sys.executable, "-m", "nanomsg_tools.demo", *args],
                             stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
 
 
@@ -157,7 +157,7 @@ def step_pair() -> None:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m nanomsg_core.demo", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m nanomsg_tools.demo", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--serve-upper", metavar="URL_FILE", help=argparse.SUPPRESS)
     ap.add_argument("--work", nargs=3, metavar=("TASKS", "RESULTS", "NAME"),

@@ -1,4 +1,4 @@
-"""``python -m nanomsg_core.nncat``."""
+"""``python -m nanomsg_tools.nncat``."""
 
 from __future__ import annotations
 

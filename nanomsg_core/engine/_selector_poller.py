@@ -32,8 +32,8 @@ import sys
 import threading
 from typing import Any, Callable, Optional, Sequence
 
-from .faults import contain
-from .interfaces import Buffer, CompletionCallback
+from ..faults import contain
+from ..interfaces import Buffer, CompletionCallback
 
 __all__ = ["SelectorPoller"]
 

@@ -11,7 +11,7 @@ from collections import deque
 from typing import Any, Callable, Optional, TypeVar
 
 from ._core import timed_out, unpark
-from .errors import NanomsgError
+from ..errors import NanomsgError
 
 __all__ = ["trio_block"]
 

@@ -23,8 +23,8 @@ import threading
 import time
 from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
-from . import _constants as C
-from ._socket import Socket
+import nanomsg_core as C
+from nanomsg_core import Socket
 
 __all__ = ["inproc_lat", "inproc_thr", "local_lat", "local_thr", "remote_lat", "remote_thr"]
 

@@ -12,7 +12,7 @@ import threading
 from typing import Optional
 
 from ._engine import Engine
-from ._registry import get_registry
+from ..registry._registry import get_registry
 
 __all__ = ["get_engine"]
 

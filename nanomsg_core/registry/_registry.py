@@ -18,11 +18,12 @@ from typing import Any, Callable, Mapping, Optional, Union
 
 import pluggy
 
-from . import _hooks, hookspecs
+from . import _hooks
+from .. import hookspecs
 from ._catalog import KNOWN_LEVELS, KNOWN_NAMES, KNOWN_PROTOCOLS, KNOWN_SCHEMES
 from ._options import OptionSpec
-from .errors import NanomsgError
-from .interfaces import Poller, ProtocolFactory, Transport
+from ..errors import NanomsgError
+from ..interfaces import Poller, ProtocolFactory, Transport
 
 __all__ = ["OptionSpec", "PollerInfo", "ProtocolInfo", "Registry", "get_registry",
            "register_plugin", "unregister_plugin"]

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import (Any, Callable, Generic, Optional, Protocol, TypedDict, TypeVar, Union,
                     overload)
 
-from . import _constants as C
-from .errors import NanomsgError
+from .. import _constants as C
+from ..errors import NanomsgError
 
 __all__ = ["OPTION_NAMES", "OptionSpec", "READ_ONLY", "SOCKET_DEFAULTS", "SocketOption",
            "SocketOptions", "check_socket_option"]

@@ -19,8 +19,8 @@ import socket
 import time
 from typing import TYPE_CHECKING, Sequence
 
-from . import _constants as C
-from .errors import NanomsgError
+from .. import _constants as C
+from ..errors import NanomsgError
 
 if TYPE_CHECKING:
     from ._socket import Socket

@@ -7,7 +7,7 @@ a deferred pipe close) and loops forever:
 with :meth:`Engine.call_soon_threadsafe`.  Every callback posted from
 another thread wakes the poller; callbacks posted from the engine thread
 itself do not.  The engine knows nothing of plugins: whoever builds it
-hands it a poller (see :mod:`nanomsg_core._runtime`).  It is the
+hands it a poller (see :mod:`nanomsg_core.engine._runtime`).  It is the
 :class:`~nanomsg_core.interfaces.Reactor` transports see.
 """
 
@@ -21,8 +21,8 @@ import time
 from collections import deque
 from typing import Any, Callable, Optional
 
-from .interfaces import Poller
-from .log import log_limited
+from ..interfaces import Poller
+from ..log import log_limited
 
 __all__ = ["Engine", "Timer"]
 

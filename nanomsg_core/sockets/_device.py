@@ -21,9 +21,9 @@ import threading
 from collections import deque
 from typing import Any, Callable, Optional
 
-from . import _constants as C
-from .errors import NanomsgError
-from ._message import Message
+from .. import _constants as C
+from ..errors import NanomsgError
+from ..endpoints._message import Message
 from ._socket import Socket
 
 __all__ = ["device"]

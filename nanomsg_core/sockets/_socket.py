@@ -1,11 +1,11 @@
 """The socket: the application's object, and its own default context.
 
-Theory of operation: a :class:`Socket` is a :class:`~nanomsg_core._door.Door`
+Theory of operation: a :class:`Socket` is a :class:`~nanomsg_core.sockets._door.Door`
 -- the one send/receive path that every :class:`~nanomsg_core.Context` uses
 too -- over its protocol, plus what only a socket has: endpoints, pipe-event
-callbacks, statistics, options (:mod:`nanomsg_core._sockopts`) and close.
+callbacks, statistics, options (:mod:`nanomsg_core.sockets._sockopts`) and close.
 Its shared state (the one lock, the dead flag, the pipes, the readiness
-fds, the waiter deques) lives in its :class:`~nanomsg_core._core.SocketCore`,
+fds, the waiter deques) lives in its :class:`~nanomsg_core.sockets._core.SocketCore`,
 which is also what the machinery calls; this module changes that state only
 through the core's methods.
 """
@@ -19,17 +19,17 @@ import time
 import weakref
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Optional, Union
 
-from . import _constants as C
-from . import lingering
+from .. import _constants as C
+from .. import lingering
 from ._context import Context, context_counts, open_context
 from ._core import SocketCore, dead_error, terminate, terminated
-from ._endpoint import BlockingDialEndpoint, DialEndpoint, Endpoint, ListenEndpoint
-from ._hooks import HOOKS
-from ._options import OPTION_NAMES as _OPTION_NAMES, SocketOption, SocketOptions
-from ._pipe import Pipe
-from ._registry import get_registry
+from ..endpoints._endpoint import BlockingDialEndpoint, DialEndpoint, Endpoint, ListenEndpoint
+from ..registry._hooks import HOOKS
+from ..registry._options import OPTION_NAMES as _OPTION_NAMES, SocketOption, SocketOptions
+from ..endpoints._pipe import Pipe
+from ..registry._registry import get_registry
 from ._sockopts import SocketOptionAccess
-from .errors import NanomsgError
+from ..errors import NanomsgError
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack      # for checkers only: no import at run time

@@ -27,11 +27,11 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._message import Message
-from .interfaces import (DirectReceiver, DirectWaker, PeerCertificate, PeerCredentials, RecvMaxSize,
+from ..interfaces import (DirectReceiver, DirectWaker, PeerCertificate, PeerCredentials, RecvMaxSize,
                          TransportPipe)
 
 if TYPE_CHECKING:
-    from ._core import SocketCore as _SocketCore
+    from ..sockets._core import SocketCore as _SocketCore
     from ._endpoint import Endpoint
 
 __all__ = ["Pipe"]
