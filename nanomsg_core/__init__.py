@@ -9,7 +9,8 @@ are separate distributions found through the entry-point group
 
 from __future__ import annotations
 
-import errno as _errno
+from errno import (EADDRINUSE, EADDRNOTAVAIL, EAFNOSUPPORT, EAGAIN, EBADF, ECONNREFUSED, EINVAL,
+                   EMSGSIZE, ENOPROTOOPT, ENOTSUP, EPROTONOSUPPORT, ETIMEDOUT)
 
 from ._constants import (PIPE_EV_ADD_POST, PIPE_EV_ADD_PRE, PIPE_EV_REM_POST, AF_SP, AF_SP_RAW, BUS, DOMAIN, DONTWAIT, EFSM, ETERM, FANIN,
                          FANOUT, INPROC, IPC, IPC_GROUP, IPC_OWNER, IPC_PERMISSIONS, IPV4ONLY, LINGER, MAXTTL, PAIR, POLLIN,
@@ -39,19 +40,6 @@ from .sockets._context import Context
 from .hookspecs import hookimpl
 
 __version__ = "0.1.0"
-
-EADDRINUSE = _errno.EADDRINUSE
-EADDRNOTAVAIL = _errno.EADDRNOTAVAIL
-EAFNOSUPPORT = _errno.EAFNOSUPPORT
-EAGAIN = _errno.EAGAIN
-EBADF = _errno.EBADF
-ECONNREFUSED = _errno.ECONNREFUSED
-EINVAL = _errno.EINVAL
-EMSGSIZE = _errno.EMSGSIZE
-ENOPROTOOPT = _errno.ENOPROTOOPT
-ENOTSUP = _errno.ENOTSUP
-EPROTONOSUPPORT = _errno.EPROTONOSUPPORT
-ETIMEDOUT = _errno.ETIMEDOUT
 
 
 def symbol(index: int) -> tuple[str, int]:

@@ -77,13 +77,7 @@ class _EpollBackend:
         self._out = ep.EPOLLOUT | ep.EPOLLERR | ep.EPOLLHUP
 
     def apply(self, fd: int, old: int, new: int) -> None:
-        flags = self._flags[new & ~_READ if new & _HUP else new]
-        if old == 0:
-            self._ep.register(fd, flags)
-        elif new == 0:
-            self._ep.unregister(fd)
-        else:
-            self._ep.modify(fd, flags)
+        _apply(self._ep, fd, old, new, self._flags[new & ~_READ if new & _HUP else new])
 
     def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
         out = []
@@ -96,6 +90,16 @@ class _EpollBackend:
         self._ep.close()
 
 
+def _apply(selector: Any, fd: int, old: int, new: int, flags: int) -> None:
+    """Register, change or drop *fd*'s interest (*old* -> *new*), as *flags*."""
+    if old == 0:
+        selector.register(fd, flags)
+    elif new == 0:
+        selector.unregister(fd)
+    else:
+        selector.modify(fd, flags)
+
+
 class _SelectorsBackend:
     """Everywhere else: the best ``selectors`` selector."""
 
@@ -105,12 +109,7 @@ class _SelectorsBackend:
         self._sel = selectors.DefaultSelector()
 
     def apply(self, fd: int, old: int, new: int) -> None:
-        if old == 0:
-            self._sel.register(fd, new)
-        elif new == 0:
-            self._sel.unregister(fd)
-        else:
-            self._sel.modify(fd, new)
+        _apply(self._sel, fd, old, new, new)
 
     def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
         return [(key.fd, ev) for key, ev in self._sel.select(timeout)]

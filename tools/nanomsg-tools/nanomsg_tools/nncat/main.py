@@ -145,20 +145,15 @@ class Cat:
 
     def attach(self) -> None:
         o = self.o
-        if o.tls and o.bind:
-            self._tls(server=True)
-        for url in o.bind:
-            try:
-                self.s.bind(url)
-            except nn.NanomsgError as e:
-                raise self.fail("Can't bind", e) from None
-        if o.tls and o.connect:
-            self._tls(server=False)
-        for url in o.connect:
-            try:
-                self.s.connect(url)
-            except nn.NanomsgError as e:
-                raise self.fail("Can't connect", e) from None
+        for server, urls, attach, what in ((True, o.bind, self.s.bind, "Can't bind"),
+                                           (False, o.connect, self.s.connect, "Can't connect")):
+            if o.tls and urls:
+                self._tls(server=server)
+            for url in urls:
+                try:
+                    attach(url)
+                except nn.NanomsgError as e:
+                    raise self.fail(what, e) from None
 
     # -- messages --------------------------------------------------------------
 

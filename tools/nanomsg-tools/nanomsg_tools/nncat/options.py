@@ -105,6 +105,12 @@ def _sock(name: str, proto: int, provides: int, requires: int, *, arg0: bool = T
                arg0=("nn_" + name) if arg0 else None, ext=ext, alias=alias)
 
 
+def _echo(name: str, short: str, text: str) -> Opt:
+    """``--NAME``: one of the echo formats (``--format NAME``)."""
+    return Opt(name, short, Kind.SET_ENUM, "format", name, 0, 0, READABLE,
+               "Input Options", None, text)
+
+
 _NANOCAT: List[Opt] = [
     Opt("verbose", "v", Kind.INCREMENT, "verbose", None, 0, 0, 0,
         "Generic", None, "Increase verbosity of the nanocat"),
@@ -146,20 +152,15 @@ _NANOCAT: List[Opt] = [
         "command-line."),
     Opt("format", "", Kind.ENUM, "format", None, 0, 0, READABLE,
         "Input Options", "FORMAT", "Use echo format FORMAT (same as the options below)"),
-    Opt("raw", "", Kind.SET_ENUM, "format", "raw", 0, 0, READABLE,
-        "Input Options", None, "Dump message as is (Note: no delimiters are printed)"),
-    Opt("ascii", "A", Kind.SET_ENUM, "format", "ascii", 0, 0, READABLE,
-        "Input Options", None, "Print ASCII part of message delimited by newline. All "
-        "non-ascii characters replaced by dot."),
-    Opt("quoted", "Q", Kind.SET_ENUM, "format", "quoted", 0, 0, READABLE,
-        "Input Options", None, "Print each message on separate line in double quotes with "
-        "C-like character escaping"),
-    Opt("msgpack", "", Kind.SET_ENUM, "format", "msgpack", 0, 0, READABLE,
-        "Input Options", None, "Print each message as msgpacked string (raw type). This is "
-        "useful for programmatic parsing."),
-    Opt("hex", "", Kind.SET_ENUM, "format", "hex", 0, 0, READABLE,
-        "Input Options", None, "Print each message on separate line in double quotes with "
-        "hex values"),
+    _echo("raw", "", "Dump message as is (Note: no delimiters are printed)"),
+    _echo("ascii", "A", "Print ASCII part of message delimited by newline. All "
+          "non-ascii characters replaced by dot."),
+    _echo("quoted", "Q", "Print each message on separate line in double quotes with "
+          "C-like character escaping"),
+    _echo("msgpack", "", "Print each message as msgpacked string (raw type). This is "
+          "useful for programmatic parsing."),
+    _echo("hex", "", "Print each message on separate line in double quotes with "
+          "hex values"),
     Opt("interval", "i", Kind.FLOAT, "send_interval", None, 0, 0, WRITEABLE,
         "Output Options", "SEC", "Send message (or request) every SEC seconds"),
     Opt("delay", "d", Kind.FLOAT, "send_delay", None, 0, 0, 0,
