@@ -1,7 +1,9 @@
-"""No import cycle among the core's modules at run time: the module-level
-imports of ``nanomsg_core`` (not those under ``if TYPE_CHECKING:``, not those
-inside a function, which run later) form a graph without a cycle, so every
-module can be imported first and the layers read bottom-up.
+"""No import cycle among the core's modules at run time, and no private room
+importing a room above it (sockets > endpoints > engine > registry): the
+module-level imports of ``nanomsg_core`` (not those under ``if
+TYPE_CHECKING:``, not those inside a function, which run later) form a graph
+without a cycle, so every module can be imported first and the layers read
+bottom-up.
 
 An import of a submodule also runs its packages' ``__init__`` first; those
 edges are left out (a package's ``__init__`` re-exporting its own modules is
@@ -128,3 +130,32 @@ def test_the_check_finds_a_cycle_and_ignores_type_checking(tmp_path: Path) -> No
     graph = import_graph(tmp_path, "pkg")
     assert graph["pkg.room._a"] == {"pkg._b"} and graph["pkg._b"] == set()
     assert cycles(graph) == [["pkg._c", "pkg._d"]]
+
+
+# the private rooms, top (what the application holds) to bottom
+ROOMS = ("sockets", "endpoints", "engine", "registry")
+
+
+def _room(module: str) -> int | None:
+    parts = module.split(".")
+    return ROOMS.index(parts[1]) if len(parts) > 2 and parts[1] in ROOMS else None
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Run-time imports from a room into a room above it."""
+    return ["%s -> %s" % (a, b) for a in sorted(graph) for b in sorted(graph[a])
+            if (ra := _room(a)) is not None and (rb := _room(b)) is not None and rb < ra]
+
+
+def test_rooms_import_only_the_rooms_below() -> None:
+    graph = import_graph(ROOT, "nanomsg_core")
+    assert {_room(m) for m in graph} >= set(range(len(ROOMS)))
+    bad = upward_imports(graph)
+    assert not bad, "a room imports a room above it (%s, top first):\n%s" % (
+        " > ".join(ROOMS), "\n".join(bad))
+
+
+def test_the_layer_check_flags_an_upward_import() -> None:
+    graph = {"nanomsg_core.engine._x": {"nanomsg_core.sockets._y", "nanomsg_core.registry._z"},
+             "nanomsg_core.sockets._y": {"nanomsg_core.engine._x"}}
+    assert upward_imports(graph) == ["nanomsg_core.engine._x -> nanomsg_core.sockets._y"]
