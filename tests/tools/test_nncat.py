@@ -477,8 +477,9 @@ def test_count_on_receivers_and_senders(start: Any) -> None:
 def test_count_on_req_and_rep(start: Any) -> None:
     url = tcp()
     rep = start("nncat", "--rep", "--bind", url, "-D", "r", "--count", "2", "-A", lines=False)
-    # the interval must outlast a reply's round trip (a late reply is dropped)
-    req = start("nncat", "--req", "--connect", url, "-D", "q", "-i", "0.5", "--count", "2",
+    # the interval must outlast a reply's round trip (a late reply is dropped): 2 s is
+    # generous on a loaded machine
+    req = start("nncat", "--req", "--connect", url, "-D", "q", "-i", "2", "--count", "2",
                 "-A", lines=False)
     assert req.wait() == (b"r\nr\n", b"", 0)
     assert rep.wait() == (b"q\nq\n", b"", 0)
