@@ -76,7 +76,7 @@ def _source_tree(pkg_dir: str) -> Optional[str]:
             except metadata.PackageNotFoundError:
                 continue
             if text:
-                url = json.loads(text).get("url", "")
+                url = str(json.loads(text).get("url", ""))
                 if url.startswith("file://"):
                     return url[7:]
     except Exception:
@@ -207,18 +207,31 @@ def section(meta: dict[str, Any], records: list[dict[str, Any]], rat: list[dict[
     return "\n".join(L) + "\n"
 
 
-def splice(target: str, md: str) -> None:
-    """Replace what stands between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``
-    in FILE (``target`` is ``FILE#NAME``) with *md*."""
+def _locate(target: str) -> tuple[str, str, int, int]:
+    """``FILE#NAME`` -> (FILE, its text, where NAME's section starts and ends)."""
     path, sep, name = target.rpartition("#")
     if not sep or not path or not name:
         raise BuildError("--section wants FILE#NAME, got %r" % target)
-    with open(path) as f:
-        text = f.read()
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        raise BuildError("--section: cannot read %s: %s" % (path, e)) from e
     start, end = "<!-- bench:%s -->" % name, "<!-- /bench:%s -->" % name
     a, b = text.find(start), text.find(end)
     if a < 0 or b < a:
         raise BuildError("%s has no %s ... %s markers" % (path, start, end))
-    text = text[:a + len(start)] + "\n" + md + text[b:]
+    return path, text, a + len(start), b
+
+
+def check_section(target: str) -> None:
+    """Fail before a long run, not after it, when the section is not there."""
+    _locate(target)
+
+
+def splice(target: str, md: str) -> None:
+    """Replace what stands between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``
+    in FILE (``target`` is ``FILE#NAME``) with *md*."""
+    path, text, a, b = _locate(target)
     with open(path, "w") as f:
-        f.write(text)
+        f.write(text[:a] + "\n" + md + text[b:])

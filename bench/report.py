@@ -121,7 +121,7 @@ def ratios(records: list[dict[str, Any]], names: list[str],
     keys = sorted({k for k, _ in by}, key=_sort_key)
     for k in keys:
         for b in builds:
-            vs = [o for o in ("pyzmq", "pynng", "raw") if o in names]
+            vs: list[str] = [o for o in ("pyzmq", "pynng", "raw") if o in names]
             if b != builds[0]:
                 vs.append(builds[0])
             for other in vs:
@@ -193,7 +193,7 @@ def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
                                   fmt(med(g[k].get(i, []), "MB/s")))
                 if g[k].get(i) else "–" for i in cols] for k in pts("thr")])
     if rat:
-        others = [o for o in ("pyzmq", "pynng", "raw") if o in names]
+        others: list[str] = [o for o in ("pyzmq", "pynng", "raw") if o in names]
         many = len(builds) > 1
         if many:
             others.append(builds[0])

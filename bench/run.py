@@ -249,6 +249,8 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
             ap.error("unknown implementation %r" % x)
     try:
         a.builds = builds.parse_specs(a.ours)
+        if a.section:
+            builds.check_section(a.section)
     except builds.BuildError as e:
         ap.error(str(e))
     if a.out is None:
