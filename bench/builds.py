@@ -36,7 +36,7 @@ def shown(argv: list[str], root: str) -> str:
         if os.path.isabs(val):
             rel = os.path.relpath(val, root)
             val = rel if not rel.startswith("..") else "…/" + "/".join(
-                val.rstrip("/").split("/")[-3:])
+                [x for x in val.split("/") if x][-3:])
         out.append(head + sep + val if sep else val)
     return "python bench/run.py " + " ".join(out)
 
@@ -204,6 +204,9 @@ def section(meta: dict[str, Any], records: list[dict[str, Any]], rat: list[dict[
     w("")
     w("Cost = time per unit of work (round trip, message, request), median "
       "(min–max) of the per-round ratios: **< 1 means that build is faster**.")
+    for n in meta.get("notes", []) + ["failed: " + f for f in meta.get("failures", [])]:
+        w("")
+        w("_%s._" % " ".join(n.split())[:300])
     return "\n".join(L) + "\n"
 
 

@@ -221,6 +221,9 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
                     help="directory for the markdown table and the plots (default docs/bench; "
                          "'' writes none)")
     ap.add_argument("--json", default=None, help="write every result and ratio as JSON here")
+    ap.add_argument("--from-json", default=None, metavar="FILE",
+                    help="measure nothing: write the tables, plots and --section of the "
+                         "run saved in FILE (by --json)")
     ap.add_argument("--_child", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a._child:
@@ -254,7 +257,8 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     except builds.BuildError as e:
         ap.error(str(e))
     if a.out is None:
-        a.out = "" if a.smoke else os.path.join(os.path.dirname(HERE), "docs", "bench")
+        a.out = ("" if a.smoke or a.from_json
+                 else os.path.join(os.path.dirname(HERE), "docs", "bench"))
     return a
 
 
@@ -294,6 +298,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     if a._child:
         child_main(*a._child)
         return 0
+    if a.from_json:
+        return republish(a)
     prof = dict(PROFILES[a.mode])
     for opt, field in (("clients", "clients"), ("pub_subs", "pub_subs"),
                        ("subscriptions", "subs"), ("sizes", "sizes")):
@@ -360,7 +366,6 @@ def main(argv: Optional[list[str]] = None) -> int:
                 log("  %s  %s  (%.1fs)" % (tag, brief(p["measure"], vals), time.monotonic() - t0))
     log("bench: done in %.0fs" % (time.monotonic() - started))
 
-    import report
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "python": sys.version.split()[0], "machine": "%s, %d CPUs" % (
                 platform.platform(), os.cpu_count() or 0),
@@ -369,6 +374,18 @@ def main(argv: Optional[list[str]] = None) -> int:
                                     os.path.dirname(HERE)),
             "builds": {b: idents[b] for b in build_names},
             "notes": notes, "failures": failures}
+    publish(a, meta, records, names, build_names)
+    if failures:
+        log("bench: %d measurement(s) failed:" % len(failures))
+        for x in failures:
+            log("  " + x[:300])
+    return 1 if failures else 0
+
+
+def publish(a: argparse.Namespace, meta: dict[str, Any], records: list[dict[str, Any]],
+            names: list[str], build_names: list[str]) -> None:
+    """The markdown (stdout, DIR/latest.md), the plots, the section, the JSON."""
+    import report
     ratios = report.ratios(records, names, build_names)
     md = report.markdown(meta, records, ratios, names, build_names)
     peers = [o for o in report.PEERS if o in names]
@@ -379,7 +396,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     sys.stdout.flush()
     if a.out:
         os.makedirs(a.out, exist_ok=True)
-        suffix = "-pin-one" if a.pin == "one" else ""
+        suffix = "-pin-one" if meta["pin"] == "one" else ""
         plots, no_plots = report.plots(records, names, a.out, suffix, build_names)
         if no_plots:
             log("bench: no plots: " + no_plots)
@@ -398,11 +415,21 @@ def main(argv: Optional[list[str]] = None) -> int:
         with open(a.json, "w") as f:
             json.dump({"meta": meta, "records": records, "ratios": ratios}, f, indent=1)
         log("bench: wrote " + a.json)
-    if failures:
-        log("bench: %d measurement(s) failed:" % len(failures))
-        for x in failures:
-            log("  " + x[:300])
-    return 1 if failures else 0
+
+
+def republish(a: argparse.Namespace) -> int:
+    """--from-json: the tables, plots and section of an earlier run, measuring nothing."""
+    import report
+    with open(a.from_json) as f:
+        data = json.load(f)
+    meta, records = data["meta"], data["records"]
+    build_names = list(meta.get("builds") or ["ours"])
+    seen = {r["impl"] for r in records}
+    names = [b for b in build_names if b in seen] + [i for i in report.PEERS if i in seen]
+    if a.json == a.from_json:
+        a.json = None
+    publish(a, meta, records, names, build_names)
+    return 0
 
 
 def brief(measure: str, v: dict[str, Any]) -> str:

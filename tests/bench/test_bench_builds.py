@@ -80,6 +80,16 @@ def test_two_builds_side_by_side(tmp_path: Path) -> None:
     rows = [ln for ln in text.splitlines() if ln.startswith("| lat | tcp | 64 B | ")]
     assert [ln.split("|")[4].strip() for ln in rows] == ["one", "two"], text
 
+    # --from-json writes the same section again, measuring nothing
+    again = tmp_path / "again.md"
+    again.write_text(PAGE)
+    p = subprocess.run([sys.executable, str(RUN), "--from-json", str(js),
+                        "--section", "%s#builds" % again], capture_output=True, text=True,
+                       timeout=60, cwd=str(tmp_path), check=False)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert again.read_text() == text
+    assert "points x" not in p.stderr and not (tmp_path / "docs").exists()
+
 
 @pytest.mark.parametrize("args, says", [
     (["--ours", "nameless"], "NAME=PYTHON"),
