@@ -161,8 +161,12 @@ def section(meta: dict[str, Any], records: list[dict[str, Any]], rat: list[dict[
     w("| build | nanomsg_core | compiled | how we know | source commit |")
     w("|---|---|---|---|---|")
     for b in builds:
-        i = meta.get("builds", {}).get(b, {})
-        commit = i.get("commit") or "?"
+        i = (meta.get("builds") or {}).get(b)
+        if i is None:               # a run from before builds were recorded
+            v = meta.get("versions", {}).get(b, "?").replace("nanomsg_core ", "")
+            w("| %s | %s | not recorded | – | not recorded |" % (b, v))
+            continue
+        commit = i.get("commit") or "unknown"
         if i.get("dirty"):
             commit += " + uncommitted changes"
         w("| %s | %s | %s | %s | %s |" % (b, i.get("version", "?"),
@@ -176,8 +180,9 @@ def section(meta: dict[str, Any], records: list[dict[str, Any]], rat: list[dict[
         if r["pairs"] > 1:
             txt += " (%.2f–%.2f)" % (r["min"], r["max"])
         by.setdefault(kk, {})[r["vs"]] = txt
-    head = ["measure", "transport", "size", "build", "figure"]
-    if len(builds) > 1:
+    many = len(builds) > 1
+    head = ["measure", "transport", "size"] + (["build"] if many else []) + ["figure"]
+    if many:
         head.append("cost / %s" % first)
     head += ["cost / %s" % p for p in peers]
     w("| " + " | ".join(head) + " |")
@@ -187,17 +192,18 @@ def section(meta: dict[str, Any], records: list[dict[str, Any]], rat: list[dict[
             continue
         field = {"lat": "us", "thr": "msg/s", "sizes": "MB/s", "scale-clients": "req/s",
                  "scale-pub": "delivered/s"}[k[0]]
-        what = report.size_name(k[2]) if k[3] is None else "%s, n=%d" % (
-            report.size_name(k[2]), k[3])
+        what = report.size_name(k[2])
+        if k[3] is not None:
+            what += ", %d %s" % (k[3], "clients" if k[0] == "scale-clients" else "subs")
         if k[4]:
             what += ", +1 stalled"
         for b in builds:
             if not g[k].get(b):
                 continue
             rk = k + (b,)
-            row = [k[0], k[1], what, b,
-                   "%s %s" % (report.spread(g[k][b], field), _unit(k[0]))]
-            if len(builds) > 1:
+            row = [k[0], k[1], what] + ([b] if many else []) + [
+                "%s %s" % (report.spread(g[k][b], field), _unit(k[0]))]
+            if many:
                 row.append("1" if b == first else by.get(rk, {}).get(first, "–"))
             row += [by.get(rk, {}).get(p, "–") for p in peers]
             w("| " + " | ".join(row) + " |")

@@ -388,7 +388,7 @@ def publish(a: argparse.Namespace, meta: dict[str, Any], records: list[dict[str,
     import report
     ratios = report.ratios(records, names, build_names)
     md = report.markdown(meta, records, ratios, names, build_names)
-    peers = [o for o in report.PEERS if o in names]
+    peers: list[str] = [o for o in ("pyzmq", "pynng", "raw") if o in names]
     side = builds.section(meta, records, ratios, build_names, peers) if build_names else ""
     if len(build_names) > 1:
         md += "\n## Builds side by side\n\n" + side
