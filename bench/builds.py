@@ -93,23 +93,27 @@ def _git(tree: str, *args: str) -> Optional[str]:
     return r.stdout.strip() if r.returncode == 0 else None
 
 
-def identity() -> dict[str, Any]:
-    """Which nanomsg_core this interpreter imports: version, compiled or not
-    (``nanomsg_core.COMPILED`` when the build says so, else whether any of
-    its modules is an extension module), and the source tree's git commit."""
+def compiled_state(pkg: str, flag: Any) -> tuple[bool, str]:
+    """Compiled or not, and how we know: the package's own ``COMPILED`` flag
+    when it has one (not None), else whether any module under *pkg* is an
+    extension module."""
+    if flag is not None:
+        return bool(flag), "nanomsg_core.COMPILED = %r" % (flag,)
     import importlib.machinery
-    import nanomsg_core as nn
-    pkg = os.path.dirname(os.path.abspath(nn.__file__ or ""))
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     files = glob.glob(os.path.join(pkg, "**", "*"), recursive=True)
     ext = [f for f in files if f.endswith(suffixes)]
     py = [f for f in files if f.endswith(".py")]
-    flag = getattr(nn, "COMPILED", None)
-    if flag is not None:
-        compiled, how = bool(flag), "nanomsg_core.COMPILED = %r" % (flag,)
-    else:
-        compiled = bool(ext)
-        how = "%d extension module(s) beside %d .py" % (len(ext), len(py))
+    return bool(ext), "%d extension module(s) beside %d .py" % (len(ext), len(py))
+
+
+def identity() -> dict[str, Any]:
+    """Which nanomsg_core this interpreter imports: version, compiled or not
+    (``nanomsg_core.COMPILED`` when the build says so, else whether any of
+    its modules is an extension module), and the source tree's git commit."""
+    import nanomsg_core as nn
+    pkg = os.path.dirname(os.path.abspath(nn.__file__ or ""))
+    compiled, how = compiled_state(pkg, getattr(nn, "COMPILED", None))
     out: dict[str, Any] = {"version": getattr(nn, "__version__", "?"), "compiled": compiled,
                            "compiled_how": how, "python": sys.version.split()[0],
                            "commit": None, "dirty": None}

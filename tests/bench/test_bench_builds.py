@@ -9,6 +9,7 @@ logs each start, so a bench that ignored PYTHON would fail here).
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import os
 import stat
@@ -103,3 +104,24 @@ def test_bad_build_options_are_refused_before_any_run(tmp_path: Path, args: list
                        text=True, timeout=60, cwd=str(tmp_path), check=False)
     assert p.returncode == 2 and says in p.stderr, p.stderr
     assert "points x" not in p.stderr
+
+
+def test_a_build_is_compiled_by_its_flag_else_by_its_extension_modules(
+        tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import builds
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    pkg = tmp_path / "nanomsg_core"
+    (pkg / "protocols").mkdir(parents=True)
+    for name in ("__init__.py", "socket.py", "protocols/req.py"):
+        (pkg / name).write_text("")
+    assert builds.compiled_state(str(pkg), None) == (
+        False, "0 extension module(s) beside 3 .py")
+    ext = importlib.machinery.EXTENSION_SUFFIXES[0]
+    (pkg / "protocols" / ("req" + ext)).write_bytes(b"")
+    assert builds.compiled_state(str(pkg), None) == (
+        True, "1 extension module(s) beside 3 .py")
+    assert builds.compiled_state(str(pkg), False) == (False, "nanomsg_core.COMPILED = False")
+    assert builds.compiled_state(str(tmp_path / "none"), True)[0] is True
