@@ -35,10 +35,14 @@ def watchdog(seconds: float, what: str) -> None:
 
 
 class Child:
-    def __init__(self, role: str, spec: dict[str, Any], timeout: float) -> None:
+    def __init__(self, role: str, spec: dict[str, Any], timeout: float,
+                 python: Optional[str] = None) -> None:
+        """*python*: the interpreter to run it (default this one's; a child's own
+        children inherit theirs, so one build's processes all run one build)."""
         spec = dict(spec, timeout=timeout)
         self.role = role
-        self.p = subprocess.Popen([sys.executable, RUN, "--_child", role, json.dumps(spec)],
+        self.p = subprocess.Popen([python or sys.executable, RUN, "--_child", role,
+                                   json.dumps(spec)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, start_new_session=True)
         self.buf = b""

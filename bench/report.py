@@ -7,8 +7,20 @@ import os
 import statistics
 from typing import Any, Optional
 
-ORDER = ("ours", "pynng", "pyzmq", "raw")
-COLOR = {"ours": "C0", "pynng": "C1", "pyzmq": "C2", "raw": "C3"}
+PEERS = ("pynng", "pyzmq", "raw")
+COLOR = {"pynng": "C1", "pyzmq": "C2", "raw": "C3"}
+BUILD_COLORS = ("C0", "C4", "C5", "C6", "C8", "C9", "C7")
+
+
+def columns(names: list[str], builds: list[str]) -> list[str]:
+    """Every build of ours (in the order given), then the peers."""
+    return [b for b in names if b in builds] + [i for i in PEERS if i in names]
+
+
+def color(col: str, builds: list[str]) -> str:
+    if col in COLOR:
+        return COLOR[col]
+    return BUILD_COLORS[builds.index(col) % len(BUILD_COLORS)] if col in builds else "C7"
 Key = tuple[str, str, int, Any, bool]   # point: int, or None
 
 
@@ -97,27 +109,34 @@ def cost(measure: str, v: dict[str, Any]) -> Optional[float]:
     return None
 
 
-def ratios(records: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
+def ratios(records: list[dict[str, Any]], names: list[str],
+           builds: Optional[list[str]] = None) -> list[dict[str, Any]]:
+    """Per point, each build's cost over each peer's and (from the second
+    build on) over the first build's, per round; median, min, max."""
+    builds = ["ours"] if builds is None else builds
     out = []
     by: dict[tuple[Key, int], dict[str, dict[str, Any]]] = {}
     for r in records:
         by.setdefault((key(r), r["round"]), {})[r["impl"]] = r["values"]
     keys = sorted({k for k, _ in by}, key=_sort_key)
     for k in keys:
-        for other in ("pyzmq", "pynng", "raw"):
-            if other not in names:
-                continue
-            xs = []
-            for (k2, _rnd), per in by.items():
-                if k2 != k or "ours" not in per or other not in per:
-                    continue
-                a, b = cost(k[0], per["ours"]), cost(k[0], per[other])
-                if a and b:
-                    xs.append(a / b)
-            if xs:
-                out.append({"measure": k[0], "transport": k[1], "size": k[2], "point": k[3],
-                            "stalled": k[4], "vs": other, "median": statistics.median(xs),
-                            "min": min(xs), "max": max(xs), "pairs": len(xs)})
+        for b in builds:
+            vs: list[str] = [o for o in ("pyzmq", "pynng", "raw") if o in names]
+            if b != builds[0]:
+                vs.append(builds[0])
+            for other in vs:
+                xs = []
+                for (k2, _rnd), per in by.items():
+                    if k2 != k or b not in per or other not in per:
+                        continue
+                    x, y = cost(k[0], per[b]), cost(k[0], per[other])
+                    if x and y:
+                        xs.append(x / y)
+                if xs:
+                    out.append({"measure": k[0], "transport": k[1], "size": k[2],
+                                "point": k[3], "stalled": k[4], "build": b, "vs": other,
+                                "median": statistics.median(xs), "min": min(xs),
+                                "max": max(xs), "pairs": len(xs)})
     return out
 
 
@@ -130,9 +149,11 @@ def _sort_key(k: Key) -> tuple[Any, ...]:
 # ---------------------------------------------------------------- markdown
 
 def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
-             rat: list[dict[str, Any]], names: list[str]) -> str:
+             rat: list[dict[str, Any]], names: list[str],
+             builds: Optional[list[str]] = None) -> str:
+    builds = ["ours"] if builds is None else builds
     g = groups(records)
-    cols = [i for i in ORDER if i in names]
+    cols = columns(names, builds)
     L: list[str] = []
     w = L.append
     w("# nanomsg_core benchmark: %s\n" % meta["date"])
@@ -172,27 +193,33 @@ def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
                                   fmt(med(g[k].get(i, []), "MB/s")))
                 if g[k].get(i) else "–" for i in cols] for k in pts("thr")])
     if rat:
-        others = [o for o in ("pyzmq", "pynng", "raw") if o in names]
-        w("\n## Cost ratios, ours / peer\n")
+        others: list[str] = [o for o in ("pyzmq", "pynng", "raw") if o in names]
+        many = len(builds) > 1
+        if many:
+            others.append(builds[0])
+        w("\n## Cost ratios, %s / peer\n" % ("build" if many else builds[0]))
         w("Time per unit of work of ours over the peer's, per interleaved round "
           "(round trip; message; request; delivered message): **< 1 means ours is "
           "faster**. Median (min–max) over rounds.")
         rows = []
         seen: dict[tuple[Any, ...], dict[str, str]] = {}
         for r in rat:
-            kk = (r["measure"], r["transport"], r["size"], r["point"], r["stalled"])
+            kk = (r["measure"], r["transport"], r["size"], r["point"], r["stalled"],
+                  r.get("build", builds[0]))
             txt = "%.2f" % r["median"]
             if r["pairs"] > 1:
                 txt += " (%.2f–%.2f)" % (r["min"], r["max"])
             seen.setdefault(kk, {})[r["vs"]] = txt
-        for kk in sorted(seen, key=_sort_key):
+        for kk in sorted(seen, key=lambda x: (_sort_key(x[:5]), builds.index(x[5]))):
             what = size_name(kk[2]) if kk[0] in ("thr", "sizes", "lat") else ""
             if kk[3] is not None:
                 what = "%d %s" % (kk[3], "clients" if kk[0] == "scale-clients" else "subs")
                 if kk[4]:
                     what += " + 1 stalled"
-            rows.append([kk[0], kk[1], what] + [seen[kk].get(o, "–") for o in others])
-        table(["measure", "transport", "point"] + ["ours/" + o for o in others], rows)
+            rows.append([kk[0], kk[1], what] + ([kk[5]] if many else []) +
+                        [seen[kk].get(o, "1" if o == kk[5] else "–") for o in others])
+        table(["measure", "transport", "point"] + (["build"] if many else []) +
+              ["%s/%s" % ("build" if many else builds[0], o) for o in others], rows)
     if pts("scale-clients"):
         w("\n## One REP, many REQ clients (tcp, 64 B)\n")
         w("Every client keeps one request in flight (clients driven in waves from a few "
@@ -249,10 +276,13 @@ def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
         w("The SUB state machine alone (nanomsg_core.testing), topics `topic/NNNNNNN`: "
           "a message matching one subscription, and one matching none after a shared "
           "prefix; best of five passes.")
-        table(["subscriptions", "match ns/msg", "no match ns/msg", "subscribe µs each"],
-              [[str(k[3]), spread(g[k]["ours"], "match_ns"), spread(g[k]["ours"], "miss_ns"),
-                spread(g[k]["ours"], "subscribe_us")] for k in pts("scale-subs")
-               if g[k].get("ours")])
+        many = len(builds) > 1
+        table(["subscriptions"] + (["build"] if many else []) +
+              ["match ns/msg", "no match ns/msg", "subscribe µs each"],
+              [[str(k[3])] + ([b] if many else []) +
+               [spread(g[k][b], "match_ns"), spread(g[k][b], "miss_ns"),
+                spread(g[k][b], "subscribe_us")] for k in pts("scale-subs")
+               for b in builds if g[k].get(b)])
     if pts("sizes"):
         w("\n## Message size (PUSH → PULL, MB/s at the receiver)\n")
         table(["transport", "size"] + cols,
@@ -275,15 +305,18 @@ def markdown(meta: dict[str, Any], records: list[dict[str, Any]],
 # ---------------------------------------------------------------- plots
 
 def plots(records: list[dict[str, Any]], names: list[str], out: str,
-          suffix: str = "") -> tuple[list[str], Optional[str]]:
+          suffix: str = "", builds: Optional[list[str]] = None
+          ) -> tuple[list[str], Optional[str]]:
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return [], "matplotlib is not installed (pip install -r bench/requirements.txt)"
+    builds = ["ours"] if builds is None else builds
     g = groups(records)
-    cols = [i for i in ORDER if i in names]
+    cols = columns(names, builds)
+    COLOR = {c: color(c, builds) for c in cols}
     made: list[str] = []
 
     def save(fig: Any, name: str) -> None:
@@ -370,11 +403,16 @@ def plots(records: list[dict[str, Any]], names: list[str], out: str,
         ax.legend()
         save(fig, "scale_pub")
     if pts("scale-subs"):
-        ks = [k for k in pts("scale-subs") if g[k].get("ours")]
         fig, ax = plt.subplots(figsize=(6, 3.8))
-        xs = [k[3] for k in ks]
-        ax.plot(xs, [val(g[k]["ours"], "match_ns") for k in ks], "o-", label="match")
-        ax.plot(xs, [val(g[k]["ours"], "miss_ns") for k in ks], "s--", label="no match")
+        xs = []
+        for b in builds:
+            ks = [k for k in pts("scale-subs") if g[k].get(b)]
+            tag = " (%s)" % b if len(builds) > 1 else ""
+            xs += [k[3] for k in ks]
+            ax.plot([k[3] for k in ks], [val(g[k][b], "match_ns") for k in ks], "o-",
+                    color=COLOR[b], label="match" + tag)
+            ax.plot([k[3] for k in ks], [val(g[k][b], "miss_ns") for k in ks], "s--",
+                    color=COLOR[b], label="no match" + tag)
         ax.set_xscale("log")
         ax.set_ylim(bottom=0)
         ax.set_xlabel("subscriptions on one SUB")

@@ -8,6 +8,7 @@ writes a markdown table and plots. See bench/README.md.
   python bench/run.py --quick                 # everything, small (~2 min)
   python bench/run.py --repeat 3              # the full figures
   python bench/run.py --only lat,thr --transport tcp --pin one
+  python bench/run.py --ours pure=.venv/bin/python --ours compiled=.venv-compiled/bin/python
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+import builds  # noqa: E402
 import impls  # noqa: E402
 import procs  # noqa: E402
 
@@ -76,7 +78,8 @@ def child_main(role: str, spec_json: str) -> None:
     roles = {"worker": measures.role_worker, "echo": measures.role_echo,
              "pusher": measures.role_pusher, "rep_server": scale.role_rep_server,
              "req_clients": scale.role_req_clients, "pub": scale.role_pub,
-             "subs": scale.role_subs, "subs_worker": scale.role_subs_worker}
+             "subs": scale.role_subs, "subs_worker": scale.role_subs_worker,
+             "identity": builds.role_identity}
     try:
         roles[role](spec)
     except BaseException as e:
@@ -89,8 +92,9 @@ def child_main(role: str, spec_json: str) -> None:
     os._exit(0)
 
 
-def in_worker(role: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
-    c = procs.Child(role, spec, timeout)
+def in_worker(role: str, spec: dict[str, Any], timeout: float,
+              python: Optional[str] = None) -> dict[str, Any]:
+    c = procs.Child(role, spec, timeout, python)
     try:
         res: dict[str, Any] = c.result(timeout + 10)
         return res
@@ -137,25 +141,28 @@ def plan(a: argparse.Namespace, prof: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def run_point(impl: str, p: dict[str, Any], prof: dict[str, Any],
-              a: argparse.Namespace) -> dict[str, Any]:
+              a: argparse.Namespace, python: Optional[str] = None) -> dict[str, Any]:
+    """One point for one column: *impl* the adapter, *python* the interpreter
+    its processes run under (a build of ours; None: this one)."""
     import scale
     t = prof["timeout"]
     m = p["measure"]
     if m == "lat":
         return in_worker("worker", {"measure": "lat", "impl": impl, "transport": p["transport"],
                                     "size": 64, "n": a.n or prof["lat_n"],
-                                    "warmup": prof["warmup"]}, t)
+                                    "warmup": prof["warmup"]}, t, python)
     if m in ("thr", "sizes"):
         return in_worker("worker", {"measure": m, "impl": impl, "transport": p["transport"],
-                                    "size": p["size"], "n": a.n or p["n"]}, t)
+                                    "size": p["size"], "n": a.n or p["n"]}, t, python)
     if m == "scale-clients":
-        return scale.scale_clients(impl, p["point"], prof["client_procs"], prof["clients_s"], t)
+        return scale.scale_clients(impl, p["point"], prof["client_procs"], prof["clients_s"], t,
+                                   python)
     if m == "scale-pub":
         dur = prof["slow_s"] if "stalled" in p else prof["pub_s"]
         return scale.scale_pub(impl, p["point"], prof["pub_procs"], dur, t,
-                               stalled=bool(p.get("stalled")), size=p["size"])
+                               stalled=bool(p.get("stalled")), size=p["size"], python=python)
     if m == "scale-subs":
-        return in_worker("subs_worker", {"subs": p["point"], "n": prof["subs_n"]}, t)
+        return in_worker("subs_worker", {"subs": p["point"], "n": prof["subs_n"]}, t, python)
     raise ValueError(m)
 
 
@@ -193,6 +200,13 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
                     help="comma list of " + ",".join(MEASURES))
     ap.add_argument("--impl", default=None,
                     help="comma list of %s (default: every one installed)" % ",".join(impls.IMPLS))
+    ap.add_argument("--ours", action="append", default=[], metavar="NAME=PYTHON",
+                    help="a build of ours to time as a column NAME, its processes run by "
+                         "PYTHON (a venv's interpreter); repeatable (default: one build, "
+                         "'ours', under this interpreter)")
+    ap.add_argument("--section", default=None, metavar="FILE#NAME",
+                    help="also write the builds side by side into FILE between "
+                         "<!-- bench:NAME --> and <!-- /bench:NAME -->")
     ap.add_argument("--transport", default=None, help="comma list of tcp,ipc,inproc")
     ap.add_argument("--pin", default="none", choices=["none", "one"],
                     help="one: every process and thread on one CPU (CPU cost per message)")
@@ -207,6 +221,9 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
                     help="directory for the markdown table and the plots (default docs/bench; "
                          "'' writes none)")
     ap.add_argument("--json", default=None, help="write every result and ratio as JSON here")
+    ap.add_argument("--from-json", default=None, metavar="FILE",
+                    help="measure nothing: write the tables, plots and --section of the "
+                         "run saved in FILE (by --json)")
     ap.add_argument("--_child", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a._child:
@@ -233,9 +250,33 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     for x in a.impl:
         if x not in impls.IMPLS:
             ap.error("unknown implementation %r" % x)
+    try:
+        a.builds = builds.parse_specs(a.ours)
+        if a.section:
+            builds.check_section(a.section)
+    except builds.BuildError as e:
+        ap.error(str(e))
     if a.out is None:
-        a.out = "" if a.smoke else os.path.join(os.path.dirname(HERE), "docs", "bench")
+        a.out = ("" if a.smoke or a.from_json
+                 else os.path.join(os.path.dirname(HERE), "docs", "bench"))
     return a
+
+
+def identities(specs: list[tuple[str, str]],
+               notes: list[str]) -> dict[str, dict[str, Any]]:
+    """Each build's identity, asked of its own interpreter; a build that
+    cannot import nanomsg_core is left out, with a note."""
+    out = {}
+    for name, python in specs:
+        c = procs.Child("identity", {}, 60.0, python)
+        try:
+            out[name] = c.result(90.0)
+        except procs.ChildError as e:
+            notes.append("%s skipped: nanomsg_core not importable (%s)" % (name, str(e)[-200:]))
+            log("bench: " + notes[-1])
+        finally:
+            c.finish(2.0)
+    return out
 
 
 def versions(names: list[str]) -> dict[str, str]:
@@ -257,6 +298,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     if a._child:
         child_main(*a._child)
         return 0
+    if a.from_json:
+        return republish(a)
     prof = dict(PROFILES[a.mode])
     for opt, field in (("clients", "clients"), ("pub_subs", "pub_subs"),
                        ("subscriptions", "subs"), ("sizes", "sizes")):
@@ -265,16 +308,27 @@ def main(argv: Optional[list[str]] = None) -> int:
     if a.duration:
         prof["clients_s"] = prof["pub_s"] = prof["slow_s"] = a.duration
     notes: list[str] = []
-    names = []
+    names: list[str] = []                     # the columns: every build, then the peers
+    python: dict[str, Optional[str]] = {}     # column -> interpreter (None: this one)
+    adapter: dict[str, str] = {}              # column -> impls adapter
+    idents = identities(a.builds, notes) if "ours" in a.impl else {}
+    for b, py in a.builds:
+        if b in idents:
+            names.append(b)
+            python[b], adapter[b] = py, "ours"
+    build_names = list(names)
     for i in a.impl:
+        if i == "ours":
+            continue
         ok, why = impls.available(i)
         if ok:
             names.append(i)
+            python[i], adapter[i] = None, i
         else:
             notes.append("%s skipped: %s" % (i, why))
             log("bench: " + notes[-1])
-    if "ours" not in names and not a.explicit_impl:
-        log("bench: nanomsg_core is not importable by %s" % sys.executable)
+    if not build_names and not a.explicit_impl:
+        log("bench: no build of nanomsg_core to measure")
         return 2
     if a.pin == "one":
         if not hasattr(os, "sched_setaffinity"):
@@ -283,9 +337,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         cpu = min(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {cpu})        # children and threads inherit it
         log("bench: every process and thread on CPU %d" % cpu)
-    vers = versions(names)
+    vers = versions([i for i in names if i not in build_names])
+    vers.update({b: builds.describe(idents[b]) for b in build_names})
     for i in names:
-        log("bench: %-6s %s" % (i, vers[i]))
+        log("bench: %-8s %s" % (i, vers[i]))
     points = plan(a, prof)
     log("bench: %d points x %d impls x %d rounds (%s mode)"
         % (len(points), len(names), a.repeat, a.mode))
@@ -293,13 +348,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     failures: list[str] = []
     started = time.monotonic()
     for p in points:
-        who = [i for i in names if i in SUPPORTS.get(p["measure"], impls.IMPLS)]
+        who = [i for i in names if adapter[i] in SUPPORTS.get(p["measure"], impls.IMPLS)]
         for rnd in range(a.repeat):
             for impl in who:
-                tag = "%-34s %-6s round %d/%d" % (label(p), impl, rnd + 1, a.repeat)
+                tag = "%-34s %-8s round %d/%d" % (label(p), impl, rnd + 1, a.repeat)
                 t0 = time.monotonic()
                 try:
-                    vals = run_point(impl, p, prof, a)
+                    vals = run_point(adapter[impl], p, prof, a, python[impl])
                 except Exception as e:
                     procs.kill_all()
                     failures.append("%s: %s" % (tag.strip(), e))
@@ -311,22 +366,38 @@ def main(argv: Optional[list[str]] = None) -> int:
                 log("  %s  %s  (%.1fs)" % (tag, brief(p["measure"], vals), time.monotonic() - t0))
     log("bench: done in %.0fs" % (time.monotonic() - started))
 
-    import report
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "python": sys.version.split()[0], "machine": "%s, %d CPUs" % (
                 platform.platform(), os.cpu_count() or 0),
             "versions": vers, "mode": a.mode, "repeat": a.repeat, "pin": a.pin,
-            "command": "python bench/run.py " + " ".join(argv if argv is not None
-                                                         else sys.argv[1:]),
+            "command": builds.shown(argv if argv is not None else sys.argv[1:],
+                                    os.path.dirname(HERE)),
+            "builds": {b: idents[b] for b in build_names},
             "notes": notes, "failures": failures}
-    ratios = report.ratios(records, names)
-    md = report.markdown(meta, records, ratios, names)
+    publish(a, meta, records, names, build_names)
+    if failures:
+        log("bench: %d measurement(s) failed:" % len(failures))
+        for x in failures:
+            log("  " + x[:300])
+    return 1 if failures else 0
+
+
+def publish(a: argparse.Namespace, meta: dict[str, Any], records: list[dict[str, Any]],
+            names: list[str], build_names: list[str]) -> None:
+    """The markdown (stdout, DIR/latest.md), the plots, the section, the JSON."""
+    import report
+    ratios = report.ratios(records, names, build_names)
+    md = report.markdown(meta, records, ratios, names, build_names)
+    peers: list[str] = [o for o in ("pyzmq", "pynng", "raw") if o in names]
+    side = builds.section(meta, records, ratios, build_names, peers) if build_names else ""
+    if len(build_names) > 1:
+        md += "\n## Builds side by side\n\n" + side
     sys.stdout.write(md)
     sys.stdout.flush()
     if a.out:
         os.makedirs(a.out, exist_ok=True)
-        suffix = "-pin-one" if a.pin == "one" else ""
-        plots, no_plots = report.plots(records, names, a.out, suffix)
+        suffix = "-pin-one" if meta["pin"] == "one" else ""
+        plots, no_plots = report.plots(records, names, a.out, suffix, build_names)
         if no_plots:
             log("bench: no plots: " + no_plots)
             md += "\n_No plots: %s._\n" % no_plots
@@ -337,15 +408,28 @@ def main(argv: Optional[list[str]] = None) -> int:
         with open(path, "w") as f:
             f.write(md)
         log("bench: wrote %s%s" % (path, "".join(", " + p for p in plots)))
+    if a.section and side:
+        builds.splice(a.section, side)
+        log("bench: wrote the builds into " + a.section)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"meta": meta, "records": records, "ratios": ratios}, f, indent=1)
         log("bench: wrote " + a.json)
-    if failures:
-        log("bench: %d measurement(s) failed:" % len(failures))
-        for x in failures:
-            log("  " + x[:300])
-    return 1 if failures else 0
+
+
+def republish(a: argparse.Namespace) -> int:
+    """--from-json: the tables, plots and section of an earlier run, measuring nothing."""
+    import report
+    with open(a.from_json) as f:
+        data = json.load(f)
+    meta, records = data["meta"], data["records"]
+    build_names = list(meta.get("builds") or ["ours"])
+    seen = {r["impl"] for r in records}
+    names = [b for b in build_names if b in seen] + [i for i in report.PEERS if i in seen]
+    if a.json == a.from_json:
+        a.json = None
+    publish(a, meta, records, names, build_names)
+    return 0
 
 
 def brief(measure: str, v: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ import socket
 import statistics
 import struct
 import time
-from typing import Any
+from typing import Any, Optional
 
 import impls
 from procs import Child, read_command, say, wait_parent_done
@@ -155,14 +155,15 @@ def role_req_clients(spec: dict[str, Any]) -> None:
 
 
 def scale_clients(impl: str, clients: int, procs: int, duration: float,
-                  timeout: float) -> dict[str, Any]:
-    server = Child("rep_server", {"impl": impl}, timeout + duration)
+                  timeout: float, python: Optional[str] = None) -> dict[str, Any]:
+    server = Child("rep_server", {"impl": impl}, timeout + duration, python)
     kids: list[Child] = []
     try:
         url = server.ready()
         for k in split(clients, procs):
             kids.append(Child("req_clients", {"impl": impl, "url": url, "k": k, "size": 64,
-                                              "duration": duration}, timeout + duration))
+                                              "duration": duration}, timeout + duration,
+                              python))
         for c in kids:
             c.ready(timeout)
         for c in kids:
@@ -283,17 +284,20 @@ def role_subs(spec: dict[str, Any]) -> None:
 
 
 def scale_pub(impl: str, subs: int, procs: int, duration: float, timeout: float,
-              stalled: bool = False, size: int = 64) -> dict[str, Any]:
-    pub = Child("pub", {"impl": impl, "size": size, "duration": duration}, timeout + duration)
+              stalled: bool = False, size: int = 64,
+              python: Optional[str] = None) -> dict[str, Any]:
+    pub = Child("pub", {"impl": impl, "size": size, "duration": duration}, timeout + duration,
+                python)
     kids: list[Child] = []
     stall = None
     try:
         url = pub.ready()
         for k in split(subs, procs):
-            kids.append(Child("subs", {"impl": impl, "url": url, "k": k}, timeout + duration))
+            kids.append(Child("subs", {"impl": impl, "url": url, "k": k}, timeout + duration,
+                              python))
         if stalled:
             stall = Child("subs", {"impl": impl, "url": url, "k": 1, "stall": True},
-                          timeout + duration)
+                          timeout + duration, python)
         for c in kids + ([stall] if stall else []):
             c.ready(timeout)
         pub.tell("GO")
