@@ -59,6 +59,17 @@ class StreamEndpoint:
         """``(local, remote)`` address strings of a connected socket."""
         return self.url, self.url
 
+    def prepare(self, sock: socket.socket) -> tuple[str, str]:
+        """Engine thread: make a connected socket non-blocking, :meth:`configure`
+        it and return its :meth:`addresses` (the URL for both when they cannot
+        be read).  The first step of every :meth:`start_handshake`."""
+        sock.setblocking(False)
+        self.configure(sock)
+        try:
+            return self.addresses(sock)
+        except OSError:
+            return self.url, self.url
+
     def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
         """Engine thread: turn a connected socket into a pipe.
 
@@ -66,12 +77,7 @@ class StreamEndpoint:
         must call ``done`` once (unless aborted), closing *sock* on failure.
         Raise ``OSError`` only for a failure before anything started.
         """
-        sock.setblocking(False)
-        self.configure(sock)
-        try:
-            local, remote = self.addresses(sock)
-        except OSError:
-            local = remote = self.url
+        local, remote = self.prepare(sock)
         hs = Handshake(sock, self.endpoint, self.framing, self.transport, local, remote, done,
                        self.handshake_timeout)
         hs.start()

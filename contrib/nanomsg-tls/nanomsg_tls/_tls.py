@@ -94,16 +94,11 @@ class _TlsMixin:
         apply_keepalive(sock, self.endpoint)
 
     if TYPE_CHECKING:
-        def addresses(self, sock: socket.socket) -> tuple[str, str]:
-            """InetListener's / InetDialer's."""
+        def prepare(self, sock: socket.socket) -> tuple[str, str]:
+            """StreamEndpoint's."""
 
     def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
-        sock.setblocking(False)
-        self.configure(sock)
-        try:
-            local, remote = self.addresses(sock)
-        except OSError:
-            local = remote = self.url
+        local, remote = self.prepare(sock)
         who = ("tls+tcp connection from %s to %s" % (remote, local) if self.server_side
                else "tls+tcp connection to %s" % self.url)
         shake = TlsShake(sock, self.endpoint, self.context, self.server_side,
