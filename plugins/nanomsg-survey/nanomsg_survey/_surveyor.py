@@ -31,6 +31,7 @@ from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 if TYPE_CHECKING:
     from nanomsg_core.interfaces import ContextWaker
 from nanomsg_core.protokit import Distributor, FairQueue
+from nanomsg_core.protokit.contexts import OwnedContext
 
 __all__ = ["SurveyContext", "Surveyor", "SurveyorCtx", "XSurveyor", "new_surveyor"]
 
@@ -304,43 +305,22 @@ class Surveyor(_SurveyorPipes):
         return self._ctx
 
 
-class SurveyorCtx:
+class SurveyorCtx(OwnedContext[Surveyor, SurveyContext]):
     """A :class:`~nanomsg_core.interfaces.ProtocolContext` of SURVEYOR: one
     :class:`SurveyContext` of a :class:`Surveyor`, driven on its own."""
 
-    __slots__ = ("_surveyor", "state")
-
-    def __init__(self, surveyor: Surveyor, state: SurveyContext) -> None:
-        self._surveyor = surveyor
-        self.state = state
-
-    def send(self, msg: Message) -> bool:
-        return self._surveyor.ctx_send(self.state, msg)
-
-    def recv(self) -> Optional[Message]:
-        return self._surveyor.ctx_recv(self.state)
+    __slots__ = ()
+    NAME = "SURVEYOR"
+    OPTION = SURVEYOR_DEADLINE
 
     def can_send(self) -> bool:
         return True
 
-    def can_recv(self) -> bool:
-        return self._surveyor.ctx_can_recv(self.state)
-
-    def set_option(self, option: int, value: Any) -> None:
-        if option != SURVEYOR_DEADLINE:
-            raise NanomsgError(errno.ENOPROTOOPT, "unknown SURVEYOR option %r" % (option,))
+    def _set(self, value: Any) -> None:
         self.state.deadline_ms = _check_deadline(value)
 
-    def get_option(self, option: int) -> Any:
-        if option != SURVEYOR_DEADLINE:
-            raise NanomsgError(errno.ENOPROTOOPT, "unknown SURVEYOR option %r" % (option,))
+    def _get(self) -> Any:
         return self.state.deadline_ms
-
-    def abandon_recv(self) -> None:
-        pass                             # responses are this context's own: they stay for the next recv
-
-    def close(self) -> None:
-        self._surveyor.ctx_close(self.state)
 
 
 def new_surveyor(host: ProtocolHost) -> Union[Surveyor, XSurveyor]:
