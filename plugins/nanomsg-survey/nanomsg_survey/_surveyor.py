@@ -25,7 +25,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from nanomsg_core import EFSM, SURVEYOR_DEADLINE, Message, NanomsgError
-from nanomsg_core.protokit.backtrace import Deadline, IdSequence, id_word, recv_split
+from nanomsg_core.protokit.backtrace import Deadline, IdSequence, id_word, recv_id, recv_split
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 
 if TYPE_CHECKING:
@@ -195,39 +195,24 @@ class Surveyor(_SurveyorPipes):
             return msg
         if ctx.queue:
             return ctx.queue.popleft()
-        if self._others:
-            return self._route(ctx)
-        return self._next_response(ctx)
-
-    def _next_response(self, ctx: SurveyContext) -> Optional[Message]:
-        """The hot path, with no explicit context: responses to other ids are stale."""
-        fq = self._fq
-        want = ctx.id
-        while True:
-            msg = fq.recv()
-            if msg is None:
-                return None
-            payload = msg.body
-            if (len(payload) >= 4 and payload[0] & 0x80
-                    and int.from_bytes(payload[:4], "big") == want):
-                return Message(payload[4:], b"", msg.pipe)
+        return self._route(ctx)
 
     def _route(self, until: Optional[SurveyContext]) -> Optional[Message]:
         """Route responses by survey id until one for *until* comes (returned);
-        the others are queued on their contexts, which are woken."""
+        the others are queued on their contexts, which are woken.  With no
+        explicit context only *until*'s survey is in progress: responses to
+        other ids are stale."""
         fq = self._fq
         by_id = self._by_id
         while True:
-            msg = fq.recv()
-            if msg is None:
+            got = recv_id(fq)
+            if got is None:
                 return None
-            payload = msg.body
-            if len(payload) < 4 or not payload[0] & 0x80:
-                continue
-            ctx = by_id.get(int.from_bytes(payload[:4], "big"))
+            ident, msg = got
+            ctx = by_id.get(ident)
             if ctx is None:
                 continue                 # stale: that survey is over
-            response = Message(payload[4:], b"", msg.pipe)
+            response = Message(msg.body[4:], b"", msg.pipe)
             if ctx is until:
                 return response
             if len(ctx.queue) >= QUEUE_LEN:
@@ -247,7 +232,7 @@ class Surveyor(_SurveyorPipes):
         if ctx.state is not ACTIVE or ctx.queue:
             return True
         if ctx.ahead is None:
-            ctx.ahead = self._route(ctx) if self._others else self._next_response(ctx)
+            ctx.ahead = self._route(ctx)
         return ctx.ahead is not None
 
     # -- contexts --
