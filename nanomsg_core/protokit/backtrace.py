@@ -107,13 +107,13 @@ def recv_id(fq: FairQueue) -> Optional[tuple[int, Message]]:
     a reply or a response come home), as ``(id word, message)``; the others
     are dropped.  The message is as received: its body still starts with
     the word."""
-    while True:
+    msg = fq.recv()
+    while msg is not None:
+        body = msg.body
+        if len(body) >= 4 and body[0] & 0x80:
+            return _from_bytes(body[:4], "big"), msg
         msg = fq.recv()
-        if msg is None:
-            return None
-        payload = msg.body
-        if len(payload) >= 4 and payload[0] & 0x80:
-            return _from_bytes(payload[:4], "big"), msg
+    return None
 
 
 class IdSequence:
