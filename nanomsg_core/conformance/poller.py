@@ -15,6 +15,7 @@ import time
 from typing import Any, Callable, Iterable, Optional
 
 from ..interfaces import Poller
+from ._select import selected
 
 __all__ = ["POLLER_CHECKS", "check_poller"]
 
@@ -333,13 +334,7 @@ def check_poller(factory: Optional[PollerFactory] = None, *, skip: Iterable[str]
     if factory is None:
         from ..registry._registry import get_registry
         factory = get_registry().default_poller().factory
-    skipped = set(skip)
-    unknown = skipped - set(POLLER_CHECKS)
-    if unknown:
-        raise ValueError("unknown poller checks in skip=: %s" % ", ".join(sorted(unknown)))
-    for name, check in POLLER_CHECKS.items():
-        if name in skipped:
-            continue
+    for name, check in selected(POLLER_CHECKS, skip, "poller"):
         run = _Run(factory, timeout)
         try:
             check(run)

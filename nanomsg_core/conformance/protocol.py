@@ -26,6 +26,7 @@ from ..endpoints._message import Message
 from ..errors import NanomsgError
 from ..interfaces import ProtocolFactory, SocketProtocol
 from ..testing import Link, ManualHost, MemoryPipe, link
+from ._select import selected
 
 __all__ = ["PROTOCOL_CHECKS", "ProtocolSubject", "check_protocol"]
 
@@ -335,13 +336,7 @@ def check_protocol(protocol: ProtocolSpec, peer: Optional[ProtocolSpec] = None, 
         peer_factory = _resolve(peer_number)[0]
     subject = ProtocolSubject(factory, peer_factory, raw, peer_raw, header, setup, peer_setup,
                               ("raw " if raw else "") + name)
-    skipped = set(skip)
-    unknown = skipped - set(PROTOCOL_CHECKS)
-    if unknown:
-        raise ValueError("unknown protocol checks in skip=: %s" % ", ".join(sorted(unknown)))
-    for check_name, check in PROTOCOL_CHECKS.items():
-        if check_name in skipped:
-            continue
+    for check_name, check in selected(PROTOCOL_CHECKS, skip, "protocol"):
         try:
             check(subject)
         except AssertionError as e:

@@ -14,6 +14,8 @@ This module is sans-IO and shared by both pattern families:
 
 * the codec: :func:`split`, :func:`push`, :func:`pop`, :func:`id_word`,
   :func:`words`, and :class:`IdSequence` (random start, incrementing ids);
+  :func:`recv_split` and :func:`recv_id` receive from a fair queue what a
+  raw and a cooked originator take;
 * :class:`ReplyRouter`, the replier side of REP and RESPONDENT, cooked and
   raw: fair-queued receive with backtrace parsing, and routing of replies
   back to the pipe a request came from;
@@ -34,7 +36,7 @@ from ..interfaces import ProtocolHost, ProtocolPipe
 from . import FairQueue
 
 __all__ = ["ID_FLAG", "Deadline", "IdSequence", "ReplyRouter", "id_word", "pop", "push",
-           "recv_split", "split", "words"]
+           "recv_id", "recv_split", "split", "words"]
 
 ID_FLAG = 0x80000000
 """The top bit: marks the bottom of the stack (a request or survey id)."""
@@ -98,6 +100,20 @@ def recv_split(fq: FairQueue) -> Optional[Message]:
         parts = split(msg.body)
         if parts is not None:
             return Message(parts[1], parts[0], msg.pipe)
+
+
+def recv_id(fq: FairQueue) -> Optional[tuple[int, Message]]:
+    """The next message from *fq* that starts with an id word (no hops left:
+    a reply or a response come home), as ``(id word, message)``; the others
+    are dropped.  The message is as received: its body still starts with
+    the word."""
+    msg = fq.recv()
+    while msg is not None:
+        body = msg.body
+        if len(body) >= 4 and body[0] & 0x80:
+            return _from_bytes(body[:4], "big"), msg
+        msg = fq.recv()
+    return None
 
 
 class IdSequence:

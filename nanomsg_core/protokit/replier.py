@@ -36,6 +36,7 @@ from ..interfaces import ProtocolHost, ProtocolPipe
 if TYPE_CHECKING:
     from ..interfaces import ContextWaker
 from . import ProtocolBase
+from .contexts import OwnedContext
 
 __all__ = ["RawReplier", "Replier", "ReplierContext", "ReplyContext"]
 
@@ -250,36 +251,17 @@ class Replier(_ReplierBase):
         return self._ctx
 
 
-class ReplierContext:
+class ReplierContext(OwnedContext[Replier, ReplyContext]):
     """A :class:`~nanomsg_core.interfaces.ProtocolContext` of REP or
     RESPONDENT: one :class:`ReplyContext` of a :class:`Replier`."""
 
-    __slots__ = ("_rep", "state")
-
-    def __init__(self, rep: Replier, state: ReplyContext) -> None:
-        self._rep = rep
-        self.state = state
-
-    def send(self, msg: Message) -> bool:
-        return self._rep.ctx_send(self.state, msg)
-
-    def recv(self) -> Optional[Message]:
-        return self._rep.ctx_recv(self.state)
+    __slots__ = ()
 
     def can_send(self) -> bool:
         return self.state.pipe is not None
 
-    def can_recv(self) -> bool:
-        return self._rep.ctx_can_recv(self.state)
-
-    def set_option(self, option: int, value: Any) -> None:
-        raise NanomsgError(errno.ENOPROTOOPT, "%s has no protocol options" % self._rep.NAME)
-
-    def get_option(self, option: int) -> Any:
-        raise NanomsgError(errno.ENOPROTOOPT, "%s has no protocol options" % self._rep.NAME)
+    def _check_option(self, option: int) -> None:
+        raise NanomsgError(errno.ENOPROTOOPT, "%s has no protocol options" % self._owner.NAME)
 
     def abandon_recv(self) -> None:
-        self._rep.ctx_give_back(self.state)
-
-    def close(self) -> None:
-        self._rep.ctx_close(self.state)
+        self._owner.ctx_give_back(self.state)

@@ -9,18 +9,23 @@ sets or overrides:
 * :meth:`StreamEndpoint.addresses` to format ``(local, remote)``;
 * :meth:`StreamEndpoint.start_handshake` to put a step of its own (a TLS
   handshake, a WebSocket upgrade) before the pipe, or to build another pipe.
+
+:class:`StreamTransport` is then the transport: its scheme and the two classes.
 """
 
 from __future__ import annotations
 
 import socket
-from typing import Optional, Protocol
+from typing import Callable, Generic, Optional, Protocol, TypeVar
 
-from ..interfaces import EndpointContext, Reactor
+from ..interfaces import Dialer, EndpointContext, Listener, Reactor
 from ..wire import TCP_FRAMING, Framing
 from .handshake import DialDone, Handshake
 
-__all__ = ["StreamEndpoint", "Shake"]
+__all__ = ["StreamEndpoint", "StreamTransport", "Shake"]
+
+D = TypeVar("D", bound=Dialer)
+L = TypeVar("L", bound=Listener)
 
 
 class Shake(Protocol):
@@ -59,6 +64,17 @@ class StreamEndpoint:
         """``(local, remote)`` address strings of a connected socket."""
         return self.url, self.url
 
+    def prepare(self, sock: socket.socket) -> tuple[str, str]:
+        """Engine thread: make a connected socket non-blocking, :meth:`configure`
+        it and return its :meth:`addresses` (the URL for both when they cannot
+        be read).  The first step of every :meth:`start_handshake`."""
+        sock.setblocking(False)
+        self.configure(sock)
+        try:
+            return self.addresses(sock)
+        except OSError:
+            return self.url, self.url
+
     def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
         """Engine thread: turn a connected socket into a pipe.
 
@@ -66,13 +82,28 @@ class StreamEndpoint:
         must call ``done`` once (unless aborted), closing *sock* on failure.
         Raise ``OSError`` only for a failure before anything started.
         """
-        sock.setblocking(False)
-        self.configure(sock)
-        try:
-            local, remote = self.addresses(sock)
-        except OSError:
-            local = remote = self.url
+        local, remote = self.prepare(sock)
         hs = Handshake(sock, self.endpoint, self.framing, self.transport, local, remote, done,
                        self.handshake_timeout)
         hs.start()
         return hs
+
+
+class StreamTransport(Generic[D, L]):
+    """A :class:`~nanomsg_core.interfaces.Transport` whose endpoints are made
+    as ``dialer(url, endpoint)`` and ``listener(url, endpoint)`` (a
+    :class:`StreamDialer` / :class:`StreamListener` subclass parses its URL
+    in its constructor).  A transport subclasses it, e.g.
+    ``super().__init__("ipc", IpcDialer, IpcListener)``."""
+
+    def __init__(self, scheme: str, dialer: Callable[[str, EndpointContext], D],
+                 listener: Callable[[str, EndpointContext], L]) -> None:
+        self.scheme = scheme
+        self._dialer = dialer
+        self._listener = listener
+
+    def new_dialer(self, url: str, endpoint: EndpointContext) -> D:
+        return self._dialer(url, endpoint)
+
+    def new_listener(self, url: str, endpoint: EndpointContext) -> L:
+        return self._listener(url, endpoint)

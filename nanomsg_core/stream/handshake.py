@@ -17,7 +17,7 @@ from .errors import closed_in_handshake, from_oserror, handshake_timeout, wrong_
 from .pipe import StreamPipe
 from .streams import ByteStream, SocketStream
 
-__all__ = ["HANDSHAKE_TIMEOUT", "DialDone", "Handshake"]
+__all__ = ["HANDSHAKE_TIMEOUT", "DialDone", "Handshake", "HandshakeStep"]
 
 HANDSHAKE_TIMEOUT = 1.0
 """Seconds a new connection may take to complete the SP header exchange
@@ -28,7 +28,40 @@ DialDone = Callable[[Optional[TransportPipe], Optional[BaseException]], None]
 """``done(pipe, None)`` on success, ``done(None, exc)`` on failure."""
 
 
-class Handshake:
+class HandshakeStep:
+    """What a handshake step over a :class:`~nanomsg_core.stream.ByteStream`
+    (this module's :class:`Handshake`, a transport's own, e.g. a WebSocket
+    upgrade) does when it gives up or fails: :meth:`abort`, and ``_fail``
+    for the subclass.  The subclass sets ``_stream``, ``_done``, ``_timer``
+    (its timeout, or ``None``) and ``over``."""
+
+    __slots__ = ("_stream", "_done", "_timer", "over")
+
+    _stream: ByteStream
+    _done: DialDone
+    _timer: Optional[TimerHandle]
+    over: bool
+
+    def abort(self) -> None:
+        """Give up (engine thread): close the stream, call nothing."""
+        if not self.over:
+            self.over = True
+            self._release()
+
+    def _fail(self, exc: BaseException) -> None:
+        """Close the stream and report *exc* to ``done`` (once: not after the end)."""
+        if not self.over:
+            self.over = True
+            self._release()
+            self._done(None, exc)
+
+    def _release(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._stream.close()
+
+
+class Handshake(HandshakeStep):
     """The SP header exchange on a freshly connected stream (engine thread).
 
     *stream* is a :class:`~nanomsg_core.stream.ByteStream`, or a connected
@@ -39,8 +72,8 @@ class Handshake:
     *framing*.  *timeout* is in seconds; ``None`` means :data:`HANDSHAKE_TIMEOUT`.
     """
 
-    __slots__ = ("_stream", "_ep", "_framing", "_transport", "_local", "_remote", "_done",
-                 "_reactor", "_buf", "_got", "_sent", "_timer", "over", "_peer", "_limit")
+    __slots__ = ("_ep", "_framing", "_transport", "_local", "_remote", "_reactor", "_buf",
+                 "_got", "_sent", "_peer", "_limit")
 
     def __init__(self, stream: Union[socket.socket, ByteStream], endpoint: EndpointContext,
                  framing: Framing, transport: str, local_address: str, remote_address: str,
@@ -84,12 +117,6 @@ class Handshake:
         else:
             rest = header[n:]
             self._stream.write([rest], lambda n, err: self._on_sent(rest, n, err))
-
-    def abort(self) -> None:
-        """Give up (engine thread): close the stream, call nothing."""
-        if not self.over:
-            self.over = True
-            self._release()
 
     def _read(self) -> None:
         self._stream.read(memoryview(self._buf)[self._got:], self._on_recv)
@@ -143,13 +170,3 @@ class Handshake:
         pipe = StreamPipe(self._stream, self._ep, self._framing, self._transport,
                           self._local, self._remote, self._peer)
         self._done(pipe, None)
-
-    def _fail(self, exc: BaseException) -> None:
-        self.over = True
-        self._release()
-        self._done(None, exc)
-
-    def _release(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._stream.close()

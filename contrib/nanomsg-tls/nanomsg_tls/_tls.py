@@ -37,6 +37,7 @@ from nanomsg_core.interfaces import EndpointContext
 from nanomsg_core.stream import (BindTarget, DialDone, InetDialer, InetListener, Shake,
                                  bind_target, connect_host, ipv4only, malformed,
                                  split_host_port, apply_keepalive)
+from nanomsg_core.stream.endpoint import StreamTransport
 from nanomsg_core.stream.tls import server_name
 from nanomsg_core.wire import TCP_FRAMING
 
@@ -94,16 +95,11 @@ class _TlsMixin:
         apply_keepalive(sock, self.endpoint)
 
     if TYPE_CHECKING:
-        def addresses(self, sock: socket.socket) -> tuple[str, str]:
-            """InetListener's / InetDialer's."""
+        def prepare(self, sock: socket.socket) -> tuple[str, str]:
+            """StreamEndpoint's."""
 
     def start_handshake(self, sock: socket.socket, done: DialDone) -> Shake:
-        sock.setblocking(False)
-        self.configure(sock)
-        try:
-            local, remote = self.addresses(sock)
-        except OSError:
-            local = remote = self.url
+        local, remote = self.prepare(sock)
         who = ("tls+tcp connection from %s to %s" % (remote, local) if self.server_side
                else "tls+tcp connection to %s" % self.url)
         shake = TlsShake(sock, self.endpoint, self.context, self.server_side,
@@ -152,13 +148,8 @@ class TlsDialer(_TlsMixin, InetDialer):
         self.context = ctx
 
 
-class TlsTransport:
+class TlsTransport(StreamTransport[TlsDialer, TlsListener]):
     """``tls+tcp://``."""
 
-    scheme = SCHEME
-
-    def new_dialer(self, url: str, endpoint: EndpointContext) -> TlsDialer:
-        return TlsDialer(url, endpoint)
-
-    def new_listener(self, url: str, endpoint: EndpointContext) -> TlsListener:
-        return TlsListener(url, endpoint)
+    def __init__(self) -> None:
+        super().__init__(SCHEME, TlsDialer, TlsListener)

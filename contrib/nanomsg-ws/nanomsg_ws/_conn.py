@@ -75,12 +75,11 @@ class _Refused(Exception):
         self.reply = reply
 
 
-class WsUpgrade:
+class WsUpgrade(_kit.HandshakeStep):
     """The upgrade of one connection (engine thread); ``done`` is called
     once with the pipe or the error, unless :meth:`abort` comes first."""
 
-    __slots__ = ("over", "_stream", "_ep", "_cfg", "_local", "_remote", "_done", "_ws",
-                 "_head", "_buf", "_timer", "_limit")
+    __slots__ = ("_ep", "_cfg", "_local", "_remote", "_ws", "_head", "_buf", "_limit")
 
     def __init__(self, stream: ByteStream, endpoint: EndpointContext, config: WsConfig,
                  local: str, remote: str, done: DialDone,
@@ -109,12 +108,6 @@ class WsUpgrade:
                                               subprotocols=[cfg.subprotocol])), None)
         if not self.over:
             self._stream.read(memoryview(self._buf), self._on_recv)
-
-    def abort(self) -> None:
-        """Give up: close the stream, call nothing."""
-        if not self.over:
-            self.over = True
-            self._release()
 
     def _write(self, data: bytes, then: Optional[Callable[[], None]]) -> None:
         def sent(n: int, err: Optional[OSError]) -> None:
@@ -203,17 +196,6 @@ class WsUpgrade:
             self._write(reply, lambda: self._fail(exc))     # the answer, then the close
         else:
             self._fail(exc)
-
-    def _fail(self, exc: BaseException) -> None:
-        if not self.over:
-            self.over = True
-            self._release()
-            self._done(None, exc)
-
-    def _release(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._stream.close()
 
 
 class _Replay:

@@ -27,6 +27,7 @@ from nanomsg_core import NanomsgError
 from nanomsg_core.interfaces import EndpointContext
 from nanomsg_core.stream import (LISTEN_BACKLOG, Resolved, StreamDialer, StreamListener,
                                  from_oserror)
+from nanomsg_core.stream.endpoint import StreamTransport
 from nanomsg_core.wire import IPC_FRAMING
 
 __all__ = ["AbstractDialer", "AbstractListener", "AbstractTransport", "MAX_NAME",
@@ -143,13 +144,8 @@ class AbstractDialer(_AbstractMixin, StreamDialer):
         done((self._family, _address(self.name), None), None)
 
 
-class AbstractTransport:
+class AbstractTransport(StreamTransport[AbstractDialer, AbstractListener]):
     """``abstract://`` (Linux)."""
 
-    scheme = SCHEME
-
-    def new_dialer(self, url: str, endpoint: EndpointContext) -> AbstractDialer:
-        return AbstractDialer(url, endpoint)
-
-    def new_listener(self, url: str, endpoint: EndpointContext) -> AbstractListener:
-        return AbstractListener(url, endpoint)
+    def __init__(self) -> None:
+        super().__init__(SCHEME, AbstractDialer, AbstractListener)

@@ -28,6 +28,7 @@ from typing import Optional
 from nanomsg_core import NanomsgError
 from nanomsg_core.stream import LISTEN_BACKLOG, Resolved, StreamDialer, StreamListener, from_oserror
 from nanomsg_core.interfaces import EndpointContext
+from nanomsg_core.stream.endpoint import StreamTransport
 from nanomsg_core.wire import IPC_FRAMING
 
 from ._lockdown import adopt_listening, fd_of, lock_down
@@ -147,13 +148,8 @@ class IpcDialer(_IpcMixin, StreamDialer):
         done((self._family, self.path, None), None)
 
 
-class IpcTransport:
+class IpcTransport(StreamTransport[IpcDialer, IpcListener]):
     """``ipc://``."""
 
-    scheme = "ipc"
-
-    def new_dialer(self, url: str, endpoint: EndpointContext) -> IpcDialer:
-        return IpcDialer(url, endpoint)
-
-    def new_listener(self, url: str, endpoint: EndpointContext) -> IpcListener:
-        return IpcListener(url, endpoint)
+    def __init__(self) -> None:
+        super().__init__("ipc", IpcDialer, IpcListener)

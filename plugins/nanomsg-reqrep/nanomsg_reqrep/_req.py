@@ -35,6 +35,7 @@ from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 if TYPE_CHECKING:
     from nanomsg_core.interfaces import ContextWaker
 from nanomsg_core.protokit import FairQueue, LoadBalancer
+from nanomsg_core.protokit.contexts import OwnedContext
 
 _word = struct.Struct(">I").unpack_from
 
@@ -316,43 +317,22 @@ class Req(_ReqPipes):
         return self._ctx
 
 
-class ReqCtx:
+class ReqCtx(OwnedContext[Req, ReqContext]):
     """A :class:`~nanomsg_core.interfaces.ProtocolContext` of REQ: one
     :class:`ReqContext` of a :class:`Req`, driven on its own."""
 
-    __slots__ = ("_req", "state")
-
-    def __init__(self, req: Req, state: ReqContext) -> None:
-        self._req = req
-        self.state = state
-
-    def send(self, msg: Message) -> bool:
-        return self._req.ctx_send(self.state, msg)
-
-    def recv(self) -> Optional[Message]:
-        return self._req.ctx_recv(self.state)
+    __slots__ = ()
+    NAME = "REQ"
+    OPTION = REQ_RESEND_IVL
 
     def can_send(self) -> bool:
-        return self._req.can_send()
+        return self._owner.can_send()
 
-    def can_recv(self) -> bool:
-        return self._req.ctx_can_recv(self.state)
-
-    def set_option(self, option: int, value: Any) -> None:
-        if option != REQ_RESEND_IVL:
-            raise NanomsgError(errno.ENOPROTOOPT, "unknown REQ option %r" % (option,))
+    def _set(self, value: Any) -> None:
         self.state.resend_ivl = _check_ivl(value)
 
-    def get_option(self, option: int) -> Any:
-        if option != REQ_RESEND_IVL:
-            raise NanomsgError(errno.ENOPROTOOPT, "unknown REQ option %r" % (option,))
+    def _get(self) -> Any:
         return self.state.resend_ivl
-
-    def abandon_recv(self) -> None:
-        pass                             # a reply is this context's own: it stays for the next recv
-
-    def close(self) -> None:
-        self._req.ctx_close(self.state)
 
 
 def new_req(host: ProtocolHost) -> Union[Req, XReq]:

@@ -24,6 +24,7 @@ from typing import Callable, Optional
 from nanomsg_core import NanomsgError
 from nanomsg_core.interfaces import EndpointContext, TransportPipe
 from nanomsg_core.stream import DialDone, Shake, StreamEndpoint, from_oserror
+from nanomsg_core.stream.endpoint import StreamTransport
 from nanomsg_core.wire import TCP_FRAMING
 
 __all__ = ["SocketDialer", "SocketListener", "SocketTransport", "parse_fd"]
@@ -182,13 +183,8 @@ class SocketDialer(_Adopted):
         self.shake(done)
 
 
-class SocketTransport:
+class SocketTransport(StreamTransport[SocketDialer, SocketListener]):
     """``socket://FD``."""
 
-    scheme = SCHEME
-
-    def new_dialer(self, url: str, endpoint: EndpointContext) -> SocketDialer:
-        return SocketDialer(url, endpoint)
-
-    def new_listener(self, url: str, endpoint: EndpointContext) -> SocketListener:
-        return SocketListener(url, endpoint)
+    def __init__(self) -> None:
+        super().__init__(SCHEME, SocketDialer, SocketListener)

@@ -25,12 +25,13 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from nanomsg_core import EFSM, SURVEYOR_DEADLINE, Message, NanomsgError
-from nanomsg_core.protokit.backtrace import Deadline, IdSequence, id_word, recv_split
+from nanomsg_core.protokit.backtrace import Deadline, IdSequence, id_word, recv_id, recv_split
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 
 if TYPE_CHECKING:
     from nanomsg_core.interfaces import ContextWaker
 from nanomsg_core.protokit import Distributor, FairQueue
+from nanomsg_core.protokit.contexts import OwnedContext
 
 __all__ = ["SurveyContext", "Surveyor", "SurveyorCtx", "XSurveyor", "new_surveyor"]
 
@@ -194,39 +195,24 @@ class Surveyor(_SurveyorPipes):
             return msg
         if ctx.queue:
             return ctx.queue.popleft()
-        if self._others:
-            return self._route(ctx)
-        return self._next_response(ctx)
-
-    def _next_response(self, ctx: SurveyContext) -> Optional[Message]:
-        """The hot path, with no explicit context: responses to other ids are stale."""
-        fq = self._fq
-        want = ctx.id
-        while True:
-            msg = fq.recv()
-            if msg is None:
-                return None
-            payload = msg.body
-            if (len(payload) >= 4 and payload[0] & 0x80
-                    and int.from_bytes(payload[:4], "big") == want):
-                return Message(payload[4:], b"", msg.pipe)
+        return self._route(ctx)
 
     def _route(self, until: Optional[SurveyContext]) -> Optional[Message]:
         """Route responses by survey id until one for *until* comes (returned);
-        the others are queued on their contexts, which are woken."""
+        the others are queued on their contexts, which are woken.  With no
+        explicit context only *until*'s survey is in progress: responses to
+        other ids are stale."""
         fq = self._fq
         by_id = self._by_id
         while True:
-            msg = fq.recv()
-            if msg is None:
+            got = recv_id(fq)
+            if got is None:
                 return None
-            payload = msg.body
-            if len(payload) < 4 or not payload[0] & 0x80:
-                continue
-            ctx = by_id.get(int.from_bytes(payload[:4], "big"))
+            ident, msg = got
+            ctx = by_id.get(ident)
             if ctx is None:
                 continue                 # stale: that survey is over
-            response = Message(payload[4:], b"", msg.pipe)
+            response = Message(msg.body[4:], b"", msg.pipe)
             if ctx is until:
                 return response
             if len(ctx.queue) >= QUEUE_LEN:
@@ -246,7 +232,7 @@ class Surveyor(_SurveyorPipes):
         if ctx.state is not ACTIVE or ctx.queue:
             return True
         if ctx.ahead is None:
-            ctx.ahead = self._route(ctx) if self._others else self._next_response(ctx)
+            ctx.ahead = self._route(ctx)
         return ctx.ahead is not None
 
     # -- contexts --
@@ -304,43 +290,22 @@ class Surveyor(_SurveyorPipes):
         return self._ctx
 
 
-class SurveyorCtx:
+class SurveyorCtx(OwnedContext[Surveyor, SurveyContext]):
     """A :class:`~nanomsg_core.interfaces.ProtocolContext` of SURVEYOR: one
     :class:`SurveyContext` of a :class:`Surveyor`, driven on its own."""
 
-    __slots__ = ("_surveyor", "state")
-
-    def __init__(self, surveyor: Surveyor, state: SurveyContext) -> None:
-        self._surveyor = surveyor
-        self.state = state
-
-    def send(self, msg: Message) -> bool:
-        return self._surveyor.ctx_send(self.state, msg)
-
-    def recv(self) -> Optional[Message]:
-        return self._surveyor.ctx_recv(self.state)
+    __slots__ = ()
+    NAME = "SURVEYOR"
+    OPTION = SURVEYOR_DEADLINE
 
     def can_send(self) -> bool:
         return True
 
-    def can_recv(self) -> bool:
-        return self._surveyor.ctx_can_recv(self.state)
-
-    def set_option(self, option: int, value: Any) -> None:
-        if option != SURVEYOR_DEADLINE:
-            raise NanomsgError(errno.ENOPROTOOPT, "unknown SURVEYOR option %r" % (option,))
+    def _set(self, value: Any) -> None:
         self.state.deadline_ms = _check_deadline(value)
 
-    def get_option(self, option: int) -> Any:
-        if option != SURVEYOR_DEADLINE:
-            raise NanomsgError(errno.ENOPROTOOPT, "unknown SURVEYOR option %r" % (option,))
+    def _get(self) -> Any:
         return self.state.deadline_ms
-
-    def abandon_recv(self) -> None:
-        pass                             # responses are this context's own: they stay for the next recv
-
-    def close(self) -> None:
-        self._surveyor.ctx_close(self.state)
 
 
 def new_surveyor(host: ProtocolHost) -> Union[Surveyor, XSurveyor]:
