@@ -16,7 +16,7 @@ from __future__ import annotations
 import errno
 from typing import Any, Generic, Optional, Protocol, TypeVar
 
-from .._message import Message
+from ..endpoints._message import Message
 from ..errors import NanomsgError
 
 __all__ = ["ContextOwner", "OwnedContext"]
