@@ -8,6 +8,7 @@ it runs on the engine thread.
 
 from __future__ import annotations
 
+import functools
 import socket
 from typing import Callable, Optional, Union
 
@@ -83,7 +84,7 @@ class Handshake:
             self._sent = True
         else:
             rest = header[n:]
-            self._stream.write([rest], lambda n, err: self._on_sent(rest, n, err))
+            self._stream.write([rest], functools.partial(self._on_sent, rest))
 
     def abort(self) -> None:
         """Give up (engine thread): close the stream, call nothing."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import TYPE_CHECKING, Optional, cast
+from typing import TYPE_CHECKING, Optional, TypeVar, cast
 
 from ..interfaces import Reactor
 
@@ -103,26 +103,28 @@ _kept: "weakref.WeakKeyDictionary[Reactor, IdleKept]" = weakref.WeakKeyDictionar
 _trimmers: "weakref.WeakKeyDictionary[Reactor, Trimmer]" = weakref.WeakKeyDictionary()
 
 
+_K = TypeVar("_K", IdleKept, Trimmer)
+
+
+def _keeper(registry: "weakref.WeakKeyDictionary[Reactor, _K]", kind: "type[_K]",
+            reactor: Reactor, period: float) -> _K:
+    keeper = registry.get(reactor)
+    if keeper is None:
+        with _lock:
+            keeper = registry.get(reactor)
+            if keeper is None:
+                keeper = registry[reactor] = kind(reactor, period)
+    return keeper
+
+
 def idle_kept(reactor: Reactor) -> IdleKept:
     """The engine's :class:`IdleKept` (made on first use)."""
-    kept = _kept.get(reactor)
-    if kept is None:
-        with _lock:
-            kept = _kept.get(reactor)
-            if kept is None:
-                kept = _kept[reactor] = IdleKept(reactor, IDLE_RETURN)
-    return kept
+    return _keeper(_kept, IdleKept, reactor, IDLE_RETURN)
 
 
 def trimmer(reactor: Reactor) -> Trimmer:
     """The engine's :class:`Trimmer` (made on first use)."""
-    t = _trimmers.get(reactor)
-    if t is None:
-        with _lock:
-            t = _trimmers.get(reactor)
-            if t is None:
-                t = _trimmers[reactor] = Trimmer(reactor, TRIM_AFTER)
-    return t
+    return _keeper(_trimmers, Trimmer, reactor, TRIM_AFTER)
 
 
 def forget(reactor: Reactor, pipe: PipeBase) -> None:

@@ -75,11 +75,18 @@ class StreamPipe(SendingPipe):
         self._stream.read(self._dec.recv_buffer(), self._on_recv)
 
     def _start_reading(self) -> None:
+        self._engine_event(ReadEvent.START)
+
+    def _on_hangup(self) -> None:
+        self._engine_event(ReadEvent.RECLAIM)
+
+    def _engine_event(self, event: ReadEvent) -> None:
+        """Engine thread: report *event* unless closed; ``ARM`` if told."""
         if self._closed:
             return
         reads = self._reads
         with reads.lock:
-            act = reads.go(ReadEvent.START)
+            act = reads.go(event)
         if act is _ARM:
             self._arm()
 
@@ -149,15 +156,6 @@ class StreamPipe(SendingPipe):
     def _choked(self) -> bool:
         """Must reading wait for queued control replies (a codec's)?"""
         return False
-
-    def _on_hangup(self) -> None:
-        if self._closed:
-            return
-        reads = self._reads
-        with reads.lock:
-            act = reads.go(ReadEvent.RECLAIM)
-        if act is _ARM:
-            self._arm()
 
     def _return_if_idle(self) -> None:
         """Engine thread, the idle keeper's tick: read a kept connection again
