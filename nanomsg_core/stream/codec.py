@@ -109,7 +109,7 @@ class CodecPipe(StreamPipe):
 
     def _on_sent(self, n: int, err: Optional[OSError]) -> None:
         super()._on_sent(n, err)
-        if not self._torn and self._queued <= self._sndbuf // 2:
+        if not self._closed and self._queued <= self._sndbuf // 2:
             reads = self._reads
             with reads.lock:
                 act = reads.go(ReadEvent.DRAINED)

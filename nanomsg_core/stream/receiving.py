@@ -133,6 +133,8 @@ class StreamPipe(SendingPipe):
         """Engine thread, woken by ``resume_recv``: deliver what was held,
         then read again -- unless the queue filled again, or a codec's
         replies still fill ``SNDBUF``."""
+        if self._closed:
+            return
         reads = self._reads
         with reads.lock:
             if reads.go(ReadEvent.REPLAY) is not Act.REPLAY:
