@@ -25,6 +25,12 @@ from .streams import ByteStream
 
 __all__ = ["CodecPipe"]
 
+# the table's events and actions, bound once (an Enum attribute costs ~0.1 us)
+_CHOKE = ReadEvent.CHOKE
+_DRAINED = ReadEvent.DRAINED
+_READ = ReadEvent.READ
+_DO_ARM = Act.ARM
+
 
 class CodecPipe(StreamPipe):
     """A :class:`StreamPipe` whose framing is a :class:`~nanomsg_core.wire.MessageCodec`
@@ -102,7 +108,7 @@ class CodecPipe(StreamPipe):
             self._deliver(payloads)
             self._end(dec.end_error)
             return
-        self._got(payloads, ReadEvent.CHOKE if self._choked() else ReadEvent.READ)
+        self._got(payloads, _CHOKE if self._choked() else _READ)
 
     def _choked(self) -> bool:
         return self._queued >= self._sndbuf
@@ -112,8 +118,8 @@ class CodecPipe(StreamPipe):
         if not self._closed and self._queued <= self._sndbuf // 2:
             reads = self._reads
             with reads.lock:
-                act = reads.go(ReadEvent.DRAINED)
-            if act is Act.ARM:
+                act = reads.go(_DRAINED)
+            if act is _DO_ARM:
                 self._arm()
 
     def _queue_control(self, frames: list[bytes]) -> None:

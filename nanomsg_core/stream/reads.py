@@ -192,6 +192,11 @@ TRANSITIONS: "dict[Reads, dict[ReadEvent, tuple[Reads, Act]]]" = {
     s: {e: row[s] for e, row in _BY_EVENT.items() if s in row} for s in _ALL}
 """``state -> event -> (next state, action)``; nothing else is allowed."""
 
+_Row = dict[ReadEvent, "tuple[Reads, Act, _Row]"]
+_ROWS: "dict[Reads, _Row]" = {s: {} for s in _ALL}
+for _s, _row in TRANSITIONS.items():       # the same table, with each next state's row
+    _ROWS[_s].update({e: (t, a, _ROWS[t]) for e, (t, a) in _row.items()})
+
 
 class ReadStateError(NanomsgError):
     """A transition the table does not allow: a bug in the transport."""
@@ -221,24 +226,34 @@ class ReadState:
     when a direct reader kept it, and the lock callers hold around
     :meth:`go` and the action it returns."""
 
-    __slots__ = ("state", "lock", "held", "kept_since")
+    __slots__ = ("_state", "_row", "lock", "held", "kept_since")
 
     def __init__(self) -> None:
-        self.state = Reads.STARTING
+        self._state = Reads.STARTING
+        self._row = _ROWS[Reads.STARTING]      # the current state's row: one lookup per event
         self.lock = threading.Lock()
         self.held: list[bytes] = []
         self.kept_since = 0.0
 
     def __repr__(self) -> str:
-        return "<ReadState %s>" % self.state.name
+        return "<ReadState %s>" % self._state.name
+
+    @property
+    def state(self) -> Reads:
+        return self._state
+
+    @state.setter
+    def state(self, state: Reads) -> None:
+        """Put it in *state* (tests)."""
+        self._state = state
+        self._row = _ROWS[state]
 
     def go(self, event: ReadEvent) -> Act:
         """Take *event*; the action to execute.  Hold :attr:`lock`."""
         try:
-            nxt, act = TRANSITIONS[self.state][event]
+            self._state, act, self._row = self._row[event]
         except KeyError:
-            raise ReadStateError(self.state, event) from None
-        self.state = nxt
+            raise ReadStateError(self._state, event) from None
         return act
 
     def hold(self, frames: list[bytes]) -> None:
