@@ -5,7 +5,9 @@ Each diagram sits between ``<!-- gen_diagrams: NAME -->`` and
 one transition table that exists in code:
 
 * ``reads``: ``nanomsg_core.stream.reads.TRANSITIONS`` (who reads a stream
-  connection), ``state -> event -> next state``;
+  connection), ``state -> event -> (next state, action)``: each edge is
+  labelled ``EVENT / ACTION``; pairs that change nothing (same state,
+  action ``NONE``) are left out of the drawing, not out of the table;
 * ``req``: ``nanomsg_reqrep._req.TRANSITIONS`` (one REQ context),
   ``event -> state -> next state``;
 * ``surveyor``: ``nanomsg_survey._surveyor.TRANSITIONS`` (one SURVEYOR
@@ -48,9 +50,20 @@ def _edges_by_event(table: "dict[Any, dict[Any, Any]]") -> "list[tuple[str, str,
     return [(_name(s), _name(e), _name(t)) for e, row in table.items() for s, t in row.items()]
 
 
+def _edges_with_actions(table: "dict[Any, dict[Any, Any]]") -> "list[tuple[str, str, str]]":
+    edges = []
+    for s, row in table.items():
+        for e, (t, act) in row.items():
+            if t == s and _name(act) == "NONE":
+                continue            # a no-op: allowed, not drawn
+            label = _name(e) if _name(act) == "NONE" else "%s / %s" % (_name(e), _name(act))
+            edges.append((_name(s), label, _name(t)))
+    return edges
+
+
 # name -> (module, initial state, how the table is keyed)
 SOURCES: "dict[str, tuple[str, str, Callable[[Any], list[tuple[str, str, str]]]]]" = {
-    "reads": ("nanomsg_core.stream.reads", "STARTING", _edges_by_state),
+    "reads": ("nanomsg_core.stream.reads", "STARTING", _edges_with_actions),
     "req": ("nanomsg_reqrep._req", "idle", _edges_by_event),
     "surveyor": ("nanomsg_survey._surveyor", "idle", _edges_by_event),
 }

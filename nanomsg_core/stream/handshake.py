@@ -8,6 +8,7 @@ it runs on the engine thread.
 
 from __future__ import annotations
 
+import functools
 import socket
 from typing import Callable, Optional, Union
 
@@ -116,7 +117,7 @@ class Handshake(HandshakeStep):
             self._sent = True
         else:
             rest = header[n:]
-            self._stream.write([rest], lambda n, err: self._on_sent(rest, n, err))
+            self._stream.write([rest], functools.partial(self._on_sent, rest))
 
     def _read(self) -> None:
         self._stream.read(memoryview(self._buf)[self._got:], self._on_recv)

@@ -266,7 +266,7 @@ class InetDialer(StreamDialer):
             infos = socket.getaddrinfo(self.host, self.port, family, socket.SOCK_STREAM)
             if not infos:
                 raise OSError(errno.EADDRNOTAVAIL, "no address for %s" % self.host)
-            infos.sort(key=lambda i: i[0] != socket.AF_INET)    # IPv4 first
+            infos.sort(key=_ipv6_last)    # IPv4 first
             target = self._target(infos[0][0], infos[0][4])
         except socket.gaierror as e:
             done(None, NanomsgError(errno.EADDRNOTAVAIL, "cannot resolve %r: %s"
@@ -290,3 +290,8 @@ class InetDialer(StreamDialer):
             raise NanomsgError(errno.EADDRNOTAVAIL, "local interface %r and %r differ in "
                                "address family" % (local, self.host))
         return family, address, sockaddr(lit[0], lit[1], 0)
+
+
+def _ipv6_last(info: "tuple[Any, ...]") -> bool:
+    """Sort key of ``getaddrinfo`` results: IPv4 first."""
+    return bool(info[0] != socket.AF_INET)

@@ -1,0 +1,135 @@
+"""Per-engine keepers of idle stream connections: kept ones and grown ones.
+
+Two timers per engine, each ticking only while it has a connection:
+
+* :class:`IdleKept` -- connections a direct reader kept.  Every
+  :data:`IDLE_RETURN` seconds each is told to go back to the engine if it
+  has been idle that long (the read table decides, see
+  :mod:`nanomsg_core.stream.reads`), so data for a socket nobody receives
+  from is still read (and ``RCVBUF`` applied) within a few milliseconds.
+* :class:`Trimmer` -- connections whose receive buffer grew.  Once one has
+  not read for :data:`TRIM_AFTER` its buffer drops back to the decoder's
+  minimum.
+
+Both hold their connections strongly; a connection leaves them when it is
+done with them or at its teardown (:func:`forget`), so a closed one never
+waits for a tick to be freed.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import TYPE_CHECKING, Optional, TypeVar, cast
+
+from ..interfaces import Reactor
+
+if TYPE_CHECKING:
+    from .pipebase import PipeBase
+    from .receiving import StreamPipe
+
+__all__ = ["IDLE_RETURN", "TRIM_AFTER", "IdleKept", "Trimmer", "forget", "idle_kept", "trimmer"]
+
+IDLE_RETURN = 0.005
+"""Seconds a direct reader may keep its connection idle before the engine reads it again."""
+TRIM_AFTER = 1.0
+"""Seconds without a read after which a connection's grown receive buffer
+drops back to a few KiB (checked by a per-engine timer while any grew)."""
+
+
+class _Ticker:
+    """A set of connections and the engine timer that visits them."""
+
+    def __init__(self, reactor: Reactor, period: float) -> None:
+        self.reactor = reactor
+        self.period = period
+        self.pipes: dict[StreamPipe, int] = {}     # pipe -> what the last tick saw
+        self.lock = threading.Lock()
+        self.armed = False
+
+    def add(self, pipe: StreamPipe, seen: int = -1) -> None:
+        with self.lock:
+            self.pipes[pipe] = seen
+            if not self.armed:
+                self.armed = True
+                self.reactor.call_later(self.period, self.tick)
+
+    def discard(self, pipe: PipeBase) -> None:
+        with self.lock:
+            self.pipes.pop(cast("StreamPipe", pipe), None)
+
+    def tick(self) -> None:
+        with self.lock:
+            pipes = list(self.pipes.items())
+        for pipe, seen in pipes:
+            self.visit(pipe, seen)
+        with self.lock:
+            if self.pipes:
+                self.reactor.call_later(self.period, self.tick)
+            else:
+                self.armed = False
+
+    def visit(self, pipe: StreamPipe, seen: int) -> None:
+        raise NotImplementedError
+
+
+class IdleKept(_Ticker):
+    """Connections a direct reader kept; the engine reads each again once idle."""
+
+    def visit(self, pipe: StreamPipe, seen: int) -> None:
+        pipe._return_if_idle()          # leaves (forget) through the table
+
+
+class Trimmer(_Ticker):
+    """Connections whose receive buffer grew; trimmed once idle for :data:`TRIM_AFTER`.
+
+    The pending receive is swapped for one into the smaller buffer through
+    the poller's :class:`~nanomsg_core.interfaces.DirectReads` capability (so
+    readiness pollers only; elsewhere buffers shrink as reads get small).
+    """
+
+    def visit(self, pipe: StreamPipe, seen: int) -> None:
+        now = pipe._trim(seen)
+        if now is None:
+            self.discard(pipe)
+        elif now != seen:
+            with self.lock:
+                if pipe in self.pipes:
+                    self.pipes[pipe] = now
+
+
+_lock = threading.Lock()
+_kept: "weakref.WeakKeyDictionary[Reactor, IdleKept]" = weakref.WeakKeyDictionary()
+_trimmers: "weakref.WeakKeyDictionary[Reactor, Trimmer]" = weakref.WeakKeyDictionary()
+
+
+_K = TypeVar("_K", IdleKept, Trimmer)
+
+
+def _keeper(registry: "weakref.WeakKeyDictionary[Reactor, _K]", kind: "type[_K]",
+            reactor: Reactor, period: float) -> _K:
+    keeper = registry.get(reactor)
+    if keeper is None:
+        with _lock:
+            keeper = registry.get(reactor)
+            if keeper is None:
+                keeper = registry[reactor] = kind(reactor, period)
+    return keeper
+
+
+def idle_kept(reactor: Reactor) -> IdleKept:
+    """The engine's :class:`IdleKept` (made on first use)."""
+    return _keeper(_kept, IdleKept, reactor, IDLE_RETURN)
+
+
+def trimmer(reactor: Reactor) -> Trimmer:
+    """The engine's :class:`Trimmer` (made on first use)."""
+    return _keeper(_trimmers, Trimmer, reactor, TRIM_AFTER)
+
+
+def forget(reactor: Reactor, pipe: PipeBase) -> None:
+    """*pipe* is torn down: both keepers drop it (if it was there)."""
+    keepers: tuple[Optional[_Ticker], ...] = (_kept.get(reactor), _trimmers.get(reactor))
+    for keeper in keepers:
+        if keeper is not None:
+            keeper.discard(pipe)

@@ -1,0 +1,295 @@
+"""A stream pipe's receiving half: it executes what the read table decides.
+
+Every decision about who reads -- the engine, a direct reader, nobody while
+paused -- is :mod:`nanomsg_core.stream.reads`' table: each method here
+reports one event and does what the returned action says.
+
+The engine reads into the :class:`~nanomsg_core.wire.FrameDecoder`'s buffer
+and delivers every complete frame, re-arming first (so waking a receiver is
+the last thing it does before returning to the poller).  When ``deliver``
+reports the receive queue full, reading pauses until ``resume_recv``; a
+read pending meanwhile is held and replayed.  A thread blocked in ``recv``
+on a socket whose only connection this is reads it itself
+(:meth:`StreamPipe.direct_recv`) and keeps it between receives; the engine
+then watches only for a hang-up, and takes it back on one or after
+:data:`~nanomsg_core.stream.idle.IDLE_RETURN` (:mod:`.idle`).
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from typing import Optional
+
+from ..endpoints._message import Message
+from ..interfaces import DirectWaker, PipeEvents
+from ..wire import WireError
+from .idle import IDLE_RETURN, trimmer
+from .reads import Act, ReadEvent
+from .sending import SendingPipe, _monotonic
+
+__all__ = ["StreamPipe"]
+
+# the table's events and actions, bound once (an Enum attribute costs ~0.1 us)
+_CHOKE = ReadEvent.CHOKE
+_FULL = ReadEvent.FULL
+_IDLE = ReadEvent.IDLE
+_KEEP = ReadEvent.KEEP
+_LOST = ReadEvent.LOST
+_READ = ReadEvent.READ
+_REARM = ReadEvent.REARM
+_RECLAIM = ReadEvent.RECLAIM
+_REPLAY = ReadEvent.REPLAY
+_RESUME = ReadEvent.RESUME
+_START = ReadEvent.START
+_TAKE = ReadEvent.TAKE
+_TAKEN = ReadEvent.TAKEN
+_TRIM = ReadEvent.TRIM
+_DO_ARM = Act.ARM
+_DO_ARM_DELIVER = Act.ARM_DELIVER
+_DO_CLOSE_STREAM = Act.CLOSE_STREAM
+_DO_DELIVER = Act.DELIVER
+_DO_DETACH_FIRST = Act.DETACH_FIRST
+_DO_HOLD = Act.HOLD
+_DO_READ = Act.READ
+_DO_REPLAY = Act.REPLAY
+_DO_SWAP = Act.SWAP
+_DO_WAKE = Act.WAKE
+_DO_WATCH = Act.WATCH
+
+
+
+def _cut_short(err: Optional[OSError], pending: int) -> Optional[BaseException]:
+    """What a read of 0 bytes (or *err*) ends the connection with."""
+    if err is None and pending:
+        return WireError(errno.EPROTO, "connection closed in the middle of a frame")
+    return err
+
+
+class StreamPipe(SendingPipe):
+    """An established stream connection (a :class:`~nanomsg_core.interfaces.TransportPipe`
+    with the :class:`~nanomsg_core.interfaces.DirectReceiver` capability).
+
+    *stream* is a :class:`~nanomsg_core.stream.ByteStream` past its SP
+    handshake, or a connected non-blocking socket (taken as a
+    :class:`~nanomsg_core.stream.SocketStream` on the endpoint's poller);
+    *framing* is the mapping's frame prefix (``TCP_FRAMING``,
+    ``IPC_FRAMING`` or one of a transport's own); a :class:`CodecPipe`
+    takes a :class:`~nanomsg_core.wire.MessageCodec` there instead.
+    """
+
+    __slots__ = ()
+
+    # -- any thread --
+    def start(self, events: PipeEvents) -> None:
+        self._events = events
+        self._reactor.call_soon_threadsafe(self._start_reading)
+
+    def resume_recv(self) -> None:
+        reads = self._reads
+        with reads.lock:
+            act = reads.go(_RESUME)
+        if act is _DO_WAKE:
+            self._reactor.call_soon_threadsafe(self._replay)
+
+    # -- engine thread --
+    def _arm(self) -> None:
+        self._stream.read(self._dec.recv_buffer(), self._on_recv)
+
+    def _start_reading(self) -> None:
+        self._engine_event(_START)
+
+    def _on_hangup(self) -> None:
+        self._engine_event(_RECLAIM)
+
+    def _engine_event(self, event: ReadEvent) -> None:
+        """Engine thread: report *event* unless closed; ``ARM`` if told."""
+        if self._closed:
+            return
+        reads = self._reads
+        with reads.lock:
+            act = reads.go(event)
+        if act is _DO_ARM:
+            self._arm()
+
+    def _on_recv(self, n: int, err: Optional[OSError]) -> None:
+        if self._closed:
+            return
+        if err is not None or n == 0:
+            self._fail(_cut_short(err, self._dec.pending))
+            return
+        try:
+            payloads = self._dec.commit(n)
+        except WireError as e:
+            self._fail(e)
+            return
+        self._got(payloads, _READ)
+
+    def _got(self, payloads: list[bytes], event: ReadEvent) -> None:
+        """Engine thread: a read brought *payloads*; the table says what now."""
+        self._nreads += 1
+        if not self._trimming and self._dpoller is not None and self._dec.grown:
+            self._trimming = True
+            trimmer(self._reactor).add(self)
+        reads = self._reads
+        with reads.lock:
+            act = reads.go(event)
+            if act is _DO_HOLD:
+                reads.hold(payloads)
+                return
+        if act is _DO_ARM_DELIVER:
+            self._arm()
+        elif act is not _DO_DELIVER:
+            return
+        events = self._events
+        assert events is not None
+        deliver = events.deliver
+        more = True         # only the last answer counts: each one re-checks the level
+        for p in payloads:
+            more = deliver(Message(p))
+        if not more:
+            with reads.lock:
+                reads.go(_FULL)
+
+    def _replay(self) -> None:
+        """Engine thread, woken by ``resume_recv``: deliver what was held,
+        then read again -- unless the queue filled again, or a codec's
+        replies still fill ``SNDBUF``."""
+        if self._closed:
+            return
+        reads = self._reads
+        with reads.lock:
+            if reads.go(_REPLAY) is not _DO_REPLAY:
+                return
+            held = reads.take_held()
+        events = self._events
+        assert events is not None
+        more = True
+        for p in held:
+            more = events.deliver(Message(p))
+        with reads.lock:
+            if not more:
+                act = reads.go(_FULL)
+            elif self._choked():
+                act = reads.go(_CHOKE)
+            else:
+                act = reads.go(_REARM)
+        if act is _DO_ARM:
+            self._arm()
+
+    def _choked(self) -> bool:
+        """Must reading wait for queued control replies (a codec's)?"""
+        return False
+
+    def _return_if_idle(self) -> None:
+        """Engine thread, the idle keeper's tick: read a kept connection again
+        once it has been idle for :data:`IDLE_RETURN`."""
+        keeper = self._kept
+        assert keeper is not None
+        if self._closed:
+            keeper.discard(self)        # the teardown to come closes it
+            return
+        reads = self._reads
+        if _monotonic() - reads.kept_since < IDLE_RETURN:
+            return
+        dpoller, sock = self._dpoller, self._sock
+        assert dpoller is not None and sock is not None
+        with reads.lock:
+            act = reads.go(_IDLE)
+            if act is _DO_DETACH_FIRST:
+                if not dpoller.detach_read(sock):
+                    return              # its hang-up watch is firing: that reclaims
+                act = reads.go(_RECLAIM)
+            keeper.discard(self)        # under the lock: a KEEP now adds it again
+        if act is _DO_ARM:
+            self._arm()
+
+    def _trim(self, seen: int) -> Optional[int]:
+        """Engine thread, the trimmer's tick: shrink the receive buffer under
+        the engine's pending receive if no read came since the last tick
+        (*seen*).  The read count for the next tick; ``None``: done."""
+        dpoller, sock, dec = self._dpoller, self._sock, self._dec
+        if self._closed or dpoller is None or sock is None or not dec.grown:
+            self._trimming = False
+            return None
+        if self._nreads != seen:
+            return self._nreads
+        reads = self._reads
+        with reads.lock:
+            if reads.go(_TRIM) is not _DO_SWAP or dec.pending:
+                return seen             # try again next tick
+            if not dpoller.detach_read(sock):
+                return seen
+            dec.trim()
+            dpoller.attach_read(sock, dec.recv_buffer(), self._on_recv)
+        if dec.grown:
+            return seen
+        self._trimming = False
+        return None
+
+    # -- a user thread blocked in recv: read here, no engine hand-off --
+    def direct_recv(self, timeout_ms: int, waker: DirectWaker) -> bool:
+        """Wait for and read the next frames in the calling thread
+        (:class:`~nanomsg_core.interfaces.DirectReceiver`)."""
+        dpoller, sock = self._dpoller, self._sock
+        if dpoller is None or sock is None or self._closed:
+            return False
+        reads = self._reads
+        with reads.lock:
+            act = reads.go(_TAKE)
+            if act is _DO_DETACH_FIRST:
+                if not dpoller.detach_read(sock):
+                    return False        # the engine is reading (or reclaiming) right now
+                act = reads.go(_TAKEN)
+            if act is not _DO_READ:
+                return False            # not started, paused with frames held, closing
+        failed = False
+        try:
+            ready = waker.wait_readable(sock.fileno(), timeout_ms)
+            waker.polling = False       # before anything is delivered
+            if ready:
+                failed = self._direct_read(sock)
+        finally:
+            # Keep the connection for the next recv, which most likely comes
+            # soon: the engine watches only for a hang-up meanwhile, and takes
+            # it back at once on one, or after IDLE_RETURN (see .idle).
+            with reads.lock:
+                act = reads.go(_LOST if failed or self._closed else _KEEP)
+                if act is _DO_WATCH:
+                    reads.kept_since = _monotonic()
+                    dpoller.watch_hangup(sock, self._on_hangup)
+                    kept = self._kept
+                    assert kept is not None         # set with _dpoller
+                    kept.add(self)
+            if act is _DO_CLOSE_STREAM:
+                self._stream.close()       # the engine's teardown left the close to us
+        return True
+
+    def _direct_read(self, sock: socket.socket) -> bool:
+        """One read and delivery in the calling thread; ``True`` if the connection died."""
+        err: Optional[OSError] = None
+        try:
+            n = sock.recv_into(self._dec.recv_buffer())
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as e:
+            err, n = e, 0
+        if n == 0:
+            self._reactor.call_soon_threadsafe(self._fail, _cut_short(err, self._dec.pending))
+            return True
+        try:
+            payloads = self._dec.commit(n)
+        except WireError as e:
+            self._reactor.call_soon_threadsafe(self._fail, e)
+            return True
+        self._nreads += 1
+        if not self._trimming and self._dec.grown:
+            self._trimming = True
+            trimmer(self._reactor).add(self)
+        # Back-pressure needs no pause here: this thread reads only while its
+        # socket has nothing to receive, one buffer at a time.
+        deliver = self._events.deliver  # type: ignore[union-attr]
+        for p in payloads:
+            deliver(Message(p))
+        return False
+

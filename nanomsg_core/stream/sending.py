@@ -1,0 +1,211 @@
+"""A stream pipe's sending half: direct writes, the queue, batching, LINGER.
+
+With nothing queued, ``send`` writes the frame at once from the sender's
+thread with one non-blocking gathered write (``[prefix, header, body]``).
+A small message that follows the previous send within :data:`BATCH_WINDOW`
+(a stream of sends) is queued instead, and so is everything after it while
+bytes are queued: small frames are appended to one buffer and the engine
+writes the batch in one syscall.  A partial write or ``EAGAIN`` queues the
+rest and posts a flush to the engine.  ``_queued`` counts the bytes queued
+*or in flight*, so zero means the stream is ours to write directly; the
+queue is refused above ``SNDBUF`` bytes, with ``on_writable`` once it
+drains to half (hysteresis).  ``_lock`` guards the queue; only the slow
+path takes it.  ``close`` with bytes queued keeps writing them for up to
+``LINGER`` ms on the engine thread, reading no more.
+"""
+
+from __future__ import annotations
+
+import time
+from itertools import islice
+from typing import Optional, Sequence
+
+from .. import lingering
+from ..endpoints._message import Message
+from .pipebase import Buffer, PipeBase
+
+__all__ = ["BATCH_WINDOW", "SendingPipe"]
+
+BATCH_WINDOW = 0.000015
+"""Seconds: a small message sent this soon after the previous one joins a
+batch that the engine writes in one syscall (a stream of sends); one sent
+after a pause is written at once by the sending thread (no added latency)."""
+_IOV_MAX = 512          # buffers per gathered write
+_SMALL = 1024           # queued payloads up to this size are joined with their prefix
+
+_monotonic = time.monotonic
+
+
+class SendingPipe(PipeBase):
+    """:class:`PipeBase` with the send queue (see the module's docstring)."""
+
+    __slots__ = ()
+
+    # -- any thread --
+    def can_send(self) -> bool:
+        return not self._closed and self._queued < self._sndbuf
+
+    def send(self, msg: Message) -> bool:
+        if self._queued or self._closed:
+            return self._send_queued(msg, False)
+        body = msg.body
+        header = msg.header
+        size = len(body) + len(header)
+        now = _monotonic()
+        last, self._last_send = self._last_send, now
+        if size <= _SMALL and now - last < BATCH_WINDOW:
+            return self._send_queued(msg, True)     # a stream of sends: batch them
+        prefix = self._prefix(size)
+        bufs = (prefix, header, body) if header else (prefix, body)
+        try:
+            sent = self._stream.try_write(bufs)
+        except OSError as e:
+            self._reactor.call_soon_threadsafe(self._fail, e)
+            return True
+        if sent < len(prefix) + size:
+            with self._lock:
+                self._queue_rest(bufs, sent)
+                self._post_flush()
+        return True
+
+    def _send_queued(self, msg: Message, batch: bool) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            if self._queued or batch:
+                if self._queued >= self._sndbuf:
+                    self._want_writable = True
+                    return False
+                body = msg.body
+                header = msg.header
+                size = len(body) + len(header)
+                prefix = self._prefix(size)
+                if size <= _SMALL:
+                    out = self._outbuf          # small frames: one buffer, one syscall
+                    out += prefix
+                    if header:
+                        out += header
+                    out += body
+                else:
+                    q = self._outq
+                    if self._outbuf:
+                        q.append(self._outbuf)
+                        self._outbuf = bytearray()
+                    q.append(prefix + header if header else prefix)
+                    q.append(body)
+                self._queued += len(prefix) + size
+                if not self._flushing:
+                    self._flushing = True
+                    self._reactor.call_soon_threadsafe(self._flush)
+                return True
+        return self.send(msg)        # the queue drained meanwhile: write directly
+
+    def _post_flush(self) -> None:
+        """Under ``_lock``: have the engine flush the queue, unless it is already."""
+        if not self._flushing:
+            self._flushing = True
+            self._reactor.call_soon_threadsafe(self._flush)
+
+    def _queue_rest(self, bufs: Sequence[Buffer], sent: int) -> None:
+        q = self._outq
+        for b in bufs:
+            n = len(b)
+            if sent >= n:
+                sent -= n
+                continue
+            if sent:
+                q.append(memoryview(b)[sent:])
+                self._queued += n - sent
+                sent = 0
+            elif n:
+                q.append(b)
+                self._queued += n
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if self._queued and self._linger != 0:
+                lingering.hold(self, self._linger)      # the program waits for it at exit
+                self._reactor.call_soon_threadsafe(self._linger_out)
+            else:
+                self._reactor.call_soon_threadsafe(self._teardown)
+
+    # -- engine thread: closing with bytes queued (LINGER) --
+    def _linger_out(self) -> None:
+        """Keep writing what was queued before ``close``, for up to ``LINGER``."""
+        if self._torn:
+            return
+        with self._lock:
+            self._lingering = bool(self._queued)
+        if not self._lingering:
+            self._teardown()
+            return
+        if self._linger > 0:                # -1: until written
+            self._linger_timer = self._reactor.call_later(self._linger / 1000.0,
+                                                          self._end_linger)
+        if not self._flushing:
+            self._flushing = True
+            self._flush()
+
+    # -- engine thread: writing the queue --
+    def _flush(self) -> None:
+        """Engine thread: write what is queued, many frames per syscall; try
+        at once, and wait for the stream to turn writable only if it is full."""
+        if self._closed and not self._lingering:
+            self._flushing = False      # _linger_out or _teardown takes over
+            return
+        with self._lock:
+            q = self._outq
+            if self._outbuf:
+                q.append(self._outbuf)
+                self._outbuf = bytearray()
+            if not q:
+                self._flushing = False
+                return
+            bufs = list(q) if len(q) <= _IOV_MAX else list(islice(q, _IOV_MAX))
+        try:
+            n = self._stream.try_write(bufs)
+        except OSError as e:
+            self._fail(e)
+            return
+        if n:
+            self._on_sent(n, None)
+        else:
+            self._stream.write(bufs, self._on_sent)
+
+    def _on_sent(self, n: int, err: Optional[OSError]) -> None:
+        if self._torn:
+            return
+        if err is not None:
+            self._fail(err)
+            return
+        notify = False
+        with self._lock:
+            q = self._outq
+            left = n
+            while left:
+                b = q[0]
+                lb = len(b)
+                if lb <= left:
+                    q.popleft()
+                    left -= lb
+                else:
+                    q[0] = memoryview(b)[left:]
+                    left = 0
+            self._queued -= n
+            more = bool(q) or bool(self._outbuf)
+            if not more:
+                self._flushing = False
+            if self._want_writable and self._queued <= self._sndbuf // 2:   # hysteresis: wake once per half-buffer
+                self._want_writable = False
+                notify = True
+        if more:        # another turn: let the other connections have theirs first
+            if self._closed and not self._lingering:
+                self._flushing = False  # _linger_out or _teardown takes over
+            else:
+                self._reactor.call_soon_threadsafe(self._flush)
+        elif self._lingering:       # closed, and now everything is written
+            self._end_linger()
+            return
+        if notify and self._events is not None:
+            self._events.on_writable()
