@@ -68,10 +68,10 @@ _PRELUDE = textwrap.dedent("""
 """)
 
 
-def _run(body: str) -> None:
+def _run(body: str, timeout: float = 50) -> None:
     code = _PRELUDE + textwrap.dedent(body) + "\nprint('OK')\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=50)
+                         timeout=timeout)
     assert out.returncode == 0 and out.stdout.strip().endswith("OK"), out.stdout + out.stderr
 
 
@@ -281,3 +281,44 @@ def test_named_pipe_rcvmaxsize_drops_the_connection() -> None:
         else:
             raise AssertionError("an oversized frame was delivered")
     """)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("scheme", ["npipe", "tcp"])
+def test_check_transport_on_the_completion_logic(scheme: str) -> None:
+    """Every transport check (LINGER, a stalled receiver, a peer gone
+    mid-stream...) over the completion poller: named pipes are the kit's
+    StreamPipe on a NamedPipeStream, tcp its SocketStream on the poller."""
+    _run("""
+        import itertools, socket
+        from nanomsg_core.testing import check_transport
+        names = itertools.count()
+
+        def new_url():
+            if %r == "npipe":
+                return "npipe://kit-%%d" %% next(names)
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                return "tcp://127.0.0.1:%%d" %% probe.getsockname()[1]
+        check_transport(new_url)
+    """ % scheme, timeout=280)
+
+
+def test_named_pipe_linger_delivers_a_burst_closed_at_once() -> None:
+    """LINGER on a named pipe: 600 messages sent, then close at once; all
+    arrive, in order (the kit's StreamPipe writes the queue out first)."""
+    _run("""
+        pull = nn.Socket(nn.AF_SP, nn.PULL)
+        pull.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 10000)
+        pull.bind("npipe://linger")
+        push = nn.Socket(nn.AF_SP, nn.PUSH)
+        push.setsockopt(nn.SOL_SOCKET, nn.LINGER, 10000)
+        push.connect("npipe://linger")
+        while not push.pipes:
+            time.sleep(0.01)
+        for i in range(600):
+            push.send(b"%05d" %% i + b"x" * 200)
+        push.close()
+        got = [pull.recv()[:5] for _ in range(600)]
+        assert got == [b"%05d" %% i for i in range(600)]
+    """.replace("%%", "%"))
