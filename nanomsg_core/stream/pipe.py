@@ -61,7 +61,7 @@ from ..interfaces import (DirectReads, DirectWaker, EndpointContext, PipeEvents,
 from ..wire import ControlReader, FrameDecoder, FrameReader, Framing, MessageCodec, WireError
 from .credentials import peer_credentials
 from .reads import ReadEvent, ReadState, Reads
-from .streams import ByteStream, SocketStream
+from .streams import ByteStream, CancelRead, ReadCancelled, SocketStream
 from .tls import TlsStream
 
 __all__ = ["IDLE_RETURN", "RECV_BUFFER", "CodecPipe", "StreamPipe"]
@@ -341,10 +341,13 @@ class StreamPipe:
         engine's pending receive.  ``True`` when nothing is left to trim."""
         dpoller, sock = self._dpoller, self._sock
         with self._rlock:
-            if self._closed or dpoller is None or sock is None or not self._dec.grown:
+            if self._closed or not self._dec.grown:
                 return True
             if self._reads.state is not Reads.ENGINE or self._dec.pending:
                 return False            # try again next tick
+            if dpoller is None or sock is None:     # a completion stream: _on_recv re-arms
+                stream = self._stream
+                return not (isinstance(stream, CancelRead) and stream.cancel_read())
             if not dpoller.detach_read(sock):
                 return False
             self._dec.trim()
@@ -371,6 +374,10 @@ class StreamPipe:
     def _on_recv(self, n: int, err: Optional[OSError]) -> None:
         if self._closed:
             return
+        if isinstance(err, ReadCancelled):      # by _trim: read again into less
+            self._dec.trim()
+            self._arm()
+            return
         if err is not None or n == 0:
             if err is None and self._dec.pending:
                 err = WireError(errno.EPROTO, "connection closed in the middle of a frame")
@@ -387,7 +394,8 @@ class StreamPipe:
         if self._codec is not None and self._control(payloads):
             return
         self._nreads += 1
-        if not self._trimming and self._dpoller is not None and self._dec.grown:
+        if not self._trimming and self._dec.grown and (
+                self._dpoller is not None or isinstance(self._stream, CancelRead)):
             self._trimming = True
             _trimmer(self._reactor).add(self)
         with self._rlock:
@@ -759,8 +767,9 @@ class _Trimmer:
 
     One per engine, ticking only while a connection is registered.  The
     pending receive is swapped for one into the smaller buffer through the
-    poller's :class:`~nanomsg_core.interfaces.DirectReads` capability (so
-    readiness pollers only; elsewhere buffers shrink as reads get small).
+    poller's :class:`~nanomsg_core.interfaces.DirectReads` capability, or
+    on a :class:`~nanomsg_core.stream.CancelRead` stream cancelled and
+    issued again (elsewhere buffers shrink as reads get small).
     """
 
     def __init__(self, reactor: Reactor) -> None:

@@ -184,6 +184,10 @@ class NamedPipeStream:
     def write(self, bufs: Sequence[Buffer], done: CompletionCallback) -> None:
         self._io.write_handle(self._h, self._h.h, _gather(bufs), done)
 
+    def cancel_read(self) -> bool:
+        """:class:`~nanomsg_core.stream.CancelRead` (the kit's idle trimmer)."""
+        return not self._closed and self._io.cancel_read_handle(self._h, self._h.h)
+
     def try_write(self, bufs: Sequence[Buffer]) -> int:
         if self._closed:
             raise OSError(errno.EPIPE, "the named pipe is closed")
