@@ -213,22 +213,30 @@ def _handshake(pipes: PipeOS, io: HandleIO, handle: _Handle, endpoint: EndpointC
     return hs
 
 
-class NamedPipeListener:
-    """``bind("ipc://NAME")`` on Windows: a :class:`~nanomsg_core.interfaces.Listener`."""
+class _PipeEndpoint:
+    """What the listener and the dialer of one ``ipc://NAME`` share."""
 
-    def __init__(self, pipes: PipeOS, url: str, endpoint: EndpointContext,
-                 scheme: str = "ipc") -> None:
-        self.bound_address = url
+    def __init__(self, pipes: PipeOS, url: str, endpoint: EndpointContext, scheme: str) -> None:
+        self.url = url
         self.name = pipe_name(url, scheme)
         self.scheme = scheme
         self._pipes = pipes if isinstance(pipes, _Instances) else _Instances(pipes)
         self._ep = endpoint
         self._io = _handle_io(endpoint)
         self._reactor = endpoint.reactor
+        self.closed = False
+
+
+class NamedPipeListener(_PipeEndpoint):
+    """``bind("ipc://NAME")`` on Windows: a :class:`~nanomsg_core.interfaces.Listener`."""
+
+    def __init__(self, pipes: PipeOS, url: str, endpoint: EndpointContext,
+                 scheme: str = "ipc") -> None:
+        super().__init__(pipes, url, endpoint, scheme)
+        self.bound_address = url
         self._waiting: Optional[_Handle] = None
         self._accepted: Optional[Callable[[TransportPipe], None]] = None
         self._shakes: set[Handshake] = set()
-        self.closed = False
 
     def listen(self, accepted: Callable[[TransportPipe], None]) -> None:
         pipes = self._pipes
@@ -265,24 +273,22 @@ class NamedPipeListener:
             self._reactor.call_later(ACCEPT_RETRY, self._renew)
             return
         box: list[Handshake] = []
-
-        def shaken(pipe: Optional[TransportPipe], exc: Optional[BaseException]) -> None:
-            if box:
-                self._shakes.discard(box[0])
-            if pipe is None:
-                if not self.closed:
-                    self._ep.handshake_failed(exc)      # STAT_ACCEPT_ERRORS, logged
-                return
-            if self.closed or self._accepted is None:
-                pipe.close()
-            else:
-                self._accepted(pipe)
         hs = _handshake(self._pipes, self._io, w, self._ep, self.scheme, self.bound_address,
-                        shaken)
+                        lambda pipe, exc: self._shaken(box, pipe, exc))
         if not hs.over:
             box.append(hs)
             self._shakes.add(hs)
         self._renew()
+
+    def _shaken(self, box: list[Handshake], pipe: Optional[TransportPipe],
+                exc: Optional[BaseException]) -> None:
+        self._shakes.difference_update(box)
+        if pipe is not None and not self.closed and self._accepted is not None:
+            self._accepted(pipe)
+        elif pipe is not None:
+            pipe.close()
+        elif not self.closed:
+            self._ep.handshake_failed(exc)          # STAT_ACCEPT_ERRORS, logged
 
     def _renew(self) -> None:
         if self.closed or self._waiting is not None:
@@ -321,20 +327,13 @@ class NamedPipeListener:
                 ev.set()
 
 
-class NamedPipeDialer:
+class NamedPipeDialer(_PipeEndpoint):
     """``connect("ipc://NAME")`` on Windows: a :class:`~nanomsg_core.interfaces.Dialer`."""
 
     def __init__(self, pipes: PipeOS, url: str, endpoint: EndpointContext,
                  scheme: str = "ipc") -> None:
-        self.url = url
-        self.name = pipe_name(url, scheme)
-        self.scheme = scheme
-        self._pipes = pipes
-        self._ep = endpoint
-        self._io = _handle_io(endpoint)
-        self._reactor = endpoint.reactor
+        super().__init__(pipes, url, endpoint, scheme)
         self._shake: Optional[Handshake] = None
-        self.closed = False
 
     def dial(self, done: DialDone) -> None:
         self._reactor.call_soon_threadsafe(self._dial, done)

@@ -324,40 +324,44 @@ def test_named_pipe_linger_delivers_a_burst_closed_at_once() -> None:
     """.replace("%%", "%"))
 
 
+_BURST_THEN_TRIMMED = """
+    import threading
+    t = threading.Thread(target=lambda: [b.send(b"b" * 100) for i in range(20000)])
+    t.start()
+    got = [a.recv() for i in range(20000)]
+    t.join(30)
+    assert len(got) == 20000 and dec.grown, "a burst did not grow the receive buffer"
+    deadline = time.monotonic() + 30
+    while dec.grown:                            # TRIM_AFTER (1 s) idle, then a tick
+        assert time.monotonic() < deadline, "the idle buffer was never trimmed"
+        time.sleep(0.05)
+    b.send(b"after")
+    assert a.recv() == b"after"
+    a.send(b"back")
+    assert b.recv() == b"back"
+"""
+"""A burst from ``b`` grows ``a``'s receive buffer (``dec``, its decoder);
+idle, the kit's trimmer takes it back; nothing is lost around that."""
+
+
 @pytest.mark.parametrize("url", ["tcp://127.0.0.1:0", "npipe://trim"])
 def test_idle_receive_buffer_is_trimmed_on_the_completion_logic(url: str) -> None:
     """A completion read pins its buffer, so the kit's idle trimmer cancels
     it and reads again into the small one: the grown buffer drops back."""
-    _run("""
+    _run(textwrap.dedent("""
         a, b = pair(%r)
         while not a.pipes:
             time.sleep(0.01)
         dec = a.pipes[0]._tp._dec                   # the receiving connection's decoder
         assert not dec.grown
-        import threading
-        t = threading.Thread(target=lambda: [b.send(b"b" * 100) for i in range(20000)])
-        t.start()
-        for i in range(20000):
-            a.recv()
-        t.join()
-        assert dec.grown, "a burst did not grow the receive buffer"
-        deadline = time.monotonic() + 20
-        while dec.grown:                            # TRIM_AFTER (1 s) idle, then a tick
-            assert time.monotonic() < deadline, "the idle buffer was never trimmed"
-            time.sleep(0.05)
-        b.send(b"after")
-        assert a.recv() == b"after"
-        a.send(b"back")
-        assert b.recv() == b"back"
-    """ % url)
+    """ % url) + textwrap.dedent(_BURST_THEN_TRIMMED))
 
 
 @pytest.mark.skipif(sys.platform != "win32", reason="a real completion port exists on Windows only")
 @pytest.mark.parametrize("url", ["tcp://127.0.0.1:0", "ipc://nanomsg-iocp-trim-%d" % os.getpid()])
 def test_real_idle_receive_buffer_is_trimmed(url: str) -> None:
     """On the real port: CancelIoEx of the idle WSARecv/ReadFile, then a read
-    into the small buffer; nothing is lost around it."""
-    import threading
+    into the small buffer."""
     import time
     a = nn.Socket(nn.AF_SP, nn.PAIR)
     b = nn.Socket(nn.AF_SP, nn.PAIR)
@@ -372,17 +376,7 @@ def test_real_idle_receive_buffer_is_trimmed(url: str) -> None:
             assert time.monotonic() < deadline, "never connected"
             time.sleep(0.01)
         dec = a.pipes[0]._tp._dec                   # type: ignore[attr-defined]
-        t = threading.Thread(target=lambda: [b.send(b"b" * 100) for _ in range(20000)])
-        t.start()
-        got = [a.recv() for _ in range(20000)]
-        t.join(30)
-        assert len(got) == 20000 and dec.grown, "a burst did not grow the receive buffer"
-        deadline = time.monotonic() + 30
-        while dec.grown:                            # TRIM_AFTER (1 s) idle, then a tick
-            assert time.monotonic() < deadline, "the idle buffer was never trimmed"
-            time.sleep(0.05)
-        b.send(b"after")
-        assert a.recv() == b"after"
+        exec(textwrap.dedent(_BURST_THEN_TRIMMED), {"a": a, "b": b, "dec": dec, "time": time})
     finally:
         a.close()
         b.close()
