@@ -97,12 +97,13 @@ class _Instances:
         return self.pipes.open(name)
 
     def close(self, handle: int) -> None:
+        with self._cond:            # before: a handle number is reused once closed
+            name = self._names.pop(handle, None)
         try:
             self.pipes.close(handle)
         finally:
-            with self._cond:
-                name = self._names.pop(handle, None)
-                if name is not None:
+            if name is not None:
+                with self._cond:
                     self._open[name] -= 1
                     if not self._open[name]:
                         del self._open[name]
