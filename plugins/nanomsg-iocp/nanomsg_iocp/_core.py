@@ -29,10 +29,8 @@ at once and reacts to its packet.
   (``CancelIoEx``).  They stay in ``_ops`` until their packets arrive
   (``ERROR_OPERATION_ABORTED``, or success if they won the race), and those
   packets are dropped: no callback follows ``cancel``.
-  :meth:`CompletionPoller.cancel_recv` / ``cancel_read_handle`` abort just
-  the pending read and *do* deliver its packet: the bytes if it won the
-  race, else :class:`~nanomsg_core.stream.ReadCancelled` (the stream kit's
-  idle trimmer then reads again into a smaller buffer).
+  ``cancel_recv`` / ``cancel_read_handle`` abort just the read and *do*
+  deliver its packet: bytes that won the race, else ``ReadCancelled``.
 * **Failures at submission** (the call itself failed, so no packet comes)
   and operations the OS finished without queueing a packet (a named pipe
   already connected) are delivered from the next :meth:`wait`, never from
@@ -538,8 +536,7 @@ class CompletionPoller:
             del self._assoc[handle]
 
     def cancel_recv(self, sock: socket.socket) -> bool:
-        """:class:`~nanomsg_core.stream.RecvCanceller`: give up the pending
-        receive only; its callback still comes (bytes or ``ReadCancelled``)."""
+        """:class:`~nanomsg_core.stream.RecvCanceller` (the idle trimmer's)."""
         return self._cancel_read(sock.fileno(), _RECV)
 
     def cancel_read_handle(self, owner: object, handle: int) -> bool:
