@@ -133,5 +133,3 @@ WINE_FIRST_PIPE_INSTANCE = pytest.mark.xfail(
     WINE is not None, strict=True,
     reason="Wine %s ignores FILE_FLAG_FIRST_PIPE_INSTANCE: a second server of a served pipe "
            "name is created, so ipc:// cannot report EADDRINUSE (real Windows does)" % WINE)
-LINGER_ON_NAMED_PIPES = ("LINGER is not honoured on named pipes yet: it comes with the one "
-                         "connection engine (issue 17, left)")

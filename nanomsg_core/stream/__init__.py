@@ -44,13 +44,14 @@ from .inet import (KEEPALIVE, BindTarget, InetDialer, InetListener, address_lite
 from .listener import LISTEN_BACKLOG, StreamListener
 from .pipe import IDLE_RETURN, RECV_BUFFER, StreamPipe
 from .reads import ReadEvent, Reads, ReadState, ReadStateError
-from .streams import ByteStream, SocketStream
+from .streams import ByteStream, CancelRead, ReadCancelled, RecvCanceller, SocketStream
 from .tls import TlsStream, tls_error
 
 __all__ = [
-    "KEEPALIVE", "BindTarget", "ByteStream", "DialDone", "DialTarget", "HANDSHAKE_TIMEOUT", "Handshake",
+    "KEEPALIVE", "BindTarget", "ByteStream", "CancelRead", "DialDone", "DialTarget", "HANDSHAKE_TIMEOUT", "Handshake",
     "IDLE_RETURN", "InetDialer", "InetListener", "LISTEN_BACKLOG", "RECV_BUFFER",
-    "ReadEvent", "ReadState", "ReadStateError", "Reads", "Resolved", "Shake",
+    "ReadCancelled", "ReadEvent", "ReadState", "ReadStateError", "Reads", "RecvCanceller",
+    "Resolved", "Shake",
     "SocketStream", "StreamDialer", "StreamEndpoint", "StreamListener", "StreamPipe",
     "TlsStream", "address_literal", "apply_keepalive",
     "bind_target", "closed_in_handshake", "connect_host", "format_url", "from_oserror",

@@ -84,8 +84,9 @@ class Trimmer(_Ticker):
     """Connections whose receive buffer grew; trimmed once idle for :data:`TRIM_AFTER`.
 
     The pending receive is swapped for one into the smaller buffer through
-    the poller's :class:`~nanomsg_core.interfaces.DirectReads` capability (so
-    readiness pollers only; elsewhere buffers shrink as reads get small).
+    the poller's :class:`~nanomsg_core.interfaces.DirectReads` capability,
+    or, on a :class:`~nanomsg_core.stream.CancelRead` completion stream,
+    cancelled and issued again (elsewhere buffers shrink as reads get small).
     """
 
     def visit(self, pipe: StreamPipe, seen: int) -> None:

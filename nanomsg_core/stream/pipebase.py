@@ -23,7 +23,7 @@ from ..wire import FrameDecoder, FrameReader, Framing, MessageCodec
 from .credentials import peer_credentials
 from .idle import IdleKept, forget, idle_kept
 from .reads import Act, ReadEvent, ReadState, Reads
-from .streams import ByteStream, SocketStream
+from .streams import ByteStream, CancelRead, RecvCanceller, SocketStream
 from .tls import TlsStream
 
 __all__ = ["RECV_BUFFER", "Buffer", "PipeBase"]
@@ -55,7 +55,8 @@ class PipeBase:
                  "_sock", "_stream", "_reactor", "_poller", "_prefix", "_dec", "_sndbuf", "_lock",
                  "_outq", "_outbuf", "_last_send", "_queued", "_flushing", "_linger",
                  "_lingering", "_linger_timer", "_want_writable", "_events",
-                 "_closed", "_torn", "_reads", "_dpoller", "_kept", "_nreads", "_trimming", "_codec")
+                 "_closed", "_torn", "_reads", "_dpoller", "_kept", "_nreads", "_trimming", "_codec",
+                 "_canceller")
 
     def __init__(self, stream: Union[socket.socket, ByteStream], endpoint: EndpointContext,
                  framing: Union[Framing, MessageCodec], transport: str, local_address: str,
@@ -104,6 +105,11 @@ class PipeBase:
             self._dpoller = poller
         # the engine's keeper of connections a direct reader keeps (direct reads only)
         self._kept: Optional[IdleKept] = None if self._dpoller is None else idle_kept(self._reactor)
+        # a completion stream whose pending read can be given up: trimmed by cancel-and-reread
+        self._canceller: Optional[CancelRead] = (
+            stream if self._dpoller is None and isinstance(stream, CancelRead) and (
+                not isinstance(stream, SocketStream) or isinstance(stream.poller, RecvCanceller))
+            else None)
         self._outq: deque[Buffer] = deque()
         self._outbuf = bytearray()          # small frames queued after _outq's buffers
         self._last_send = 0.0

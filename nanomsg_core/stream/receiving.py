@@ -27,6 +27,7 @@ from ..wire import WireError
 from .idle import IDLE_RETURN, trimmer
 from .reads import Act, ReadEvent
 from .sending import SendingPipe, _monotonic
+from .streams import ReadCancelled
 
 __all__ = ["StreamPipe"]
 
@@ -115,6 +116,10 @@ class StreamPipe(SendingPipe):
     def _on_recv(self, n: int, err: Optional[OSError]) -> None:
         if self._closed:
             return
+        if err is not None and isinstance(err, ReadCancelled):     # by _trim: read into less
+            self._dec.trim()
+            self._arm()
+            return
         if err is not None or n == 0:
             self._fail(_cut_short(err, self._dec.pending))
             return
@@ -128,7 +133,8 @@ class StreamPipe(SendingPipe):
     def _got(self, payloads: list[bytes], event: ReadEvent) -> None:
         """Engine thread: a read brought *payloads*; the table says what now."""
         self._nreads += 1
-        if not self._trimming and self._dpoller is not None and self._dec.grown:
+        if not self._trimming and self._dec.grown and (
+                self._dpoller is not None or self._canceller is not None):
             self._trimming = True
             trimmer(self._reactor).add(self)
         reads = self._reads
@@ -209,7 +215,9 @@ class StreamPipe(SendingPipe):
         the engine's pending receive if no read came since the last tick
         (*seen*).  The read count for the next tick; ``None``: done."""
         dpoller, sock, dec = self._dpoller, self._sock, self._dec
-        if self._closed or dpoller is None or sock is None or not dec.grown:
+        canceller = self._canceller
+        if self._closed or not dec.grown or (
+                (dpoller is None or sock is None) and canceller is None):
             self._trimming = False
             return None
         if self._nreads != seen:
@@ -218,6 +226,12 @@ class StreamPipe(SendingPipe):
         with reads.lock:
             if reads.go(_TRIM) is not _DO_SWAP or dec.pending:
                 return seen             # try again next tick
+            if dpoller is None or sock is None:
+                # a completion stream: its read completes with ReadCancelled
+                # (or the bytes that beat the cancel), and _on_recv reads again
+                assert canceller is not None
+                canceller.cancel_read()
+                return seen
             if not dpoller.detach_read(sock):
                 return seen
             dec.trim()

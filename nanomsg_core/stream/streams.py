@@ -12,8 +12,11 @@ pair of pipes, an in-memory pair.
 
 :class:`SocketStream` is the stream of a connected, non-blocking OS socket
 on the engine's poller (tcp, ipc, abstract).  It is also the one that gets
-the kit's socket-only fast paths: a thread blocked in ``recv`` reads it
-itself, and an idle grown receive buffer is swapped for a small one.
+the kit's socket-only fast path: a thread blocked in ``recv`` reads it
+itself.  An idle grown receive buffer is swapped for a small one under a
+readiness poller's pending receive, and on a completion stream that has
+:class:`CancelRead` (a completion port's sockets and named pipes) by
+cancelling the pending read and reading again into the small buffer.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 from ..interfaces import Buffer, CompletionCallback, Poller
 
-__all__ = ["ByteStream", "SocketStream"]
+__all__ = ["ByteStream", "CancelRead", "ReadCancelled", "RecvCanceller", "SocketStream"]
 
 
 @runtime_checkable
@@ -62,6 +65,32 @@ class ByteStream(Protocol):
         stream.  Idempotent."""
 
 
+class ReadCancelled(OSError):
+    """What a read given up by :meth:`CancelRead.cancel_read` completes with."""
+
+
+@runtime_checkable
+class CancelRead(Protocol):
+    """Optional :class:`ByteStream` capability of a completion stream: give
+    up the pending read and keep the stream (the kit's idle trimmer then
+    reads again into a smaller buffer: a completion read pins its buffer)."""
+
+    def cancel_read(self) -> bool:
+        """Engine thread: ask to give up the pending read.  ``True``: its
+        ``done`` still comes, once -- ``(n, None)`` if bytes arrived first,
+        else ``(0, ReadCancelled(...))``.  ``False``: nothing to give up now."""
+
+
+@runtime_checkable
+class RecvCanceller(Protocol):
+    """Optional poller capability behind :meth:`SocketStream.cancel_read`
+    (a completion port's): give up the pending ``recv_into`` of *sock* as
+    :meth:`CancelRead.cancel_read` describes."""
+
+    def cancel_recv(self, sock: socket.socket) -> bool:
+        """Engine thread: see :meth:`CancelRead.cancel_read`."""
+
+
 class SocketStream:
     """A connected, non-blocking OS socket on the engine's poller."""
 
@@ -90,6 +119,11 @@ class SocketStream:
             return self._sendmsg(bufs)
         except (BlockingIOError, InterruptedError):
             return 0
+
+    def cancel_read(self) -> bool:
+        """:class:`CancelRead`, where the poller is a :class:`RecvCanceller`."""
+        poller = self.poller
+        return isinstance(poller, RecvCanceller) and poller.cancel_recv(self.sock)
 
     def cancel(self) -> None:
         """Stop the poller's pending operations, leaving the socket open."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import socket
 import struct
-import sys
 import threading
 import time
 
@@ -14,7 +13,7 @@ import pytest
 import nanomsg_core as nn
 from nanomsg_core.stream import handshake as _handshake
 from nanomsg_core.wire import encode_header
-from tests.support import LINGER_ON_NAMED_PIPES, Urls, wait_until
+from tests.support import Urls, wait_until
 from tests.transports.helpers import (closed_by_peer, frame, pair, raw_connect, raw_listen, read_exact)
 
 PAIR_HDR = encode_header(nn.PAIR)
@@ -310,8 +309,6 @@ N_BURST = 600       # x 205 B: well inside SNDBUF + RCVBUF + the kernel's buffer
 def test_close_right_after_sending_loses_nothing(wire_url: Urls) -> None:
     """LINGER: bytes queued when the sender closes are still written, and
     LINGER 0 drops them (the receiver then gets a prefix, in order)."""
-    if sys.platform == "win32" and wire_url.transport == "ipc":
-        pytest.xfail(LINGER_ON_NAMED_PIPES)
     pull = nn.Socket(nn.AF_SP, nn.PULL, recv_timeout=5000)
     with pull:
         url = pull.endpoint_address(pull.bind(wire_url()))

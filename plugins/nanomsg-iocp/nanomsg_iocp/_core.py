@@ -29,6 +29,8 @@ at once and reacts to its packet.
   (``CancelIoEx``).  They stay in ``_ops`` until their packets arrive
   (``ERROR_OPERATION_ABORTED``, or success if they won the race), and those
   packets are dropped: no callback follows ``cancel``.
+  ``cancel_recv`` / ``cancel_read_handle`` abort just the read and *do*
+  deliver its packet: bytes that won the race, else ``ReadCancelled``.
 * **Failures at submission** (the call itself failed, so no packet comes)
   and operations the OS finished without queueing a packet (a named pipe
   already connected) are delivered from the next :meth:`wait`, never from
@@ -56,6 +58,7 @@ from collections import deque
 from typing import Any, Callable, NamedTuple, Optional, Protocol, Sequence, Union, runtime_checkable
 
 from nanomsg_core.faults import contain
+from nanomsg_core.stream import ReadCancelled
 
 __all__ = [
     "BATCH", "CLOSE_DRAIN", "INFINITE", "ORPHANS", "WAKE_KEY", "BusyError", "Completion",
@@ -251,6 +254,10 @@ class HandleIO(Protocol):
     def cancel_handle(self, owner: object, handle: int) -> None:
         """Abandon every pending operation on *handle*; no callbacks follow."""
 
+    def cancel_read_handle(self, owner: object, handle: int) -> bool:
+        """Give up the pending ``ReadFile`` only, as
+        :meth:`~nanomsg_core.stream.CancelRead.cancel_read` describes."""
+
 
 _READ, _WRITE = 0, 1
 _RECV, _SEND, _ACCEPT, _CONNECT, _PREAD, _PWRITE, _PCONNECT = range(7)
@@ -261,7 +268,7 @@ _WHAT = {_RECV: "WSARecv", _SEND: "WSASend", _ACCEPT: "AcceptEx", _CONNECT: "Con
 
 
 class _Op:
-    __slots__ = ("kind", "handle", "owner", "sub", "done", "cancelled")
+    __slots__ = ("kind", "handle", "owner", "sub", "done", "cancelled", "read_cancelled")
 
     def __init__(self, kind: int, handle: int, owner: object, done: Callable[..., None]) -> None:
         self.kind = kind
@@ -270,6 +277,7 @@ class _Op:
         self.sub: Optional[Submitted] = None
         self.done = done
         self.cancelled = False
+        self.read_cancelled = False     # cancel_recv/cancel_read_handle: still delivered
 
     def succeed(self, nbytes: int, value: Any) -> None:
         kind = self.kind
@@ -380,6 +388,9 @@ class CompletionPoller:
         self._clear_slot(op)
         if c.error:
             sub.release()
+            if op.read_cancelled and c.error == ERROR_OPERATION_ABORTED:
+                op.fail(ReadCancelled(errno.ECANCELED, "%s cancelled" % _WHAT[op.kind]))
+                return
             if op.kind == _ACCEPT and c.error in _ACCEPT_AGAIN:
                 self._start(_ACCEPT, op.handle, op.owner, op.done,
                             _accept_again(self._port, op.owner))
@@ -523,6 +534,26 @@ class CompletionPoller:
         ref = self._assoc.get(handle)
         if ref is not None and ref() is owner:
             del self._assoc[handle]
+
+    def cancel_recv(self, sock: socket.socket) -> bool:
+        """:class:`~nanomsg_core.stream.RecvCanceller` (the idle trimmer's)."""
+        return self._cancel_read(sock.fileno(), _RECV)
+
+    def cancel_read_handle(self, owner: object, handle: int) -> bool:
+        return self._cancel_read(handle, _PREAD)
+
+    def _cancel_read(self, handle: int, kind: int) -> bool:
+        slots = self._slots.get(handle)
+        op = None if slots is None else slots[_READ]
+        if op is None or op.kind != kind or op.cancelled or op.read_cancelled or \
+                op.sub is None or op.sub.address not in self._ops:
+            return False
+        try:
+            self._port.cancel(handle, op.sub)
+        except OSError:
+            return False            # it finished meanwhile: its packet brings the bytes
+        op.read_cancelled = True
+        return True
 
     def _cancel(self, handle: int) -> None:
         slots = self._slots.pop(handle, None)

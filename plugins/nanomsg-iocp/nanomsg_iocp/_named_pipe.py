@@ -1,28 +1,29 @@
 """``ipc://NAME`` on Windows: SP over the named pipe ``\\\\.\\pipe\\NAME``, as nanomsg.
 
-Theory of operation.  A named pipe is not a socket, so the stream kit's
-``StreamPipe`` (which writes with ``sendmsg`` from the sender's thread)
-cannot carry it.  Everything here runs on the engine thread through the
-poller's :class:`~nanomsg_iocp._core.HandleIO` seam -- overlapped
-``ReadFile``/``WriteFile``/``ConnectNamedPipe`` completing on the same port
-as the sockets -- and only :meth:`NamedPipeConnection.send`,
-:meth:`~NamedPipeConnection.resume_recv` and ``close`` are called from user
-threads; they queue and post to the engine.
+Theory of operation.  A connected pipe end is a :class:`NamedPipeStream`, a
+completion :class:`~nanomsg_core.stream.ByteStream`: overlapped
+``ReadFile``/``WriteFile`` through the poller's
+:class:`~nanomsg_iocp._core.HandleIO` seam, on the engine thread, completing
+on the same port as the sockets.  Everything above the bytes is the stream
+kit's, as for tcp: the SP header exchange is its
+:class:`~nanomsg_core.stream.Handshake` and the connection its
+:class:`~nanomsg_core.stream.StreamPipe` with the IPC framing (``0x01`` +
+u64 length) -- send queue and batching, ``SNDBUF`` back-pressure,
+``LINGER``, live ``RCVMAXSIZE``, statistics, pipe events.  What is left
+here is the named pipe's own part:
 
+* **Stream.**  ``try_write`` (a user thread) writes nothing and returns 0,
+  so the kit queues the bytes and the engine writes them with :meth:`write`
+  (one ``WriteFile`` of the queued buffers joined, at most
+  :data:`~nanomsg_iocp._win32.GATHER_LIMIT`; a single buffer without a copy).
 * **Listener.**  ``bind`` creates the first server instance at once
   (``FILE_FLAG_FIRST_PIPE_INSTANCE``: a name someone else serves is
   ``EADDRINUSE``) and keeps exactly one instance waiting in
-  ``ConnectNamedPipe``; when a client arrives that instance becomes a
-  connection and a fresh instance takes its place.
+  ``ConnectNamedPipe``; when a client arrives that instance is handed to
+  the handshake and a fresh instance takes its place.
 * **Dialer.**  One attempt opens the client end (``ERROR_FILE_NOT_FOUND`` /
   ``ERROR_PIPE_BUSY`` fail the attempt with ``ECONNREFUSED``; the engine's
   reconnect loop retries).
-* **Connection.**  Both ends first exchange the 8-byte SP header (the
-  stream kit's timeout and errors), then frames with the IPC framing
-  (``0x01`` + u64 length): one overlapped read at a time into the
-  :class:`~nanomsg_core.wire.FrameDecoder`'s buffer, paused while the
-  receive queue is full; one overlapped write at a time of the queued bytes
-  (a partial write keeps the rest at the head of the queue).
 
 The OS calls (``CreateNamedPipe``, ``ConnectPipe``, ``CloseHandle``) are a
 :class:`PipeOS`; ``_win32.Win32Pipes`` is the real one and the tests use an
@@ -33,28 +34,26 @@ from __future__ import annotations
 
 import errno
 import threading
-from collections import deque
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol, Sequence
 
-from nanomsg_core import SNDBUF, SOL_SOCKET, RCVMAXSIZE, Message, NanomsgError
-from nanomsg_core.interfaces import EndpointContext, PipeEvents, Reactor, TimerHandle, TransportPipe
-from nanomsg_core.stream import (HANDSHAKE_TIMEOUT, closed_in_handshake, from_oserror,
-                                 handshake_timeout, wrong_protocol)
-from nanomsg_core.wire import HEADER_SIZE, IPC_FRAMING, FrameDecoder, WireError, encode_header, parse_header
+from nanomsg_core import NanomsgError
+from nanomsg_core.interfaces import Buffer, CompletionCallback, EndpointContext, TransportPipe
+from nanomsg_core.stream import DialDone, Handshake, from_oserror
+from nanomsg_core.wire import IPC_FRAMING
 
 from ._core import HandleIO, error_from_winerror
+from ._win32 import _gather
 
-__all__ = ["PIPE_PREFIX", "NamedPipeConnection", "NamedPipeDialer", "NamedPipeListener",
+__all__ = ["PIPE_PREFIX", "NamedPipeDialer", "NamedPipeListener", "NamedPipeStream",
            "NamedPipeTransport", "PipeOS", "pipe_name"]
 
 PIPE_PREFIX = "\\\\.\\pipe\\"
 """What nanomsg puts before an ipc address on Windows."""
-WRITE_CHUNK = 256 * 1024
-"""Queued bytes joined into one ``WriteFile`` at most."""
 ACCEPT_RETRY = 0.1
 """Seconds before a listener retries after a failed ``ConnectNamedPipe``."""
-
-DialDone = Callable[[Optional[TransportPipe], Optional[BaseException]], None]
+CLOSE_WAIT = 5.0
+"""Seconds a bind waits for the connections of this process's closed
+listeners of the same name to close (see :class:`_Instances`)."""
 
 
 class PipeOS(Protocol):
@@ -68,6 +67,62 @@ class PipeOS(Protocol):
 
     def close(self, handle: int) -> None:
         """``CloseHandle``."""
+
+
+class _Instances:
+    """A :class:`PipeOS` that counts the server instances open, by name.
+
+    ``FILE_FLAG_FIRST_PIPE_INSTANCE`` fails while any instance of the name
+    exists, the connected ones included.  After ``shutdown`` of a bind
+    endpoint its connections close on the engine thread a moment later (or
+    after ``LINGER``), so a new bind of the name that no listener of this
+    process serves any more waits for them (:meth:`wait_closed`) before it
+    concludes that someone else serves it."""
+
+    def __init__(self, pipes: PipeOS) -> None:
+        self.pipes = pipes
+        self._cond = threading.Condition()
+        self._open: dict[str, int] = {}         # name -> server instances open
+        self._names: dict[int, str] = {}        # handle -> name
+        self.serving: dict[str, int] = {}       # name -> listeners open (guarded by _cond)
+
+    def create(self, name: str, first: bool) -> int:
+        h = self.pipes.create(name, first)
+        with self._cond:
+            self._names[h] = name
+            self._open[name] = self._open.get(name, 0) + 1
+        return h
+
+    def open(self, name: str) -> int:
+        return self.pipes.open(name)
+
+    def close(self, handle: int) -> None:
+        with self._cond:            # before: a handle number is reused once closed
+            name = self._names.pop(handle, None)
+        try:
+            self.pipes.close(handle)
+        finally:
+            if name is not None:
+                with self._cond:
+                    self._open[name] -= 1
+                    if not self._open[name]:
+                        del self._open[name]
+                        self._cond.notify_all()
+
+    def serve(self, name: str, more: int) -> None:
+        with self._cond:
+            self.serving[name] = n = self.serving.get(name, 0) + more
+            if not n:
+                del self.serving[name]
+
+    def wait_closed(self, name: str, timeout: float) -> bool:
+        """``True`` once no instance of *name* is open, if only connections
+        of closed listeners held it; ``False`` at once if a listener of ours
+        serves it or none of ours is open (someone else's is)."""
+        with self._cond:
+            if name in self.serving or name not in self._open:
+                return False
+            return self._cond.wait_for(lambda: name not in self._open, timeout)
 
 
 def pipe_name(url: str, scheme: str = "ipc") -> str:
@@ -105,242 +160,44 @@ def _handle_io(endpoint: EndpointContext) -> HandleIO:
     return poller
 
 
-class NamedPipeConnection:
-    """One connected pipe end: the SP handshake, then a
-    :class:`~nanomsg_core.interfaces.TransportPipe`.  Engine thread unless noted."""
+class NamedPipeStream:
+    """A connected named-pipe end (a :class:`~nanomsg_core.stream.ByteStream`).
 
-    transport = "ipc"
+    :meth:`read`, :meth:`write` and :meth:`close` run on the engine thread
+    (overlapped calls through :class:`~nanomsg_iocp._core.HandleIO`, whose
+    callbacks never run inside the call and never after a cancel);
+    :meth:`try_write` writes nothing (an overlapped write cannot be tried)."""
 
-    def __init__(self, pipes: PipeOS, io: HandleIO, handle: _Handle, endpoint: EndpointContext,
-                 address: str, done: DialDone, timeout: Optional[float] = None) -> None:
-        self.local_address = self.remote_address = address
-        self.peer_protocol = -1
+    __slots__ = ("_pipes", "_io", "_h", "_closed")
+
+    def __init__(self, pipes: PipeOS, io: HandleIO, handle: _Handle) -> None:
         self._pipes = pipes
         self._io = io
         self._h = handle
-        self._ep = endpoint
-        self._reactor: Reactor = endpoint.reactor
-        self._done: Optional[DialDone] = done
-        self._limit = HANDSHAKE_TIMEOUT if timeout is None else timeout
-        self._timer: Optional[TimerHandle] = None
-        self._hdr = bytearray(HEADER_SIZE)
-        self._got = 0
-        maxsize = endpoint.get_option(SOL_SOCKET, RCVMAXSIZE)
-        self._dec = FrameDecoder(IPC_FRAMING, -1 if maxsize is None else maxsize)
-        sndbuf = endpoint.get_option(SOL_SOCKET, SNDBUF)
-        self._sndbuf: int = 128 * 1024 if sndbuf is None else sndbuf
-        self._lock = threading.Lock()
-        self._outq: deque[memoryview] = deque()
-        self._queued = 0
-        self._writing = False       # a WriteFile is in flight or a flush is posted
-        self._want_writable = False
-        self._events: Optional[PipeEvents] = None
-        self._paused = False
-        self._closed = False        # close() called or the connection failed
-        self._torn = False
+        self._closed = False
 
     def __repr__(self) -> str:
-        return "<NamedPipeConnection %s handle=%d>" % (self.remote_address, self._h.h)
+        return "<NamedPipeStream handle=%d%s>" % (self._h.h, " closed" if self._closed else "")
 
-    # -- the SP handshake --
-    def handshake(self) -> None:
-        """Send our header and read the peer's (engine thread)."""
-        self._timer = self._reactor.call_later(self._limit, self._on_timeout)
-        self._outq.append(memoryview(encode_header(self._ep.protocol_id)))
-        self._queued = HEADER_SIZE
-        self._writing = True
-        self._flush()
-        self._read_header()
+    def read(self, buf: memoryview, done: CompletionCallback) -> None:
+        self._io.read_handle(self._h, self._h.h, buf, done)
 
-    def abort(self) -> None:
-        """Give up a handshake in progress: close the handle, call nothing."""
-        self._done = None
-        self._closed = True
-        self._teardown()
+    def write(self, bufs: Sequence[Buffer], done: CompletionCallback) -> None:
+        self._io.write_handle(self._h, self._h.h, _gather(bufs), done)
 
-    @property
-    def over(self) -> bool:
-        return self._done is None
+    def cancel_read(self) -> bool:
+        """:class:`~nanomsg_core.stream.CancelRead` (the kit's idle trimmer)."""
+        return not self._closed and self._io.cancel_read_handle(self._h, self._h.h)
 
-    def _read_header(self) -> None:
-        self._io.read_handle(self._h, self._h.h, memoryview(self._hdr)[self._got:],
-                             self._on_header)
-
-    def _on_header(self, n: int, err: Optional[OSError]) -> None:
+    def try_write(self, bufs: Sequence[Buffer]) -> int:
         if self._closed:
-            return
-        if err is not None:
-            self._fail(_winerror(err, "named pipe read"))
-            return
-        if n == 0:
-            self._fail(closed_in_handshake())
-            return
-        self._got += n
-        if self._got < HEADER_SIZE:
-            self._read_header()
-            return
-        try:
-            self.peer_protocol = parse_header(self._hdr)
-        except WireError as e:
-            self._fail(e)
-            return
-        if not self._ep.peer_ok(self.peer_protocol):
-            self._fail(wrong_protocol(self.peer_protocol, self._ep.protocol_id))
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        done, self._done = self._done, None
-        if done is not None:
-            done(self, None)
-
-    def _on_timeout(self) -> None:
-        if self._done is not None and not self._closed:
-            self._fail(handshake_timeout(self._limit))
-
-    def set_recv_max_size(self, size: int) -> None:
-        """:class:`~nanomsg_core.interfaces.RecvMaxSize`: frames above *size* now drop us."""
-        self._dec.max_size = size
-
-    # -- TransportPipe, any thread --
-    def start(self, events: PipeEvents) -> None:
-        self._events = events
-        self._reactor.call_soon_threadsafe(self._arm)
-
-    def can_send(self) -> bool:
-        return not self._closed and self._queued < self._sndbuf
-
-    def send(self, msg: Message) -> bool:
-        body, header = msg.body, msg.header
-        size = len(body) + len(header)
-        prefix = IPC_FRAMING.prefix(size)
-        with self._lock:
-            if self._closed:
-                return False
-            if self._queued >= self._sndbuf:
-                self._want_writable = True
-                return False
-            q = self._outq
-            if size <= 1024:
-                q.append(memoryview(prefix + header + body))
-            else:
-                q.append(memoryview(prefix + header))
-                q.append(memoryview(body))
-            self._queued += len(prefix) + size
-            post = not self._writing
-            self._writing = True
-        if post:
-            self._reactor.call_soon_threadsafe(self._flush)
-        return True
-
-    def resume_recv(self) -> None:
-        self._reactor.call_soon_threadsafe(self._resume)
+            raise OSError(errno.EPIPE, "the named pipe is closed")
+        return 0
 
     def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._reactor.call_soon_threadsafe(self._teardown)
-
-    # -- engine thread: receiving --
-    def _arm(self) -> None:
-        if not self._closed and not self._paused:
-            self._io.read_handle(self._h, self._h.h, self._dec.recv_buffer(), self._on_read)
-
-    def _on_read(self, n: int, err: Optional[OSError]) -> None:
         if self._closed:
             return
-        if err is not None or n == 0:
-            exc: Optional[BaseException] = None
-            if err is not None:
-                exc = _winerror(err, "named pipe read")
-            elif self._dec.pending:
-                exc = WireError(errno.EPROTO, "connection closed in the middle of a frame")
-            self._fail(exc)
-            return
-        try:
-            payloads = self._dec.commit(n)
-        except WireError as e:
-            self._fail(e)
-            return
-        events = self._events
-        assert events is not None
-        more = True
-        for p in payloads:
-            more = events.deliver(Message(p))
-        if more:
-            self._arm()
-        else:
-            self._paused = True
-
-    def _resume(self) -> None:
-        if self._paused and not self._closed:
-            self._paused = False
-            self._arm()
-
-    # -- engine thread: sending --
-    def _flush(self) -> None:
-        if self._closed:
-            return
-        with self._lock:
-            q = self._outq
-            if not q:
-                self._writing = False
-                return
-            if len(q) == 1 or len(q[0]) >= WRITE_CHUNK:
-                data: Any = q[0]
-            else:
-                buf = bytearray()
-                for b in q:
-                    if len(buf) + len(b) > WRITE_CHUNK and buf:
-                        break
-                    buf += b
-                data = buf
-        self._io.write_handle(self._h, self._h.h, data, self._on_written)
-
-    def _on_written(self, n: int, err: Optional[OSError]) -> None:
-        if self._closed:
-            return
-        if err is not None:
-            self._fail(_winerror(err, "named pipe write"))
-            return
-        notify = False
-        with self._lock:
-            q = self._outq
-            self._queued -= n
-            while n:
-                head = q[0]
-                if len(head) <= n:
-                    n -= len(head)
-                    q.popleft()
-                else:
-                    q[0] = head[n:]
-                    n = 0
-            if self._want_writable and self._queued < self._sndbuf:
-                self._want_writable = False
-                notify = True
-        if notify and self._events is not None:
-            self._events.on_writable()
-        self._flush()
-
-    # -- teardown --
-    def _fail(self, exc: Optional[BaseException]) -> None:
-        with self._lock:
-            was = self._closed
-            self._closed = True
-        self._teardown()
-        done, self._done = self._done, None
-        if done is not None:
-            done(None, exc if exc is not None else closed_in_handshake())
-        elif not was and self._events is not None:
-            self._events.on_closed(exc)
-
-    def _teardown(self) -> None:
-        if self._torn:
-            return
-        self._torn = True
-        if self._timer is not None:
-            self._timer.cancel()
+        self._closed = True
         self._io.cancel_handle(self._h, self._h.h)
         try:
             self._pipes.close(self._h.h)
@@ -348,30 +205,55 @@ class NamedPipeConnection:
             pass
 
 
-class NamedPipeListener:
+def _handshake(pipes: PipeOS, io: HandleIO, handle: _Handle, endpoint: EndpointContext,
+               scheme: str, address: str, done: DialDone) -> Handshake:
+    """Engine thread: the kit's SP handshake on a connected pipe end."""
+    hs = Handshake(NamedPipeStream(pipes, io, handle), endpoint, IPC_FRAMING, scheme,
+                   address, address, done)
+    hs.start()
+    return hs
+
+
+class _PipeEndpoint:
+    """What the listener and the dialer of one ``ipc://NAME`` share."""
+
+    def __init__(self, pipes: PipeOS, url: str, endpoint: EndpointContext, scheme: str) -> None:
+        self.url = url
+        self.name = pipe_name(url, scheme)
+        self.scheme = scheme
+        self._pipes = pipes if isinstance(pipes, _Instances) else _Instances(pipes)
+        self._ep = endpoint
+        self._io = _handle_io(endpoint)
+        self._reactor = endpoint.reactor
+        self.closed = False
+
+
+class NamedPipeListener(_PipeEndpoint):
     """``bind("ipc://NAME")`` on Windows: a :class:`~nanomsg_core.interfaces.Listener`."""
 
     def __init__(self, pipes: PipeOS, url: str, endpoint: EndpointContext,
                  scheme: str = "ipc") -> None:
+        super().__init__(pipes, url, endpoint, scheme)
         self.bound_address = url
-        self.name = pipe_name(url, scheme)
-        self._pipes = pipes
-        self._ep = endpoint
-        self._io = _handle_io(endpoint)
-        self._reactor = endpoint.reactor
         self._waiting: Optional[_Handle] = None
         self._accepted: Optional[Callable[[TransportPipe], None]] = None
-        self._shakes: set[NamedPipeConnection] = set()
-        self.closed = False
+        self._shakes: set[Handshake] = set()
 
     def listen(self, accepted: Callable[[TransportPipe], None]) -> None:
+        pipes = self._pipes
         try:
-            h = self._pipes.create(self.name, True)
+            try:
+                h = pipes.create(self.name, True)
+            except OSError as e:
+                if not _in_use(e) or self._reactor.in_engine_thread() or \
+                        not pipes.wait_closed(self.name, CLOSE_WAIT):
+                    raise
+                h = pipes.create(self.name, True)   # our old connections have closed
         except OSError as e:
-            w = getattr(e, "winerror", None)
-            if w in (5, 231) or e.errno in (errno.EACCES, errno.EADDRINUSE):   # denied / busy
+            if _in_use(e):
                 raise NanomsgError(errno.EADDRINUSE, "named pipe %s is in use" % self.name) from None
             raise _winerror(e, "CreateNamedPipe %s" % self.name) from None
+        pipes.serve(self.name, 1)
         self._waiting = _Handle(h)
         self._accepted = accepted
         self._reactor.call_soon_threadsafe(self._wait_client)
@@ -391,11 +273,23 @@ class NamedPipeListener:
             self._pipes.close(w.h)
             self._reactor.call_later(ACCEPT_RETRY, self._renew)
             return
-        conn = NamedPipeConnection(self._pipes, self._io, w, self._ep, self.bound_address,
-                                   self._shaken)
-        self._shakes.add(conn)
-        conn.handshake()
+        box: list[Handshake] = []
+        hs = _handshake(self._pipes, self._io, w, self._ep, self.scheme, self.bound_address,
+                        lambda pipe, exc: self._shaken(box, pipe, exc))
+        if not hs.over:
+            box.append(hs)
+            self._shakes.add(hs)
         self._renew()
+
+    def _shaken(self, box: list[Handshake], pipe: Optional[TransportPipe],
+                exc: Optional[BaseException]) -> None:
+        self._shakes.difference_update(box)
+        if pipe is not None and not self.closed and self._accepted is not None:
+            self._accepted(pipe)
+        elif pipe is not None:
+            pipe.close()
+        elif not self.closed:
+            self._ep.handshake_failed(exc)          # STAT_ACCEPT_ERRORS, logged
 
     def _renew(self) -> None:
         if self.closed or self._waiting is not None:
@@ -406,20 +300,6 @@ class NamedPipeListener:
             self._reactor.call_later(ACCEPT_RETRY, self._renew)
             return
         self._wait_client()
-
-    def _shaken(self, pipe: Optional[TransportPipe], exc: Optional[BaseException]) -> None:
-        if isinstance(pipe, NamedPipeConnection):
-            self._shakes.discard(pipe)
-        else:
-            self._shakes = {c for c in self._shakes if not c.over}
-        if pipe is None:
-            if not self.closed:
-                self._ep.handshake_failed(exc)      # STAT_ACCEPT_ERRORS, logged
-            return
-        if self.closed or self._accepted is None:
-            pipe.close()
-        else:
-            self._accepted(pipe)
 
     def close(self) -> None:
         if self.closed:
@@ -434,6 +314,8 @@ class NamedPipeListener:
 
     def _shutdown(self, ev: Optional[threading.Event]) -> None:
         try:
+            if self._accepted is not None:
+                self._pipes.serve(self.name, -1)
             w, self._waiting = self._waiting, None
             if w is not None:
                 self._io.cancel_handle(w, w.h)
@@ -446,19 +328,13 @@ class NamedPipeListener:
                 ev.set()
 
 
-class NamedPipeDialer:
+class NamedPipeDialer(_PipeEndpoint):
     """``connect("ipc://NAME")`` on Windows: a :class:`~nanomsg_core.interfaces.Dialer`."""
 
     def __init__(self, pipes: PipeOS, url: str, endpoint: EndpointContext,
                  scheme: str = "ipc") -> None:
-        self.url = url
-        self.name = pipe_name(url, scheme)
-        self._pipes = pipes
-        self._ep = endpoint
-        self._io = _handle_io(endpoint)
-        self._reactor = endpoint.reactor
-        self._shake: Optional[NamedPipeConnection] = None
-        self.closed = False
+        super().__init__(pipes, url, endpoint, scheme)
+        self._shake: Optional[Handshake] = None
 
     def dial(self, done: DialDone) -> None:
         self._reactor.call_soon_threadsafe(self._dial, done)
@@ -478,9 +354,10 @@ class NamedPipeDialer:
                 pipe.close()
                 return
             done(pipe, exc)
-        conn = NamedPipeConnection(self._pipes, self._io, _Handle(h), self._ep, self.url, shaken)
-        self._shake = conn
-        conn.handshake()
+        hs = _handshake(self._pipes, self._io, _Handle(h), self._ep, self.scheme, self.url,
+                        shaken)
+        if not hs.over:
+            self._shake = hs
 
     def close(self) -> None:
         if not self.closed:
@@ -493,12 +370,17 @@ class NamedPipeDialer:
             c.abort()
 
 
+def _in_use(e: OSError) -> bool:
+    """``CreateNamedPipe`` failed because the name is served (denied / busy)."""
+    return getattr(e, "winerror", None) in (5, 231) or e.errno in (errno.EACCES, errno.EADDRINUSE)
+
+
 class NamedPipeTransport:
     """The ``ipc`` scheme on Windows (a :class:`~nanomsg_core.interfaces.Transport`)."""
 
     def __init__(self, pipes: PipeOS, scheme: str = "ipc") -> None:
         self.scheme = scheme
-        self._pipes = pipes
+        self._pipes = _Instances(pipes)
 
     def new_dialer(self, url: str, endpoint: EndpointContext) -> NamedPipeDialer:
         return NamedPipeDialer(self._pipes, url, endpoint, self.scheme)

@@ -170,3 +170,38 @@ def test_push_in_another_process_pull_here(url: str) -> None:
             child.finish()
         finally:
             child.proc.kill()
+
+
+LINGER_CHILD = r"""
+import sys, time
+import nanomsg_core as nn
+url, n = sys.argv[1], int(sys.argv[2])
+s = nn.Socket(nn.AF_SP, nn.PUSH)
+s.setsockopt(nn.SOL_SOCKET, nn.LINGER, 10000)
+s.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, 30000)
+s.connect(url)
+while not s.pipes:
+    time.sleep(0.01)
+for i in range(n):
+    s.send(b"%05d" % i + b"x" * 200)
+s.close()                                   # at once, right after the burst
+print("CLOSED", flush=True)
+"""
+
+
+def test_linger_burst_then_close_in_another_process(url: str) -> None:
+    """LINGER 10 s: a PUSH in another process sends 600 messages and closes at
+    once (then exits); every message arrives, in order -- over named pipes on
+    Windows, where the private connection code used to drop them all."""
+    n = 600
+    with ours(nn.PULL) as pull:
+        pull.bind(url)
+        proc = subprocess.Popen([sys.executable, "-c", LINGER_CHILD, url, str(n)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            got = [pull.recv()[:5] for _ in range(n)]
+            assert got == [b"%05d" % i for i in range(n)]
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0 and out.strip() == b"CLOSED", (out, err)
+        finally:
+            proc.kill()

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from nanomsg_core.stream import ReadCancelled
 from nanomsg_iocp import _core
 from nanomsg_iocp._core import (ERROR_BROKEN_PIPE, ERROR_CONNECTION_REFUSED, ERROR_NETNAME_DELETED,
                                 INFINITE, WSAECONNRESET, BusyError, CompletionPoller,
@@ -198,6 +199,49 @@ def test_cancel_racing_a_completion(port, poller, pair) -> None:
     poller.cancel(a)                                      # CancelIoEx finds nothing: fine
     poller.wait(0)
     assert r.calls == [] and poller.pending == 0
+
+
+def test_cancel_recv_delivers_read_cancelled_and_keeps_the_socket(port, poller, pair) -> None:
+    """The idle trimmer's cancel: only the read is given up, and its callback
+    still comes (ReadCancelled); the write side and the handle stay."""
+    a, _ = pair
+    r, w = Rec(), Rec()
+    poller.recv_into(a, memoryview(bytearray(8)), r)
+    poller.send(a, [b"x"], w)
+    assert poller.cancel_recv(a) is True
+    assert poller.cancel_recv(a) is False           # asked already
+    assert [op.kind for op in port.cancelled] == ["recv"]
+    poller.wait(0)
+    assert len(r.calls) == 1 and r.calls[0][0] == 0
+    assert isinstance(r.calls[0][1], ReadCancelled)
+    poller.recv_into(a, memoryview(bytearray(4)), r)     # the read slot is free again
+    port.complete(port.op("recv"), data=b"ok")
+    port.complete(port.op("send"), nbytes=1)
+    poller.wait(0)
+    assert r.calls[1:] == [(2, None)] and w.calls == [(1, None)]
+
+
+def test_cancel_recv_losing_the_race_delivers_the_bytes(port, poller, pair) -> None:
+    a, _ = pair
+    buf = bytearray(8)
+    r = Rec()
+    poller.recv_into(a, memoryview(buf), r)
+    port.complete(port.op("recv"), data=b"late")     # finished, packet not dequeued yet
+    assert poller.cancel_recv(a) is False
+    poller.wait(0)
+    assert r.calls == [(4, None)] and bytes(buf[:4]) == b"late"
+    assert poller.cancel_recv(a) is False           # nothing pending
+
+
+def test_cancel_read_handle_only_its_read(port, poller) -> None:
+    owner = Owner()
+    r = Rec()
+    poller.read_handle(owner, 9, memoryview(bytearray(8)), r)
+    assert poller.cancel_read_handle(owner, 9) is True
+    poller.wait(0)
+    assert r.calls[0][0] == 0 and isinstance(r.calls[0][1], ReadCancelled)
+    poller.connect_pipe(owner, 9, Rec())            # a read-side op that is no read
+    assert poller.cancel_read_handle(owner, 9) is False
 
 
 def test_cancel_before_submission_failure_is_delivered(port, poller, pair) -> None:

@@ -68,10 +68,10 @@ _PRELUDE = textwrap.dedent("""
 """)
 
 
-def _run(body: str) -> None:
+def _run(body: str, timeout: float = 50) -> None:
     code = _PRELUDE + textwrap.dedent(body) + "\nprint('OK')\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=50)
+                         timeout=timeout)
     assert out.returncode == 0 and out.stdout.strip().endswith("OK"), out.stdout + out.stderr
 
 
@@ -281,3 +281,102 @@ def test_named_pipe_rcvmaxsize_drops_the_connection() -> None:
         else:
             raise AssertionError("an oversized frame was delivered")
     """)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("scheme", ["npipe", "tcp"])
+def test_check_transport_on_the_completion_logic(scheme: str) -> None:
+    """Every transport check (LINGER, a stalled receiver, a peer gone
+    mid-stream...) over the completion poller: named pipes are the kit's
+    StreamPipe on a NamedPipeStream, tcp its SocketStream on the poller."""
+    _run("""
+        import itertools, socket
+        from nanomsg_core.testing import check_transport
+        names = itertools.count()
+
+        def new_url():
+            if %r == "npipe":
+                return "npipe://kit-%%d" %% next(names)
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                return "tcp://127.0.0.1:%%d" %% probe.getsockname()[1]
+        check_transport(new_url)
+    """ % scheme, timeout=280)
+
+
+def test_named_pipe_linger_delivers_a_burst_closed_at_once() -> None:
+    """LINGER on a named pipe: 600 messages sent, then close at once; all
+    arrive, in order (the kit's StreamPipe writes the queue out first)."""
+    _run("""
+        pull = nn.Socket(nn.AF_SP, nn.PULL)
+        pull.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 10000)
+        pull.bind("npipe://linger")
+        push = nn.Socket(nn.AF_SP, nn.PUSH)
+        push.setsockopt(nn.SOL_SOCKET, nn.LINGER, 10000)
+        push.connect("npipe://linger")
+        while not push.pipes:
+            time.sleep(0.01)
+        for i in range(600):
+            push.send(b"%05d" %% i + b"x" * 200)
+        push.close()
+        got = [pull.recv()[:5] for _ in range(600)]
+        assert got == [b"%05d" %% i for i in range(600)]
+    """.replace("%%", "%"))
+
+
+_BURST_THEN_TRIMMED = """
+    import threading
+    t = threading.Thread(target=lambda: [b.send(b"b" * 100) for i in range(20000)])
+    t.start()
+    got = [a.recv() for i in range(20000)]
+    t.join(30)
+    assert len(got) == 20000 and dec.grown, "a burst did not grow the receive buffer"
+    deadline = time.monotonic() + 30
+    while dec.grown:                            # TRIM_AFTER (1 s) idle, then a tick
+        assert time.monotonic() < deadline, "the idle buffer was never trimmed"
+        time.sleep(0.05)
+    b.send(b"after")
+    assert a.recv() == b"after"
+    a.send(b"back")
+    assert b.recv() == b"back"
+"""
+"""A burst from ``b`` grows ``a``'s receive buffer (``dec``, its decoder);
+idle, the kit's trimmer takes it back; nothing is lost around that."""
+
+
+@pytest.mark.parametrize("url", ["tcp://127.0.0.1:0", "npipe://trim"])
+def test_idle_receive_buffer_is_trimmed_on_the_completion_logic(url: str) -> None:
+    """A completion read pins its buffer, so the kit's idle trimmer cancels
+    it and reads again into the small one: the grown buffer drops back."""
+    _run(textwrap.dedent("""
+        a, b = pair(%r)
+        while not a.pipes:
+            time.sleep(0.01)
+        dec = a.pipes[0]._tp._dec                   # the receiving connection's decoder
+        assert not dec.grown
+    """ % url) + textwrap.dedent(_BURST_THEN_TRIMMED))
+
+
+@pytest.mark.skipif(sys.platform != "win32", reason="a real completion port exists on Windows only")
+@pytest.mark.parametrize("url", ["tcp://127.0.0.1:0", "ipc://nanomsg-iocp-trim-%d" % os.getpid()])
+def test_real_idle_receive_buffer_is_trimmed(url: str) -> None:
+    """On the real port: CancelIoEx of the idle WSARecv/ReadFile, then a read
+    into the small buffer."""
+    import time
+    a = nn.Socket(nn.AF_SP, nn.PAIR)
+    b = nn.Socket(nn.AF_SP, nn.PAIR)
+    try:
+        for s in (a, b):
+            s.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 10000)
+            s.setsockopt(nn.SOL_SOCKET, nn.SNDTIMEO, 10000)
+        eid = a.bind(url)
+        b.connect(a.endpoint_address(eid))
+        deadline = time.monotonic() + 10
+        while not a.pipes:
+            assert time.monotonic() < deadline, "never connected"
+            time.sleep(0.01)
+        dec = a.pipes[0]._tp._dec                   # type: ignore[attr-defined]
+        exec(textwrap.dedent(_BURST_THEN_TRIMMED), {"a": a, "b": b, "dec": dec, "time": time})
+    finally:
+        a.close()
+        b.close()

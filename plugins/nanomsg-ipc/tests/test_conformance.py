@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 
 from nanomsg_core.testing import TRANSPORT_CHECKS, check_transport
 from nanomsg_core.pytest_plugin import UrlFactory
-from tests.support import LINGER_ON_NAMED_PIPES, WINE_FIRST_PIPE_INSTANCE
+from tests.support import WINE_FIRST_PIPE_INSTANCE
 
 SKIP = set[str]()
 MARKS = {
     "address_in_use": WINE_FIRST_PIPE_INSTANCE,
-    "linger": pytest.mark.xfail(sys.platform == "win32", reason=LINGER_ON_NAMED_PIPES),
 }
 CHECKS = [pytest.param(c, marks=MARKS[c]) if c in MARKS else c
           for c in sorted(set(TRANSPORT_CHECKS) - SKIP)]
