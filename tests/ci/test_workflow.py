@@ -99,7 +99,8 @@ def test_windows_selection_exists_and_covers_the_windows_code() -> None:
     for path in selection:
         assert (root / path.split("::")[0]).exists(), "the selection names a missing path: " + path
     for needed in ("plugins/nanomsg-iocp", "tests/transports", "tests/interop/test_reqrep_interop.py",
-                   "tests/interop/test_pipeline_interop.py", "tests/core/test_perf_tools.py"):
+                   "tests/interop/test_pipeline_interop.py", "tests/core/test_perf_tools.py",
+                   "tests/tools/test_perf_smoke.py", "tests/reliability"):
         assert needed in selection, needed
 
 

@@ -13,14 +13,43 @@ from collections.abc import Iterator
 import pytest
 
 import nanomsg_core as nn
-from tests.support import free_port, wait_until
+from tests.support import WINE, free_port, wait_until
+from tests.transports.helpers import fd_count as _fd_count
+
+TLS_SCHEMES = ("tls+tcp", "wss")
+
+
+def _working_set_kib() -> int:
+    assert sys.platform == "win32"
+    import ctypes
+    from ctypes import wintypes
+
+    class Counters(ctypes.Structure):        # PROCESS_MEMORY_COUNTERS
+        _fields_ = [("cb", wintypes.DWORD), ("PageFaultCount", wintypes.DWORD)] + [
+            (name, ctypes.c_size_t) for name in (
+                "PeakWorkingSetSize", "WorkingSetSize", "QuotaPeakPagedPoolUsage",
+                "QuotaPagedPoolUsage", "QuotaPeakNonPagedPoolUsage", "QuotaNonPagedPoolUsage",
+                "PagefileUsage", "PeakPagefileUsage")]
+    k32 = ctypes.WinDLL("kernel32")
+    k32.GetCurrentProcess.restype = wintypes.HANDLE
+    k32.K32GetProcessMemoryInfo.argtypes = [wintypes.HANDLE, ctypes.POINTER(Counters),
+                                            wintypes.DWORD]
+    c = Counters()
+    c.cb = ctypes.sizeof(c)
+    if not k32.K32GetProcessMemoryInfo(k32.GetCurrentProcess(), ctypes.byref(c), c.cb):
+        raise ctypes.WinError()
+    return int(c.WorkingSetSize) // 1024
 
 
 def fd_count() -> int:
-    return len(os.listdir("/proc/self/fd"))
+    """Open descriptors (Linux), or handles (Windows)."""
+    return _fd_count()
 
 
 def rss_kib() -> int:
+    """Resident memory in KiB: VmRSS (Linux), the working set (Windows)."""
+    if sys.platform == "win32":
+        return _working_set_kib()
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
@@ -74,14 +103,30 @@ def no_leaks() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """(server, client) contexts from a fresh test CA, for tls+tcp and wss."""
-    import trustme
+    """(server, client) contexts from a fresh test CA, for tls+tcp and wss
+    (request it only for those: see :func:`tls_for`)."""
+    try:
+        import trustme
+    except ImportError as e:
+        if WINE is None:
+            raise
+        pytest.xfail("Wine %s: trustme's cryptography does not load (its Rust extension "
+                     "fails to import under Wine 8.0; it does on Windows): %s" % (WINE, e))
     ca = trustme.CA()
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1").configure_cert(server)
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ca.configure_trust(client)
     return server, client
+
+
+def tls_for(url: str, request: pytest.FixtureRequest
+            ) -> "tuple[ssl.SSLContext, ssl.SSLContext] | None":
+    """The ``tls`` fixture's contexts for a tls+tcp or wss *url*, else None
+    (so a missing TLS stack costs only the TLS cases)."""
+    if url.startswith(TLS_SCHEMES):
+        return request.getfixturevalue("tls")  # type: ignore[no-any-return]
+    return None
 
 
 @pytest.fixture
@@ -91,7 +136,7 @@ def url(request: pytest.FixtureRequest) -> Iterator[str]:
     if scheme == "abstract" and not sys.platform.startswith("linux"):
         pytest.skip("abstract:// is Linux-only")
     with tempfile.TemporaryDirectory(prefix="nnr-") as d:
-        name = d.rsplit("/", 1)[-1]
+        name = os.path.basename(d)
         yield {"inproc": "inproc://%s" % name,
                "ipc": "ipc://%s/r.ipc" % d,
                "abstract": "abstract://%s" % name,

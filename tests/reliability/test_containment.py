@@ -11,19 +11,20 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
 import nanomsg_core as nn
 from nanomsg_core.endpoints import _pipe
+from tests.reliability.conftest import tls_for
 from tests.support import free_port, sock, wait_until
 
 SCHEMES = ["tcp", "ipc", "abstract", "tls+tcp", "ws", "wss"]
 
 
-def _configure(s: nn.Socket, url: str, ctx: ssl.SSLContext) -> nn.Socket:
-    if url.startswith(("tls+tcp", "wss")):
+def _configure(s: nn.Socket, url: str, ctx: Optional[ssl.SSLContext]) -> nn.Socket:
+    if ctx is not None:
         s.setsockopt(nn.TLS, nn.TLS_CONFIG, ctx)
     s.setsockopt(nn.SOL_SOCKET, nn.RECONNECT_IVL, 20)
     return s
@@ -32,7 +33,7 @@ def _configure(s: nn.Socket, url: str, ctx: ssl.SSLContext) -> nn.Socket:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("url", SCHEMES, indirect=True)
 def test_a_raising_delivery_costs_only_its_connection(
-        url: str, tls: tuple[ssl.SSLContext, ssl.SSLContext],
+        url: str, request: pytest.FixtureRequest,
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     crash = type("Crash_" + url.split(":")[0].replace("+", "_"), (RuntimeError,), {})
     poisoned: list[Any] = []
@@ -46,7 +47,7 @@ def test_a_raising_delivery_costs_only_its_connection(
     monkeypatch.setattr(_pipe.Pipe, "deliver", poisoning)
     caplog.set_level(logging.ERROR, logger="nanomsg_core")
 
-    server_ctx, client_ctx = tls
+    server_ctx, client_ctx = tls_for(url, request) or (None, None)
     with sock(nn.PULL) as pull, sock(nn.PUSH) as bad, sock(nn.PUSH) as good, \
             sock(nn.REP) as rep, sock(nn.REQ) as req:
         _configure(pull, url, server_ctx).bind(url)

@@ -37,6 +37,7 @@ CHILD = textwrap.dedent("""
 
 @pytest.fixture(params=["tcp", "ipc"])
 def urls(request: pytest.FixtureRequest) -> Iterator[Urls]:
+    """tcp, and ipc (named pipes on Windows)."""
     yield from urls_for(request.param)
 
 

@@ -15,34 +15,25 @@ import queue
 import socket
 import statistics
 import struct
+import sys
 import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 
 import nanomsg_core as nn
 from tests.reliability.conftest import engine_idle, rss_kib
-from tests.support import Urls, sock, wait_until
-from tests.transports.helpers import closed_by_peer, read_exact
+from tests.support import WINE, Urls, sock, wait_until
+from tests.transports.helpers import closed_by_peer, raw_connect, raw_listen, read_exact
 
 PUSH_HDR = b"\x00SP\x00\x00\x50\x00\x00"
 PULL_HDR = b"\x00SP\x00\x00\x51\x00\x00"
 _ts = struct.Struct(">d")
 
 pytestmark = pytest.mark.timeout(40)
-
-
-def raw_connect(url: str, timeout: float = 5.0) -> socket.socket:
-    if url.startswith("tcp://"):
-        host, port = url[6:].rsplit(":", 1)
-        return socket.create_connection((host, int(port)), timeout=timeout)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(url[6:])
-    return s
 
 
 def prefix(url: str, n: int) -> bytes:
@@ -233,8 +224,12 @@ def test_handshake_timeout_per_transport(wire_url: Urls,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """``StreamEndpoint.handshake_timeout`` overrides the module default."""
     from nanomsg_core.stream import StreamEndpoint
+    url = wire_url()
+    if url.startswith("ipc") and sys.platform == "win32":
+        pytest.skip("ipc:// on Windows is named pipes, not a StreamEndpoint: "
+                    "this override does not apply to it")
     monkeypatch.setattr(StreamEndpoint, "handshake_timeout", 0.2)
-    v = Victim(wire_url())
+    v = Victim(url)
     try:
         p = raw_connect(v.url)
         t0 = time.monotonic()
@@ -246,6 +241,15 @@ def test_handshake_timeout_per_transport(wire_url: Urls,
         v.close()
 
 
+WINE_REDIALS = pytest.mark.xfail(
+    WINE is not None, reason="Wine %s delivers completions late while a socket redials every "
+    "50 ms: the polite peer's messages wait up to 0.4 s though no engine callback or port "
+    "call takes over 0.08 s (measured over tcp, where Linux stays under 0.04 s; named pipes "
+    "fail alike), so a "
+    "2-message latency median can pass 0.1 s" % WINE)
+
+
+@WINE_REDIALS
 @pytest.mark.parametrize("behaviour", ["stall", "garbage", "wrong-protocol"])
 def test_dialing_a_hostile_listener(victim: Victim, wire_url: Urls, behaviour: str) -> None:
     """The victim also dials out, to a listener that accepts and then stalls,
@@ -253,18 +257,11 @@ def test_dialing_a_hostile_listener(victim: Victim, wire_url: Urls, behaviour: s
     one after the 1 s handshake timeout) and retried, and the polite peer on
     the victim's own bind is served all along."""
     url = wire_url()
-    if url.startswith("tcp://"):
-        lsock = socket.socket()
-        lsock.bind(("127.0.0.1", 0))
-        url = "tcp://127.0.0.1:%d" % lsock.getsockname()[1]
-    else:
-        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        lsock.bind(url[6:])
-    lsock.listen(16)
+    lsock = raw_listen(url)         # AF_UNIX on POSIX, a named-pipe server on Windows
     lsock.settimeout(0.1)
     victim.sock.setsockopt(nn.SOL_SOCKET, nn.RECONNECT_IVL, 50)
     victim.sock.connect(url)
-    accepted: list[socket.socket] = []
+    accepted: list[Any] = []
     closed = 0
     t0 = time.monotonic()
     try:
@@ -293,8 +290,10 @@ def test_dialing_a_hostile_listener(victim: Victim, wire_url: Urls, behaviour: s
 
 def test_mid_frame_disconnects(victim: Victim) -> None:
     for round_ in range(3):
-        peers = [raw_connect(victim.url) for _ in range(30)]
-        for i, p in enumerate(peers):
+        peers = []
+        for i in range(30):         # each sends once connected: the handshake timeout runs
+            p = raw_connect(victim.url)     # (a named-pipe write waits for the reader)
+            peers.append(p)
             size = (1 << 10) << (i % 10)
             p.sendall(PUSH_HDR + prefix(victim.url, size) + b"m" * (size // 2))
         for p in peers:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import resource
 import statistics
 import sys
 import threading
@@ -365,12 +364,14 @@ def idle_peers(proto: int, idle_proto: int, live_proto: int, n: int,
                timeout: float = 60) -> Iterator[tuple[nn.Socket, nn.Socket]]:
     """A *proto* socket bound on tcp with *n* idle connections (one
     *idle_proto* socket that never sends) and one live *live_proto* peer."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 2 * n + 256
-    if soft < want:
-        if hard != resource.RLIM_INFINITY and hard < want:
-            pytest.skip("needs %d file descriptors, the hard limit is %d" % (want, hard))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    if sys.platform != "win32":        # Windows: no descriptor limit to raise
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 2 * n + 256
+        if soft < want:
+            if hard != resource.RLIM_INFINITY and hard < want:
+                pytest.skip("needs %d file descriptors, the hard limit is %d" % (want, hard))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     url = "tcp://127.0.0.1:%d" % free_port()
     with sock(proto, timeout=30000) as rx, sock(idle_proto) as idle, \
             sock(live_proto, timeout=30000) as live:

@@ -8,13 +8,14 @@ import gc
 import struct
 import threading
 import weakref
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
 import nanomsg_core as nn
 from tests.reliability.conftest import collected, engine_idle, fd_count, rss_kib
 from tests.support import Urls, sock, wait_pipes, wait_until
+from tests.transports.helpers import raw_connect
 
 RAW = nn.AF_SP_RAW
 COOKED = nn.AF_SP
@@ -200,15 +201,9 @@ def test_cancelled_timer_drops_its_references() -> None:
     assert ref() is None
 
 
-def _raw_connect(url: str) -> "object":
-    import socket
-    if url.startswith("tcp://"):
-        host, port = url[6:].rsplit(":", 1)
-        return socket.create_connection((host, int(port)), timeout=5)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(url[6:])
-    return s
+def _raw_connect(url: str) -> Any:
+    """A raw peer: a socket, or a named-pipe client for ipc:// on Windows."""
+    return raw_connect(url, 5)
 
 
 @pytest.mark.timeout(40)
@@ -220,17 +215,17 @@ def test_thousands_of_connect_close_cycles(wire_url: Urls, no_leaks: None) -> No
     pull = sock(nn.PULL)
     pull.bind(url)
     hdr = b"\x00SP\x00\x00\x50\x00\x00"
-    prefix = (lambda n: struct.pack(">Q", n)) if url.startswith("tcp") else \
+    prefix: Callable[[int], bytes] = (lambda n: struct.pack(">Q", n)) if url.startswith("tcp") else \
         (lambda n: b"\x01" + struct.pack(">Q", n))
     try:
         rss0 = None
         for i in range(1500):
             s = _raw_connect(url)
-            with s:  # type: ignore[attr-defined]
+            with s:
                 if i % 3 == 0:
-                    s.sendall(hdr + prefix(3) + b"%03d" % (i % 1000))  # type: ignore[attr-defined]
+                    s.sendall(hdr + prefix(3) + b"%03d" % (i % 1000))
                 elif i % 3 == 1:
-                    s.sendall(b"GARBAGE!" * 4)  # type: ignore[attr-defined]
+                    s.sendall(b"GARBAGE!" * 4)
             if i == 300:
                 engine_idle()
                 rss0 = rss_kib()

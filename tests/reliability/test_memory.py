@@ -4,11 +4,11 @@ tracemalloc (Python allocations) and bounded generously."""
 from __future__ import annotations
 
 import gc
-import socket
 import struct
 import threading
 import tracemalloc
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -17,19 +17,15 @@ from nanomsg_core.stream import StreamPipe
 from nanomsg_core.wire import MIN_RECV_BUFFER
 from tests.reliability.conftest import engine_idle
 from tests.support import Urls, sock, wait_until
+from tests.transports.helpers import raw_connect
 
 PUSH_HDR = b"\x00SP\x00\x00\x50\x00\x00"
 pytestmark = pytest.mark.timeout(40)
 
 
-def _connect(url: str) -> socket.socket:
-    if url.startswith("tcp://"):
-        host, port = url[6:].rsplit(":", 1)
-        return socket.create_connection((host, int(port)), timeout=5)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(url[6:])
-    return s
+def _connect(url: str) -> Any:
+    """A raw peer: a socket, or a named-pipe client for ipc:// on Windows."""
+    return raw_connect(url, 5)
 
 
 def _frame(url: str, body: bytes) -> bytes:
@@ -57,7 +53,7 @@ def test_idle_connection_costs_a_few_kib(wire_url: Urls, traced: None) -> None:
     n = 200
     pull = sock(nn.PULL)
     url = pull.endpoint_address(pull.bind(wire_url()))
-    peers: list[socket.socket] = []
+    peers: list[Any] = []
     try:
         warm = _connect(url)
         warm.sendall(PUSH_HDR + _frame(url, b"w"))

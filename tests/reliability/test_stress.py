@@ -10,7 +10,6 @@ for minutes when touching the receive path::
 from __future__ import annotations
 
 import os
-import ssl
 import threading
 import time
 
@@ -18,6 +17,7 @@ import pytest
 
 import nanomsg_core as nn
 from nanomsg_core.sockets import _door as _socket  # the blocking paths live in _door
+from tests.reliability.conftest import tls_for
 from tests.support import sock
 
 SECONDS = float(os.environ.get("NANOMSG_STRESS_SECONDS", "2"))
@@ -32,7 +32,7 @@ PATTERNS = {"reqrep": (nn.REQ, nn.REP), "pair": (nn.PAIR, nn.PAIR)}
 @pytest.mark.parametrize("pattern", sorted(PATTERNS))
 @pytest.mark.parametrize("url", SCHEMES, indirect=True)
 def test_ping_pong_never_stalls(url: str, pattern: str, direct: str,
-                                tls: tuple[ssl.SSLContext, ssl.SSLContext],
+                                request: pytest.FixtureRequest,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     if direct == "engine":
         monkeypatch.setattr(_socket, "HAVE_DIRECT", False)
@@ -40,7 +40,8 @@ def test_ping_pong_never_stalls(url: str, pattern: str, direct: str,
         pytest.skip("no direct reads on this platform")
     client_proto, server_proto = PATTERNS[pattern]
     with sock(server_proto, timeout=10000) as server, sock(client_proto, timeout=10000) as client:
-        if url.startswith(("tls+tcp", "wss")):
+        tls = tls_for(url, request)
+        if tls is not None:
             server.setsockopt(nn.TLS, nn.TLS_CONFIG, tls[0])
             client.setsockopt(nn.TLS, nn.TLS_CONFIG, tls[1])
         server.bind(url)

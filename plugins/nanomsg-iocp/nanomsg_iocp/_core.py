@@ -267,6 +267,13 @@ _WHAT = {_RECV: "WSARecv", _SEND: "WSASend", _ACCEPT: "AcceptEx", _CONNECT: "Con
          _PREAD: "ReadFile", _PWRITE: "WriteFile", _PCONNECT: "ConnectNamedPipe"}
 
 
+def _contain(op: "_Op", exc: Exception) -> None:
+    """Log *exc* and cut *op*'s connection: a read's callback is called once more
+    with ``ECONNABORTED`` (its failure path), as the selector poller does; a
+    named-pipe handle has no shutdown that would end it otherwise."""
+    contain(op.owner, exc, op.fail if op.kind in (_RECV, _PREAD) else None)
+
+
 class _Op:
     __slots__ = ("kind", "handle", "owner", "sub", "done", "cancelled", "read_cancelled")
 
@@ -368,7 +375,7 @@ class CompletionPoller:
                 else:
                     op.succeed(nbytes, value)
             except Exception as e:      # a transport's callback raised: cut its connection only
-                contain(op.owner, e)
+                _contain(op, e)
 
     def _complete(self, c: Completion) -> None:
         op = self._ops.pop(c.address, None)
@@ -377,7 +384,7 @@ class CompletionPoller:
         try:
             self._finish(op, c)
         except Exception as e:          # a transport's callback raised: cut its connection only
-            contain(op.owner, e)
+            _contain(op, e)
 
     def _finish(self, op: _Op, c: Completion) -> None:
         sub = op.sub

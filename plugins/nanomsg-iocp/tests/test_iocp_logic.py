@@ -495,3 +495,30 @@ def test_close_keeps_records_whose_packets_never_come(port, pair, monkeypatch) -
     op = port.op("recv")
     poller.close()
     assert _core.ORPHANS == [op]                          # the kernel may still write into it
+
+
+def test_a_raising_read_callback_fails_its_connection(port, poller, caplog) -> None:
+    """A pipe read whose callback raises is logged and called once more with
+    ECONNABORTED (a handle has no shutdown to end it); a write's is only logged."""
+    owner = Owner()
+    reads: list[tuple[int, Any]] = []
+    writes: list[tuple[int, Any]] = []
+
+    def on_read(n: int, err: Any) -> None:
+        reads.append((n, err))
+        if err is None:
+            raise RuntimeError("a transport bug")
+
+    def on_write(n: int, err: Any) -> None:
+        writes.append((n, err))
+        raise ValueError("another transport bug")    # (one log line per type)
+    poller.read_handle(owner, 7, memoryview(bytearray(8)), on_read)
+    poller.write_handle(owner, 7, b"abc", on_write)
+    port.complete(port.op("read"), data=b"hey")
+    port.complete(port.op("write"), nbytes=3)
+    poller.wait(0)
+    assert [n for n, _ in reads] == [3, 0] and reads[0][1] is None
+    assert isinstance(reads[1][1], ConnectionAbortedError)
+    assert reads[1][1].errno == errno.ECONNABORTED
+    assert writes == [(3, None)]
+    assert sum("transport bug" in r.getMessage() for r in caplog.records) == 2
