@@ -36,8 +36,8 @@ from typing import Any, Callable, Optional, Sequence
 
 from ._core import (ERROR_BROKEN_PIPE, ERROR_CONNECTION_REFUSED, ERROR_FILE_NOT_FOUND,
                     ERROR_NETNAME_DELETED, ERROR_NOT_FOUND, ERROR_OPERATION_ABORTED,
-                    ERROR_PIPE_BUSY, INFINITE, WSAECONNRESET, Buffer, Completion,
-                    CompletionPoller)
+                    ERROR_PIPE_BUSY, INFINITE, WSAECONNRESET, CompletionPoller)
+from ._seams import Buffer, Completion
 from ._win32 import _gather     # one buffer, as Win32Port submits it (<= GATHER_LIMIT)
 
 __all__ = ["FakeOp", "MemoryPipes", "ScriptedPort", "SocketPort", "fake_poller"]

@@ -41,7 +41,8 @@ import socket
 import struct
 from typing import Any, Optional, Sequence
 
-from ._core import INFINITE, IO_KEY, Buffer, Completion, CompletionPoller
+from ._core import INFINITE, IO_KEY, CompletionPoller
+from ._seams import Buffer, Completion
 
 __all__ = ["GATHER_LIMIT", "Win32Pipes", "Win32Port", "new_poller"]
 

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import enum
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from typing import IO, Callable, List, Optional, Sequence, Tuple, Union
 
 import nanomsg_core as nn
 
+from .helptext import help_text
+from .numbers import parse_float, parse_int
 from .sockopts import SockOpt, SockOptError, parse_sockopt
 
 __all__ = ["Options", "UsageExit", "parse", "OPTIONS", "FORMATS", "prog_name"]
@@ -298,37 +299,6 @@ def prog_name(argv0: str) -> str:
     return base
 
 
-_FLOAT_RE = re.compile(r"[ \t\n\r\f\v]*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-                       r"|inf|infinity|nan)\Z", re.IGNORECASE)
-_HEXFLOAT_RE = re.compile(r"[ \t\n\r\f\v]*[+-]?0x(?:[0-9a-f]+\.?[0-9a-f]*|\.[0-9a-f]+)"
-                          r"(?:p[+-]?\d+)?\Z", re.IGNORECASE)
-_INT_RE = re.compile(r"[ \t\n\r\f\v]*([+-]?)(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)\Z", re.IGNORECASE)
-
-
-def parse_float(text: str) -> Optional[float]:
-    """``strtof`` with nanocat's check (the whole argument must be a number)."""
-    if _FLOAT_RE.match(text):
-        return float(text)
-    if _HEXFLOAT_RE.match(text):
-        return float.fromhex(text.strip())
-    return None
-
-
-def parse_int(text: str) -> Optional[int]:
-    """``strtol(text, &end, 0)`` with the whole argument a number (0x.., 0.. octal)."""
-    m = _INT_RE.match(text)
-    if not m:
-        return None
-    sign, digits = m.groups()
-    if digits[:2].lower() == "0x":
-        v = int(digits[2:], 16)
-    elif digits.startswith("0"):
-        v = int(digits, 8)
-    else:
-        v = int(digits)
-    return -v if sign == "-" else v
-
-
 class _Parser:
     def __init__(self, argv: Sequence[str], stdin: Optional[IO[bytes]],
                  version: Callable[[], str]) -> None:
@@ -396,7 +366,7 @@ class _Parser:
         o = self.out
         kind = opt.kind
         if kind is Kind.HELP:
-            raise UsageExit(0, help_text(self.prog), to_stdout=True)
+            raise UsageExit(0, help_text(self.prog, OPTIONS, REQUIRED), to_stdout=True)
         if kind is Kind.VERSION:
             raise UsageExit(0, "%s %s\n" % (self.prog, self.version()), to_stdout=True)
         if kind is Kind.INCREMENT:
@@ -581,57 +551,3 @@ def parse(argv: Sequence[str], stdin: Optional[IO[bytes]] = None,
           version: Callable[[], str] = _default_version) -> Options:
     """Parse ``argv`` (``argv[0]`` included); :class:`UsageExit` on help or error."""
     return _Parser(argv, stdin, version).run()
-
-
-# -- help, laid out as nanocat's ----------------------------------------------
-
-def _wrap_piece(text: str, width: int) -> Tuple[str, str]:
-    if len(text) < width:
-        return text, ""
-    for i in range(width, 1, -1):
-        if i < len(text) and text[i] in " \t\n\v\f\r":
-            return text[:i], text[i + 1:]
-    return text, ""
-
-
-def _usage_line(prog: str) -> str:
-    parts = ["    %s " % prog]
-    req = [o for o in OPTIONS if o.provides & REQUIRED and not o.alias]
-    if req:
-        parts.append("{%s} " % "|".join("--" + o.long for o in req))
-    rest = [o for o in OPTIONS if not (o.provides & REQUIRED)]
-    flags = "".join(o.short for o in rest if o.short and not o.has_arg)
-    if flags:
-        parts.append("[-%s] " % flags)
-    for o in rest:
-        if o.short and o.has_arg and o.metavar:
-            parts.append("[-%s %s] " % (o.short, o.metavar))
-    parts.append("[options] \n")
-    return "".join(parts)
-
-
-def help_text(prog: str) -> str:
-    out = ["Usage:\n", _usage_line(prog), "\nA command-line interface to nanomsg\n"]
-    group: Optional[str] = None
-    pad = " " * 24
-    for o in OPTIONS:
-        if o.group != group:
-            out.append("\n%s:\n" % o.group)
-            group = o.group
-        line = " --%s" % o.long
-        if o.short:
-            line += ",-%s" % o.short
-        if o.has_arg:
-            line += " %s" % (o.metavar or "ARG")
-        out.append(line)
-        cursor = o.help
-        if len(line) < 23:
-            out.append(pad[len(line):])
-            piece, cursor = _wrap_piece(cursor, 80 - 24)
-            out.append(piece)
-        while cursor:
-            out.append("\n" + pad)
-            piece, cursor = _wrap_piece(cursor, 80 - 24)
-            out.append(piece)
-        out.append("\n")
-    return "".join(out)
