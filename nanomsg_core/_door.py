@@ -89,7 +89,7 @@ class _Shut:
 class Door:
     """The send/receive half every socket and context shares (see the module docstring)."""
 
-    __slots__ = ("_core", "_lock", "_proto", "_rwaiters", "_swaiters", "_sndtimeo",
+    __slots__ = ("_core", "_lock", "_proto", "_recv_body", "_rwaiters", "_swaiters", "_sndtimeo",
                  "_rcvtimeo", "_closed", "_sent", "_sent_bytes", "_received",
                  "_received_bytes", "_streak", "_yielded", "__weakref__")
 
@@ -98,6 +98,8 @@ class Door:
         self._core = core
         self._lock = core.lock
         self._proto = proto
+        self._recv_body: Optional[Callable[[], Optional[bytes]]] = getattr(
+            proto, "recv_body", None)
         self._sent = self._sent_bytes = self._received = self._received_bytes = 0
         self._rwaiters = rwaiters
         self._swaiters = swaiters
@@ -137,6 +139,7 @@ class Door:
             return False
         self._closed = True
         self._proto = _Shut(self._closed_error)
+        self._recv_body = None
         return True
 
     def _counts(self) -> tuple[int, int, int, int]:
@@ -238,6 +241,35 @@ class Door:
 
     def recv(self, flags: int = 0) -> bytes:
         """Receive one message body.  ``DONTWAIT``: ``EAGAIN``; ``RCVTIMEO``: ``ETIMEDOUT``."""
+        take = self._recv_body
+        if take is None or HOOKS.message_received is not None:
+            return self._recv_message(flags).body
+        # the hot path: a protocol that hands over bare payloads (no hook wants the Message)
+        core = self._core
+        lock = self._lock
+        lock.acquire()
+        try:
+            if core.dead:
+                raise dead_error()
+            body = take()
+            if body is not None:
+                self._received += 1
+                self._received_bytes += len(body)
+                if core.fds is not None:
+                    core.refresh_fds_locked()
+        finally:
+            lock.release()
+        if body is None:
+            return self._recv_message(flags).body
+        streak = self._streak + 1
+        if streak < YIELD_EVERY:
+            self._streak = streak
+        else:
+            self._yield_sometimes()
+        return body
+
+    def _recv_message(self, flags: int) -> Message:
+        """``recv``, as a :class:`Message` the hooks see."""
         core = self._core
         lock = self._lock           # _try_recv, inline: the hot path
         lock.acquire()
@@ -268,7 +300,7 @@ class Door:
         hook = HOOKS.message_received
         if hook is not None:
             hook(socket=core.socket, message=msg)
-        return msg.body
+        return msg
 
     def send_msg(self, msg: Message, flags: int = 0) -> int:
         """Send a :class:`Message` (a raw socket routes by ``msg.header``)."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..errors import NanomsgError
 from .._message import Message
@@ -33,6 +33,26 @@ from ..interfaces import ProtocolPipe
 
 __all__ = ["Distributor", "Exclusive", "FairQueue", "LoadBalancer", "ProtocolBase",
            "RecvOnly", "SendOnly"]
+
+
+Send = Callable[[Message], bool]
+
+
+def _sender(pipe: ProtocolPipe) -> Send:
+    """*pipe*'s ``send``, for a container to keep while it holds the pipe.
+
+    An engine :class:`~nanomsg_core.Pipe`'s is its transport's own ``send``,
+    without the type check that ``Pipe.send`` makes for applications (a
+    protocol passes a :class:`Message`).  The engine closes a pipe's
+    transport and removes the pipe from its protocol under one hold of the
+    socket lock, so a container never calls the send of a closed pipe."""
+    if pipe.__class__ is Pipe:
+        return pipe._tp.send
+    return pipe.send
+
+
+def _refuse(msg: Message) -> bool:
+    return False
 
 
 class ProtocolBase:
@@ -80,27 +100,29 @@ class RecvOnly(ProtocolBase):
 class Exclusive:
     """At most one pipe (PAIR); later pipes are refused while it lives."""
 
-    __slots__ = ("pipe", "_draining")
+    __slots__ = ("pipe", "_draining", "_send")
 
     def __init__(self) -> None:
         self.pipe: Optional[ProtocolPipe] = None
         self._draining: list[ProtocolPipe] = []
+        self._send: Send = _refuse
 
     def add(self, pipe: ProtocolPipe) -> bool:
         if self.pipe is not None:
             return False
         self.pipe = pipe
+        self._send = _sender(pipe)
         return True
 
     def remove(self, pipe: ProtocolPipe) -> None:
         if self.pipe is pipe:
             self.pipe = None
+            self._send = _refuse
             if pipe.can_recv():
                 self._draining.append(pipe)
 
     def send(self, msg: Message) -> bool:
-        pipe = self.pipe
-        return pipe is not None and pipe.send(msg)
+        return self._send(msg)
 
     def recv(self) -> Optional[Message]:
         if self._draining:
@@ -109,6 +131,14 @@ class Exclusive:
                 return msg
         pipe = self.pipe
         return pipe.recv() if pipe is not None else None
+
+    def recv_body(self) -> Optional[bytes]:
+        """:meth:`recv` without the :class:`Message`: the payload alone."""
+        pipe = self.pipe
+        if pipe.__class__ is Pipe and not self._draining:
+            return pipe.recv_body()
+        msg = self.recv()
+        return None if msg is None else msg.body
 
     def _drain(self) -> Optional[Message]:
         while self._draining:
@@ -133,7 +163,7 @@ class _Prioritised:
     __slots__ = ("_groups", "_prio_of")
 
     def __init__(self) -> None:
-        self._groups: dict[int, list[ProtocolPipe]] = {}
+        self._groups: dict[int, list[tuple[ProtocolPipe, Send]]] = {}   # best first
         self._prio_of: dict[int, int] = {}
 
     def _prio(self, pipe: ProtocolPipe) -> int:
@@ -142,18 +172,19 @@ class _Prioritised:
     def add(self, pipe: ProtocolPipe) -> None:
         prio = self._prio(pipe)
         self._prio_of[pipe.id] = prio
+        entry = (pipe, _sender(pipe))
         group = self._groups.get(prio)
         if group is None:
-            self._groups = dict(sorted({**self._groups, prio: [pipe]}.items()))
+            self._groups = dict(sorted({**self._groups, prio: [entry]}.items()))
         else:
-            group.append(pipe)
+            group.append(entry)
 
     def remove(self, pipe: ProtocolPipe) -> None:
         prio = self._prio_of.pop(pipe.id, None)
         if prio is None:
             return
         group = self._groups[prio]
-        group.remove(pipe)
+        group[:] = [e for e in group if e[0] is not pipe]
         if not group:
             del self._groups[prio]
 
@@ -228,31 +259,53 @@ class FairQueue:
         if pipe.can_recv():
             self._gone.append(pipe)
 
-    def recv(self) -> Optional[Message]:
+    def next_pipe(self) -> Optional[ProtocolPipe]:
+        """The pipe the next message comes from (already moved to where the
+        one after it is looked for), or ``None`` if none has one.  The
+        caller pops one message from it, under the same lock hold."""
         for ready, polled in self._bands:
             while ready:
-                pipe = ready.popleft()
-                msg = pipe.recv()
-                if pipe.can_recv():
-                    ready.append(pipe)           # round robin: to the back
-                else:
-                    pipe.listed = False
-                    if pipe.can_recv():          # a delivery raced the clear
-                        pipe.listed = True
-                        ready.append(pipe)
-                if msg is not None:
-                    return msg
+                pipe = ready[0]
+                n = len(pipe._inq)           # only we pop: it can only grow
+                if n > 1:
+                    ready.rotate(-1)         # round robin: to the back
+                    return pipe
+                ready.popleft()
+                pipe.listed = False
+                if len(pipe._inq) > 1:       # a delivery raced the clear
+                    pipe.listed = True
+                    ready.append(pipe)
+                    return pipe
+                if pipe._inq:
+                    return pipe              # a later delivery lists it again
             if polled:
-                msg = _poll(polled)
-                if msg is not None:
-                    return msg
+                for i, p in enumerate(polled):
+                    if p.can_recv():
+                        if len(polled) > 1:
+                            del polled[i]
+                            polled.append(p)
+                        return p
         gone = self._gone
         while gone:
-            msg = gone[0].recv()
-            if msg is not None:
-                return msg
+            p = gone[0]
+            if p.can_recv():
+                return p
             gone.pop(0)
         return None
+
+    def recv(self) -> Optional[Message]:
+        pipe = self.next_pipe()
+        return None if pipe is None else pipe.recv()
+
+    def recv_body(self) -> Optional[bytes]:
+        """:meth:`recv` without the :class:`Message`: the payload alone."""
+        pipe = self.next_pipe()
+        if pipe is None:
+            return None
+        if pipe.__class__ is Pipe:
+            return pipe.recv_body()
+        msg = pipe.recv()
+        return None if msg is None else msg.body
 
     def can_recv(self) -> bool:
         for ready, polled in self._bands:
@@ -270,18 +323,6 @@ class FairQueue:
         return any(p.can_recv() for p in self._gone)
 
 
-def _poll(pipes: list[ProtocolPipe]) -> Optional[Message]:
-    """The first of *pipes* with a message; the one served goes to the back."""
-    for i, pipe in enumerate(pipes):
-        msg = pipe.recv()
-        if msg is not None:
-            if len(pipes) > 1:
-                del pipes[i]
-                pipes.append(pipe)
-            return msg
-    return None
-
-
 class LoadBalancer(_Prioritised):
     """Send to the best-priority pipe that can take a message now."""
 
@@ -293,41 +334,51 @@ class LoadBalancer(_Prioritised):
     def send(self, msg: Message) -> Optional[ProtocolPipe]:
         """Send *msg*; return the pipe that took it, or ``None`` (all full)."""
         for group in self._groups.values():
-            n = len(group)
-            for i in range(n):
-                pipe = group[i]
-                if pipe.send(msg):
-                    if n > 1:
-                        del group[i]
-                        group.append(pipe)
-                    return pipe
+            if len(group) == 1:
+                entry = group[0]
+                if entry[1](msg):
+                    return entry[0]
+                continue
+            for i, entry in enumerate(group):
+                if entry[1](msg):
+                    del group[i]
+                    group.append(entry)         # round robin: to the back
+                    return entry[0]
         return None
 
     def can_send(self) -> bool:
-        return any(p.can_send() for g in self._groups.values() for p in g)
+        return any(e[0].can_send() for g in self._groups.values() for e in g)
 
 
 class Distributor:
     """Send to every pipe; a full pipe misses the message (PUB, BUS)."""
 
-    __slots__ = ("pipes",)
+    __slots__ = ("pipes", "_sends")
 
     def __init__(self) -> None:
         self.pipes: list[ProtocolPipe] = []
+        self._sends: list[tuple[ProtocolPipe, Send]] = []
 
     def add(self, pipe: ProtocolPipe) -> None:
         self.pipes.append(pipe)
+        self._sends.append((pipe, _sender(pipe)))
 
     def remove(self, pipe: ProtocolPipe) -> None:
         try:
             self.pipes.remove(pipe)
         except ValueError:
             pass
+        self._sends = [e for e in self._sends if e[0] is not pipe]
+
+    def clear(self) -> None:
+        """Forget every pipe."""
+        self.pipes.clear()
+        self._sends.clear()
 
     def send(self, msg: Message, exclude: Optional[ProtocolPipe] = None) -> int:
         """Send to all but *exclude*; return how many pipes took it."""
         n = 0
-        for pipe in self.pipes:
-            if pipe is not exclude and pipe.send(msg):
+        for pipe, send in self._sends:
+            if pipe is not exclude and send(msg):
                 n += 1
         return n

@@ -26,6 +26,7 @@ class Pair(ProtocolBase):
         # the hot path calls straight into the exclusive pipe holder
         self.send = excl.send
         self.recv = excl.recv
+        self.recv_body = excl.recv_body
         self.can_send = excl.can_send
         self.can_recv = excl.can_recv
 

@@ -56,6 +56,7 @@ class Pull(RecvOnly):
         self._fq = fq
         # the hot path calls straight into the fair queue
         self.recv = fq.recv
+        self.recv_body = fq.recv_body
         self.can_recv = fq.can_recv
 
     def add_pipe(self, pipe: ProtocolPipe) -> bool:
