@@ -89,7 +89,7 @@ class _Shut:
 class Door:
     """The send/receive half every socket and context shares (see the module docstring)."""
 
-    __slots__ = ("_core", "_lock", "_proto", "_recv_body", "_rwaiters", "_swaiters", "_sndtimeo",
+    __slots__ = ("_core", "_lock", "_proto", "_bodies", "_bodies_out", "_rwaiters", "_swaiters", "_sndtimeo",
                  "_rcvtimeo", "_closed", "_sent", "_sent_bytes", "_received",
                  "_received_bytes", "_streak", "_yielded", "__weakref__")
 
@@ -98,8 +98,10 @@ class Door:
         self._core = core
         self._lock = core.lock
         self._proto = proto
-        self._recv_body: Optional[Callable[[], Optional[bytes]]] = getattr(
-            proto, "recv_body", None)
+        self._bodies = hasattr(proto, "recv_body")
+        """Whether the machine has ``recv_body`` (a payload without a Message)..."""
+        self._bodies_out = hasattr(proto, "send_body")
+        """...and ``send_body`` (see ``docs/performance.md``)."""
         self._sent = self._sent_bytes = self._received = self._received_bytes = 0
         self._rwaiters = rwaiters
         self._swaiters = swaiters
@@ -139,7 +141,7 @@ class Door:
             return False
         self._closed = True
         self._proto = _Shut(self._closed_error)
-        self._recv_body = None
+        self._bodies = self._bodies_out = False
         return True
 
     def _counts(self) -> tuple[int, int, int, int]:
@@ -214,8 +216,30 @@ class Door:
         """Send *data* (bytes-like); return its length.  ``DONTWAIT``: ``EAGAIN``."""
         if type(data) is not bytes:
             data = to_bytes(data)
-        msg = Message(data)
-        n = len(data)
+        if not self._bodies_out or HOOKS.message_sent is not None:
+            return self._send_message(Message(data), flags)
+        # the hot path: a protocol that takes bare payloads (no hook wants the Message)
+        core = self._core
+        lock = self._lock
+        lock.acquire()
+        try:
+            if core.dead:
+                raise dead_error()
+            sent: bool = self._proto.send_body(data)  # type: ignore[attr-defined]
+            if sent:
+                self._sent += 1
+                self._sent_bytes += len(data)
+                if core.fds is not None:
+                    core.refresh_fds_locked()
+        finally:
+            lock.release()
+        if sent:
+            return len(data)
+        return self._send_message(Message(data), flags)
+
+    def _send_message(self, msg: Message, flags: int) -> int:
+        """``send``, of a :class:`Message` the hooks see."""
+        n = len(msg.body)
         core = self._core
         lock = self._lock           # _try_send, inline: the hot path (and acquire/release
         lock.acquire()              # is cheaper than a with block)
@@ -241,8 +265,7 @@ class Door:
 
     def recv(self, flags: int = 0) -> bytes:
         """Receive one message body.  ``DONTWAIT``: ``EAGAIN``; ``RCVTIMEO``: ``ETIMEDOUT``."""
-        take = self._recv_body
-        if take is None or HOOKS.message_received is not None:
+        if not self._bodies or HOOKS.message_received is not None:
             return self._recv_message(flags).body
         # the hot path: a protocol that hands over bare payloads (no hook wants the Message)
         core = self._core
@@ -251,7 +274,7 @@ class Door:
         try:
             if core.dead:
                 raise dead_error()
-            body = take()
+            body: Optional[bytes] = self._proto.recv_body()  # type: ignore[attr-defined]
             if body is not None:
                 self._received += 1
                 self._received_bytes += len(body)

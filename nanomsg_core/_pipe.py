@@ -203,20 +203,6 @@ class Pipe:
         """:meth:`deliver` of a payload, without a :class:`Message` (inproc)."""
         self._inq.append(body)
         self._added += len(body)
-        return self._delivered()
-
-    def deliver_many(self, payloads: "list[bytes]") -> bool:
-        """:meth:`deliver` of every payload of one read, in order, with one
-        wake-up: what a stream transport calls after decoding a buffer."""
-        self._inq.extend(payloads)
-        added = 0
-        for p in payloads:
-            added += len(p)
-        self._added += added
-        return self._delivered()
-
-    def _delivered(self) -> bool:
-        """After queueing: list this pipe, wake one receiver, answer the level."""
         if not self.listed:
             ready = self.ready_list
             if ready is not None:
@@ -238,6 +224,21 @@ class Pipe:
             self._resume_wanted = False
             return True
         return False
+
+    def deliver_many(self, payloads: "list[bytes]") -> bool:
+        """:meth:`deliver` of every payload of one read, in order, with one
+        wake-up: what a stream transport calls after decoding a buffer."""
+        if not payloads:
+            return self._added - self._taken < self._limit
+        last = len(payloads) - 1
+        if last:
+            head = payloads[:last]
+            self._inq.extend(head)
+            added = 0
+            for p in head:
+                added += len(p)
+            self._added += added
+        return self.deliver_body(payloads[last])
 
     def on_writable(self) -> None:
         self._core.wake_send()

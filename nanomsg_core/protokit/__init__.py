@@ -134,11 +134,26 @@ class Exclusive:
 
     def recv_body(self) -> Optional[bytes]:
         """:meth:`recv` without the :class:`Message`: the payload alone."""
-        pipe = self.pipe
-        if pipe.__class__ is Pipe and not self._draining:
-            return pipe.recv_body()
         msg = self.recv()
         return None if msg is None else msg.body
+
+    def send_body(self, body: bytes) -> bool:
+        """:meth:`send` of a payload with no header."""
+        return self._send(Message(body))
+
+    def direct(self) -> tuple[Send, Callable[[bytes], bool], Callable[[], Optional[bytes]]]:
+        """What a protocol may call in place of :meth:`send`,
+        :meth:`send_body` and :meth:`recv_body` until the next :meth:`add`
+        or :meth:`remove`: the pipe's and its transport's own calls while
+        there is one engine pipe and nothing to drain (a call or a
+        :class:`Message` less per message each way)."""
+        pipe = self.pipe
+        if pipe.__class__ is Pipe:
+            send_body = getattr(pipe._tp, "send_body", self.send_body)
+            if not self._draining:
+                return self._send, send_body, pipe.recv_body
+            return self._send, send_body, self.recv_body
+        return self._send, self.send_body, self.recv_body
 
     def _drain(self) -> Optional[Message]:
         while self._draining:

@@ -59,9 +59,12 @@ class InprocPipe:
             self._notify_closed()
 
     def send(self, msg: Message) -> bool:
+        return self.send_body(msg.header + msg.body if msg.header else msg.body)
+
+    def send_body(self, payload: bytes) -> bool:
+        """:meth:`send` of a whole SP payload (no :class:`Message` made)."""
         if self._full or self._closed:
             return False
-        payload = msg.header + msg.body if msg.header else msg.body
         deliver = self.peer._deliver
         if deliver is None:
             with self._lock:
