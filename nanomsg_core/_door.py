@@ -216,65 +216,54 @@ class Door:
         """Send *data* (bytes-like); return its length.  ``DONTWAIT``: ``EAGAIN``."""
         if type(data) is not bytes:
             data = to_bytes(data)
-        if not self._bodies_out or HOOKS.message_sent is not None:
-            return self._send_message(Message(data), flags)
-        # the hot path: a protocol that takes bare payloads (no hook wants the Message)
-        core = self._core
-        lock = self._lock
-        lock.acquire()
-        try:
-            if core.dead:
-                raise dead_error()
-            sent: bool = self._proto.send_body(data)  # type: ignore[attr-defined]
-            if sent:
-                self._sent += 1
-                self._sent_bytes += len(data)
-                if core.fds is not None:
-                    core.refresh_fds_locked()
-        finally:
-            lock.release()
-        if sent:
-            return len(data)
-        return self._send_message(Message(data), flags)
-
-    def _send_message(self, msg: Message, flags: int) -> int:
-        """``send``, of a :class:`Message` the hooks see."""
-        n = len(msg.body)
+        # a protocol that takes bare payloads gets no Message, unless a hook wants it
+        msg = None if self._bodies_out and HOOKS.message_sent is None else Message(data)
+        n = len(data)
         core = self._core
         lock = self._lock           # _try_send, inline: the hot path (and acquire/release
         lock.acquire()              # is cheaper than a with block)
         try:
             if core.dead:
                 raise dead_error()
-            sent = self._proto.send(msg)
+            if msg is None:
+                sent: bool = self._proto.send_body(data)  # type: ignore[attr-defined]
+            else:
+                sent = self._proto.send(msg)
             if sent:
                 self._sent += 1
                 self._sent_bytes += n
                 if core.fds is not None:
                     core.refresh_fds_locked()
-            else:
+            elif msg is not None:
                 self._send_full_locked()
         finally:
             lock.release()
         if not sent:
+            if msg is None:
+                msg = Message(data)
             self._block(self._swaiters, self._try_send, msg, self._sndtimeo, flags, "send")
-        hook = HOOKS.message_sent
-        if hook is not None:
-            hook(socket=core.socket, message=msg)
+        if msg is not None:
+            hook = HOOKS.message_sent
+            if hook is not None:
+                hook(socket=core.socket, message=msg)
         return n
 
     def recv(self, flags: int = 0) -> bytes:
         """Receive one message body.  ``DONTWAIT``: ``EAGAIN``; ``RCVTIMEO``: ``ETIMEDOUT``."""
-        if not self._bodies or HOOKS.message_received is not None:
-            return self._recv_message(flags).body
-        # the hot path: a protocol that hands over bare payloads (no hook wants the Message)
         core = self._core
-        lock = self._lock
+        # a protocol that hands over bare payloads makes no Message, unless a hook wants it
+        bodies = self._bodies and HOOKS.message_received is None
+        msg: Optional[Message] = None
+        lock = self._lock           # _try_recv, inline: the hot path
         lock.acquire()
         try:
             if core.dead:
                 raise dead_error()
-            body: Optional[bytes] = self._proto.recv_body()  # type: ignore[attr-defined]
+            if bodies:
+                body: Optional[bytes] = self._proto.recv_body()  # type: ignore[attr-defined]
+            else:
+                msg = self._proto.recv()
+                body = None if msg is None else msg.body
             if body is not None:
                 self._received += 1
                 self._received_bytes += len(body)
@@ -283,47 +272,19 @@ class Door:
         finally:
             lock.release()
         if body is None:
-            return self._recv_message(flags).body
-        streak = self._streak + 1
-        if streak < YIELD_EVERY:
-            self._streak = streak
-        else:
-            self._yield_sometimes()
-        return body
-
-    def _recv_message(self, flags: int) -> Message:
-        """``recv``, as a :class:`Message` the hooks see."""
-        core = self._core
-        lock = self._lock           # _try_recv, inline: the hot path
-        lock.acquire()
-        try:
-            if core.dead:
-                raise dead_error()
-            msg = self._proto.recv()
-            if msg is not None:
-                self._received += 1
-                self._received_bytes += len(msg.body)
-                if core.fds is not None:
-                    core.refresh_fds_locked()
-        finally:
-            lock.release()
-        if msg is None:
-            try:
-                msg = self._block(self._rwaiters, self._try_recv, self._ARMS_RECV,
-                                  self._rcvtimeo, flags, "recv")
-            except BaseException as e:
-                self._abandon(e)
-                raise
+            msg = self._wait_recv(flags)
+            body = msg.body
         else:
             streak = self._streak + 1
             if streak < YIELD_EVERY:
                 self._streak = streak
             else:
                 self._yield_sometimes()
-        hook = HOOKS.message_received
-        if hook is not None:
-            hook(socket=core.socket, message=msg)
-        return msg
+        if msg is not None:
+            hook = HOOKS.message_received
+            if hook is not None:
+                hook(socket=core.socket, message=msg)
+        return body
 
     def send_msg(self, msg: Message, flags: int = 0) -> int:
         """Send a :class:`Message` (a raw socket routes by ``msg.header``)."""

@@ -341,10 +341,37 @@ class FairQueue:
 class LoadBalancer(_Prioritised):
     """Send to the best-priority pipe that can take a message now."""
 
-    __slots__ = ()
+    __slots__ = ("_only",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._only: Optional[Send] = None
+        """The send of the one pipe, while there is exactly one."""
 
     def _prio(self, pipe: ProtocolPipe) -> int:
         return pipe.sndprio
+
+    def add(self, pipe: ProtocolPipe) -> None:
+        super().add(pipe)
+        self._only = self._one()
+
+    def remove(self, pipe: ProtocolPipe) -> None:
+        super().remove(pipe)
+        self._only = self._one()
+
+    def _one(self) -> Optional[Send]:
+        if len(self._prio_of) != 1:
+            return None
+        for group in self._groups.values():
+            return group[0][1]
+        return None
+
+    def put(self, msg: Message) -> bool:
+        """:meth:`send`, saying only whether a pipe took *msg* (PUSH's send)."""
+        only = self._only
+        if only is not None:
+            return only(msg)
+        return self.send(msg) is not None
 
     def send(self, msg: Message) -> Optional[ProtocolPipe]:
         """Send *msg*; return the pipe that took it, or ``None`` (all full)."""
