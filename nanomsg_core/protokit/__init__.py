@@ -54,7 +54,6 @@ def _sender(pipe: ProtocolPipe) -> Send:
 def _refuse(msg: Message) -> bool:
     return False
 
-
 class ProtocolBase:
     """Defaults for a :class:`~nanomsg_core.interfaces.SocketProtocol`.
 
@@ -321,6 +320,17 @@ class FairQueue:
             return pipe.recv_body()
         msg = pipe.recv()
         return None if msg is None else msg.body
+
+    def recv_from(self) -> Optional[tuple[bytes, Optional[Pipe]]]:
+        """The next payload and its ``Message.pipe``, without a :class:`Message`."""
+        pipe = self.next_pipe()
+        if pipe is None:
+            return None
+        if pipe.__class__ is Pipe:
+            body = pipe.recv_body()
+            return None if body is None else (body, pipe)
+        msg = pipe.recv()
+        return None if msg is None else (msg.body, msg.pipe)
 
     def can_recv(self) -> bool:
         for ready, polled in self._bands:
