@@ -230,12 +230,13 @@ class FairQueue:
     engine pipe lists itself in one fair queue only: the last it was added to.
     """
 
-    __slots__ = ("_bands", "_by_prio", "_prio_of", "_gone")
+    __slots__ = ("_bands", "_by_prio", "_prio_of", "_members", "_gone")
 
     def __init__(self) -> None:
         self._bands: list[tuple[deque[Pipe], list[ProtocolPipe]]] = []   # best first
         self._by_prio: dict[int, tuple[deque[Pipe], list[ProtocolPipe]]] = {}
         self._prio_of: dict[int, int] = {}
+        self._members: dict[int, ProtocolPipe] = {}
         self._gone: list[ProtocolPipe] = []      # polled pipes removed with messages
 
     def __len__(self) -> int:
@@ -254,6 +255,7 @@ class FairQueue:
     def add(self, pipe: ProtocolPipe) -> None:
         prio = pipe.rcvprio
         self._prio_of[pipe.id] = prio
+        self._members[pipe.id] = pipe
         ready, polled = self._band(prio)
         if isinstance(pipe, Pipe):
             pipe.ready_list = ready              # first, then look: see the class doc
@@ -267,70 +269,79 @@ class FairQueue:
         """Forget *pipe*.  What it still holds stays readable until drained
         (a listed pipe stays in its band's deque until then)."""
         prio = self._prio_of.pop(pipe.id, None)
+        self._members.pop(pipe.id, None)
         if prio is None or isinstance(pipe, Pipe):
             return
         self._by_prio[prio][1].remove(pipe)
         if pipe.can_recv():
             self._gone.append(pipe)
 
-    def next_pipe(self) -> Optional[ProtocolPipe]:
-        """The pipe the next message comes from (already moved to where the
-        one after it is looked for), or ``None`` if none has one.  The
-        caller pops one message from it, under the same lock hold."""
+    def _serve(self, bodies: bool) -> Optional[tuple[Any, Optional[Pipe]]]:
+        """Pop the next message: ``(payload or Message, its pipe)``, or ``None``.
+
+        *bodies*: an engine pipe gives its bare payload (no :class:`Message`
+        is made); a polled pipe's message gives its ``body``."""
         for ready, polled in self._bands:
             while ready:
-                pipe = ready[0]
-                n = len(pipe._inq)           # only we pop: it can only grow
-                if n > 1:
-                    ready.rotate(-1)         # round robin: to the back
-                    return pipe
-                ready.popleft()
-                pipe.listed = False
-                if len(pipe._inq) > 1:       # a delivery raced the clear
-                    pipe.listed = True
-                    ready.append(pipe)
-                    return pipe
-                if pipe._inq:
-                    return pipe              # a later delivery lists it again
+                pipe = ready.popleft()
+                got = pipe.recv_body() if bodies else pipe.recv()
+                if pipe.can_recv():
+                    ready.append(pipe)           # round robin: to the back
+                else:
+                    pipe.listed = False
+                    if pipe.can_recv():          # a delivery raced the clear
+                        pipe.listed = True
+                        ready.append(pipe)
+                if got is not None:
+                    return got, pipe
             if polled:
                 for i, p in enumerate(polled):
-                    if p.can_recv():
-                        if len(polled) > 1:
+                    msg = p.recv()
+                    if msg is not None:
+                        if len(polled) > 1:      # the one served goes to the back
                             del polled[i]
                             polled.append(p)
-                        return p
+                        return (msg.body if bodies else msg), msg.pipe
         gone = self._gone
         while gone:
-            p = gone[0]
-            if p.can_recv():
-                return p
+            msg = gone[0].recv()
+            if msg is not None:
+                return (msg.body if bodies else msg), msg.pipe
             gone.pop(0)
         return None
 
     def recv(self) -> Optional[Message]:
-        pipe = self.next_pipe()
-        return None if pipe is None else pipe.recv()
+        got = self._serve(False)
+        if got is None:
+            return None
+        msg: Message = got[0]
+        return msg
 
     def recv_body(self) -> Optional[bytes]:
         """:meth:`recv` without the :class:`Message`: the payload alone."""
-        pipe = self.next_pipe()
-        if pipe is None:
+        got = self._serve(True)
+        if got is None:
             return None
-        if pipe.__class__ is Pipe:
-            return pipe.recv_body()
-        msg = pipe.recv()
-        return None if msg is None else msg.body
+        body: bytes = got[0]
+        return body
+
+    def direct(self) -> Callable[[], Optional[bytes]]:
+        """What a protocol may call in place of :meth:`recv_body` until the
+        next :meth:`add` or :meth:`remove`: while the queue holds one engine
+        pipe and nothing else to drain, that pipe's own ``recv_body``.  (The
+        pipe then stays listed in its band, which is right for it: a pipe
+        added later finds it there, and a receive unlists it once
+        it is empty.)"""
+        if len(self._members) == 1 and not self._gone:
+            for pipe in self._members.values():
+                if pipe.__class__ is Pipe and all(
+                        p is pipe for ready, _ in self._bands for p in ready):
+                    return pipe.recv_body
+        return self.recv_body
 
     def recv_from(self) -> Optional[tuple[bytes, Optional[Pipe]]]:
         """The next payload and its ``Message.pipe``, without a :class:`Message`."""
-        pipe = self.next_pipe()
-        if pipe is None:
-            return None
-        if pipe.__class__ is Pipe:
-            body = pipe.recv_body()
-            return None if body is None else (body, pipe)
-        msg = pipe.recv()
-        return None if msg is None else (msg.body, msg.pipe)
+        return self._serve(True)
 
     def can_recv(self) -> bool:
         for ready, polled in self._bands:

@@ -52,12 +52,14 @@ class Pull(RecvOnly):
         self._fq = fq
         # the hot path calls straight into the fair queue
         self.recv = fq.recv
-        self.recv_body = fq.recv_body
+        self.recv_body = fq.direct()    # the one pipe's own, while there is one
         self.can_recv = fq.can_recv
 
     def add_pipe(self, pipe: ProtocolPipe) -> bool:
         self._fq.add(pipe)
+        self.recv_body = self._fq.direct()
         return True
 
     def remove_pipe(self, pipe: ProtocolPipe) -> None:
         self._fq.remove(pipe)
+        self.recv_body = self._fq.direct()
