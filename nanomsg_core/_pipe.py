@@ -3,7 +3,11 @@ transport pipe.
 
 Theory of operation: a transport delivers received messages from its own
 thread with :meth:`Pipe.deliver` (append to a deque, wake one receiver: no
-lock, since a deque append is atomic under the GIL).  Protocols pop them
+lock, since a deque append is atomic under the GIL); the queue holds bare
+payloads, so :meth:`Pipe.deliver_body` (inproc) and
+:meth:`Pipe.deliver_many` (a stream read's batch: one call and one wake-up)
+make no :class:`Message`, and :meth:`Pipe.recv_body` takes one back
+without one.  Protocols pop them
 with :meth:`Pipe.recv` under the socket lock.  The bytes queued are counted
 by two monotonic counters, each written by one side only (``_added`` by the
 deliverer, ``_taken`` by the receiver), so their difference is a safe
