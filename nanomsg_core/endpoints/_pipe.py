@@ -3,7 +3,11 @@ transport pipe.
 
 Theory of operation: a transport delivers received messages from its own
 thread with :meth:`Pipe.deliver` (append to a deque, wake one receiver: no
-lock, since a deque append is atomic under the GIL).  Protocols pop them
+lock, since a deque append is atomic under the GIL); the queue holds bare
+payloads, so :meth:`Pipe.deliver_body` (inproc) and
+:meth:`Pipe.deliver_many` (a stream read's batch: one call and one wake-up)
+make no :class:`Message`, and :meth:`Pipe.recv_body` takes one back
+without one.  Protocols pop them
 with :meth:`Pipe.recv` under the socket lock.  The bytes queued are counted
 by two monotonic counters, each written by one side only (``_added`` by the
 deliverer, ``_taken`` by the receiver), so their difference is a safe
@@ -83,7 +87,7 @@ class Pipe:
     __slots__ = ("id", "transport", "local_address", "remote_address", "peer_protocol",
                  "sndprio", "rcvprio", "endpoint", "data", "send", "can_send",
                  "_tp", "_core", "_ep", "_inq", "_added", "_taken", "_limit", "_low",
-                 "_resume_wanted", "_closed", "_wake_recv", "_direct_recv", "_dropped",
+                 "_resume_wanted", "_closed", "_direct_recv", "_dropped",
                  "peer_pid", "peer_uid", "peer_gid", "peer_certificate", "ready_list",
                  "listed")
 
@@ -130,14 +134,13 @@ class Pipe:
         self._tp = tp
         self._core = core
         self._ep = ep
-        self._inq: deque[Message] = deque()
+        self._inq: deque[bytes] = deque()
         self._added = 0
         self._taken = 0
         self._limit = ep.rcvbuf
         self._low = ep.rcvbuf // 2
         self._resume_wanted = False
         self._closed = False
-        self._wake_recv = core.wake_recv
         # the transport's direct-receive capability, if it has one
         self._direct_recv: Optional[Callable[[int, DirectWaker], bool]] = (
             tp.direct_recv if isinstance(tp, DirectReceiver) else None)
@@ -161,15 +164,21 @@ class Pipe:
 
     # -- what protocols call (under the socket lock) --
     def recv(self) -> Optional[Message]:
+        body = self.recv_body()
+        return None if body is None else Message(body, b"", self)
+
+    def recv_body(self) -> Optional[bytes]:
+        """:meth:`recv` without the :class:`Message`: the payload alone (the
+        hot path of protocols that need neither header nor pipe)."""
         try:
-            msg = self._inq.popleft()
+            body = self._inq.popleft()
         except IndexError:
             return None
-        self._taken += len(msg.body)
+        self._taken += len(body)
         if self._resume_wanted and self._added - self._taken <= self._low:
             self._resume_wanted = False
             self._tp.resume_recv()
-        return msg
+        return body
 
     def can_recv(self) -> bool:
         return bool(self._inq)
@@ -192,15 +201,26 @@ class Pipe:
 
     # -- what transports call (any thread) --
     def deliver(self, msg: Message) -> bool:
-        msg.pipe = self
-        self._inq.append(msg)
+        return self.deliver_body(msg.header + msg.body if msg.header else msg.body)
+
+    def deliver_body(self, body: bytes) -> bool:
+        """:meth:`deliver` of a payload, without a :class:`Message` (inproc)."""
+        self._inq.append(body)
+        self._added += len(body)
         if not self.listed:
             ready = self.ready_list
             if ready is not None:
                 self.listed = True
                 ready.append(self)
-        self._added += len(msg.body)
-        self._wake_recv()
+        core = self._core
+        waiters = core.rwaiters
+        if waiters:
+            try:
+                waiters.popleft()()
+            except IndexError:
+                pass
+        if core.fds is not None:
+            core._fds_changed()
         if self._added - self._taken < self._limit:
             return True
         self._resume_wanted = True
@@ -208,6 +228,21 @@ class Pipe:
             self._resume_wanted = False
             return True
         return False
+
+    def deliver_many(self, payloads: "list[bytes]") -> bool:
+        """:meth:`deliver` of every payload of one read, in order, with one
+        wake-up: what a stream transport calls after decoding a buffer."""
+        if not payloads:
+            return self._added - self._taken < self._limit
+        last = len(payloads) - 1
+        if last:
+            head = payloads[:last]
+            self._inq.extend(head)
+            added = 0
+            for p in head:
+                added += len(p)
+            self._added += added
+        return self.deliver_body(payloads[last])
 
     def on_writable(self) -> None:
         self._core.wake_send()

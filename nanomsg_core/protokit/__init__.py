@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..errors import NanomsgError
 from ..endpoints._message import Message
@@ -34,6 +34,25 @@ from ..interfaces import ProtocolPipe
 __all__ = ["Distributor", "Exclusive", "FairQueue", "LoadBalancer", "ProtocolBase",
            "RecvOnly", "SendOnly"]
 
+
+Send = Callable[[Message], bool]
+
+
+def _sender(pipe: ProtocolPipe) -> Send:
+    """*pipe*'s ``send``, for a container to keep while it holds the pipe.
+
+    An engine :class:`~nanomsg_core.Pipe`'s is its transport's own ``send``,
+    without the type check that ``Pipe.send`` makes for applications (a
+    protocol passes a :class:`Message`).  The engine closes a pipe's
+    transport and removes the pipe from its protocol under one hold of the
+    socket lock, so a container never calls the send of a closed pipe."""
+    if pipe.__class__ is Pipe:
+        return pipe._tp.send
+    return pipe.send
+
+
+def _refuse(msg: Message) -> bool:
+    return False
 
 class ProtocolBase:
     """Defaults for a :class:`~nanomsg_core.interfaces.SocketProtocol`.
@@ -80,27 +99,29 @@ class RecvOnly(ProtocolBase):
 class Exclusive:
     """At most one pipe (PAIR); later pipes are refused while it lives."""
 
-    __slots__ = ("pipe", "_draining")
+    __slots__ = ("pipe", "_draining", "_send")
 
     def __init__(self) -> None:
         self.pipe: Optional[ProtocolPipe] = None
         self._draining: list[ProtocolPipe] = []
+        self._send: Send = _refuse
 
     def add(self, pipe: ProtocolPipe) -> bool:
         if self.pipe is not None:
             return False
         self.pipe = pipe
+        self._send = _sender(pipe)
         return True
 
     def remove(self, pipe: ProtocolPipe) -> None:
         if self.pipe is pipe:
             self.pipe = None
+            self._send = _refuse
             if pipe.can_recv():
                 self._draining.append(pipe)
 
     def send(self, msg: Message) -> bool:
-        pipe = self.pipe
-        return pipe is not None and pipe.send(msg)
+        return self._send(msg)
 
     def recv(self) -> Optional[Message]:
         if self._draining:
@@ -109,6 +130,29 @@ class Exclusive:
                 return msg
         pipe = self.pipe
         return pipe.recv() if pipe is not None else None
+
+    def recv_body(self) -> Optional[bytes]:
+        """:meth:`recv` without the :class:`Message`: the payload alone."""
+        msg = self.recv()
+        return None if msg is None else msg.body
+
+    def send_body(self, body: bytes) -> bool:
+        """:meth:`send` of a payload with no header."""
+        return self._send(Message(body))
+
+    def direct(self) -> tuple[Send, Callable[[bytes], bool], Callable[[], Optional[bytes]]]:
+        """What a protocol may call in place of :meth:`send`,
+        :meth:`send_body` and :meth:`recv_body` until the next :meth:`add`
+        or :meth:`remove`: the pipe's and its transport's own calls while
+        there is one engine pipe and nothing to drain (a call or a
+        :class:`Message` less per message each way)."""
+        pipe = self.pipe
+        if pipe.__class__ is Pipe:
+            send_body = getattr(pipe._tp, "send_body", self.send_body)
+            if not self._draining:
+                return self._send, send_body, pipe.recv_body
+            return self._send, send_body, self.recv_body
+        return self._send, self.send_body, self.recv_body
 
     def _drain(self) -> Optional[Message]:
         while self._draining:
@@ -133,7 +177,7 @@ class _Prioritised:
     __slots__ = ("_groups", "_prio_of")
 
     def __init__(self) -> None:
-        self._groups: dict[int, list[ProtocolPipe]] = {}
+        self._groups: dict[int, list[tuple[ProtocolPipe, Send]]] = {}   # best first
         self._prio_of: dict[int, int] = {}
 
     def _prio(self, pipe: ProtocolPipe) -> int:
@@ -142,18 +186,19 @@ class _Prioritised:
     def add(self, pipe: ProtocolPipe) -> None:
         prio = self._prio(pipe)
         self._prio_of[pipe.id] = prio
+        entry = (pipe, _sender(pipe))
         group = self._groups.get(prio)
         if group is None:
-            self._groups = dict(sorted({**self._groups, prio: [pipe]}.items()))
+            self._groups = dict(sorted({**self._groups, prio: [entry]}.items()))
         else:
-            group.append(pipe)
+            group.append(entry)
 
     def remove(self, pipe: ProtocolPipe) -> None:
         prio = self._prio_of.pop(pipe.id, None)
         if prio is None:
             return
         group = self._groups[prio]
-        group.remove(pipe)
+        group[:] = [e for e in group if e[0] is not pipe]
         if not group:
             del self._groups[prio]
 
@@ -185,12 +230,13 @@ class FairQueue:
     engine pipe lists itself in one fair queue only: the last it was added to.
     """
 
-    __slots__ = ("_bands", "_by_prio", "_prio_of", "_gone")
+    __slots__ = ("_bands", "_by_prio", "_prio_of", "_members", "_gone")
 
     def __init__(self) -> None:
         self._bands: list[tuple[deque[Pipe], list[ProtocolPipe]]] = []   # best first
         self._by_prio: dict[int, tuple[deque[Pipe], list[ProtocolPipe]]] = {}
         self._prio_of: dict[int, int] = {}
+        self._members: dict[int, ProtocolPipe] = {}
         self._gone: list[ProtocolPipe] = []      # polled pipes removed with messages
 
     def __len__(self) -> int:
@@ -209,6 +255,7 @@ class FairQueue:
     def add(self, pipe: ProtocolPipe) -> None:
         prio = pipe.rcvprio
         self._prio_of[pipe.id] = prio
+        self._members[pipe.id] = pipe
         ready, polled = self._band(prio)
         if isinstance(pipe, Pipe):
             pipe.ready_list = ready              # first, then look: see the class doc
@@ -222,17 +269,22 @@ class FairQueue:
         """Forget *pipe*.  What it still holds stays readable until drained
         (a listed pipe stays in its band's deque until then)."""
         prio = self._prio_of.pop(pipe.id, None)
+        self._members.pop(pipe.id, None)
         if prio is None or isinstance(pipe, Pipe):
             return
         self._by_prio[prio][1].remove(pipe)
         if pipe.can_recv():
             self._gone.append(pipe)
 
-    def recv(self) -> Optional[Message]:
+    def _serve(self, bodies: bool) -> Optional[tuple[Any, Optional[Pipe]]]:
+        """Pop the next message: ``(payload or Message, its pipe)``, or ``None``.
+
+        *bodies*: an engine pipe gives its bare payload (no :class:`Message`
+        is made); a polled pipe's message gives its ``body``."""
         for ready, polled in self._bands:
             while ready:
                 pipe = ready.popleft()
-                msg = pipe.recv()
+                got = pipe.recv_body() if bodies else pipe.recv()
                 if pipe.can_recv():
                     ready.append(pipe)           # round robin: to the back
                 else:
@@ -240,19 +292,56 @@ class FairQueue:
                     if pipe.can_recv():          # a delivery raced the clear
                         pipe.listed = True
                         ready.append(pipe)
-                if msg is not None:
-                    return msg
+                if got is not None:
+                    return got, pipe
             if polled:
-                msg = _poll(polled)
-                if msg is not None:
-                    return msg
+                for i, p in enumerate(polled):
+                    msg = p.recv()
+                    if msg is not None:
+                        if len(polled) > 1:      # the one served goes to the back
+                            del polled[i]
+                            polled.append(p)
+                        return (msg.body if bodies else msg), msg.pipe
         gone = self._gone
         while gone:
             msg = gone[0].recv()
             if msg is not None:
-                return msg
+                return (msg.body if bodies else msg), msg.pipe
             gone.pop(0)
         return None
+
+    def recv(self) -> Optional[Message]:
+        got = self._serve(False)
+        if got is None:
+            return None
+        msg: Message = got[0]
+        return msg
+
+    def recv_body(self) -> Optional[bytes]:
+        """:meth:`recv` without the :class:`Message`: the payload alone."""
+        got = self._serve(True)
+        if got is None:
+            return None
+        body: bytes = got[0]
+        return body
+
+    def direct(self) -> Callable[[], Optional[bytes]]:
+        """What a protocol may call in place of :meth:`recv_body` until the
+        next :meth:`add` or :meth:`remove`: while the queue holds one engine
+        pipe and nothing else to drain, that pipe's own ``recv_body``.  (The
+        pipe then stays listed in its band, which is right for it: a pipe
+        added later finds it there, and a receive unlists it once
+        it is empty.)"""
+        if len(self._members) == 1 and not self._gone:
+            for pipe in self._members.values():
+                if pipe.__class__ is Pipe and all(
+                        p is pipe for ready, _ in self._bands for p in ready):
+                    return pipe.recv_body
+        return self.recv_body
+
+    def recv_from(self) -> Optional[tuple[bytes, Optional[Pipe]]]:
+        """The next payload and its ``Message.pipe``, without a :class:`Message`."""
+        return self._serve(True)
 
     def can_recv(self) -> bool:
         for ready, polled in self._bands:
@@ -270,64 +359,89 @@ class FairQueue:
         return any(p.can_recv() for p in self._gone)
 
 
-def _poll(pipes: list[ProtocolPipe]) -> Optional[Message]:
-    """The first of *pipes* with a message; the one served goes to the back."""
-    for i, pipe in enumerate(pipes):
-        msg = pipe.recv()
-        if msg is not None:
-            if len(pipes) > 1:
-                del pipes[i]
-                pipes.append(pipe)
-            return msg
-    return None
-
-
 class LoadBalancer(_Prioritised):
     """Send to the best-priority pipe that can take a message now."""
 
-    __slots__ = ()
+    __slots__ = ("_only",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._only: Optional[Send] = None
+        """The send of the one pipe, while there is exactly one."""
 
     def _prio(self, pipe: ProtocolPipe) -> int:
         return pipe.sndprio
 
+    def add(self, pipe: ProtocolPipe) -> None:
+        super().add(pipe)
+        self._only = self._one()
+
+    def remove(self, pipe: ProtocolPipe) -> None:
+        super().remove(pipe)
+        self._only = self._one()
+
+    def _one(self) -> Optional[Send]:
+        if len(self._prio_of) != 1:
+            return None
+        for group in self._groups.values():
+            return group[0][1]
+        return None
+
+    def put(self, msg: Message) -> bool:
+        """:meth:`send`, saying only whether a pipe took *msg* (PUSH's send)."""
+        only = self._only
+        if only is not None:
+            return only(msg)
+        return self.send(msg) is not None
+
     def send(self, msg: Message) -> Optional[ProtocolPipe]:
         """Send *msg*; return the pipe that took it, or ``None`` (all full)."""
         for group in self._groups.values():
-            n = len(group)
-            for i in range(n):
-                pipe = group[i]
-                if pipe.send(msg):
-                    if n > 1:
-                        del group[i]
-                        group.append(pipe)
-                    return pipe
+            if len(group) == 1:
+                entry = group[0]
+                if entry[1](msg):
+                    return entry[0]
+                continue
+            for i, entry in enumerate(group):
+                if entry[1](msg):
+                    del group[i]
+                    group.append(entry)         # round robin: to the back
+                    return entry[0]
         return None
 
     def can_send(self) -> bool:
-        return any(p.can_send() for g in self._groups.values() for p in g)
+        return any(e[0].can_send() for g in self._groups.values() for e in g)
 
 
 class Distributor:
     """Send to every pipe; a full pipe misses the message (PUB, BUS)."""
 
-    __slots__ = ("pipes",)
+    __slots__ = ("pipes", "_sends")
 
     def __init__(self) -> None:
         self.pipes: list[ProtocolPipe] = []
+        self._sends: list[tuple[ProtocolPipe, Send]] = []
 
     def add(self, pipe: ProtocolPipe) -> None:
         self.pipes.append(pipe)
+        self._sends.append((pipe, _sender(pipe)))
 
     def remove(self, pipe: ProtocolPipe) -> None:
         try:
             self.pipes.remove(pipe)
         except ValueError:
             pass
+        self._sends = [e for e in self._sends if e[0] is not pipe]
+
+    def clear(self) -> None:
+        """Forget every pipe."""
+        self.pipes.clear()
+        self._sends.clear()
 
     def send(self, msg: Message, exclude: Optional[ProtocolPipe] = None) -> int:
         """Send to all but *exclude*; return how many pipes took it."""
         n = 0
-        for pipe in self.pipes:
-            if pipe is not exclude and pipe.send(msg):
+        for pipe, send in self._sends:
+            if pipe is not exclude and send(msg):
                 n += 1
         return n

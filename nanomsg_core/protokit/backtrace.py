@@ -33,7 +33,7 @@ from typing import Optional
 from .._constants import MAXTTL
 from ..endpoints._message import Message
 from ..interfaces import ProtocolHost, ProtocolPipe
-from . import FairQueue
+from . import FairQueue, Send, _sender
 
 __all__ = ["ID_FLAG", "Deadline", "IdSequence", "ReplyRouter", "id_word", "pop", "push",
            "recv_id", "recv_split", "split", "words"]
@@ -145,19 +145,22 @@ class ReplyRouter:
     pipe that is gone, or full, is dropped silently, as nanomsg does.
     """
 
-    __slots__ = ("_host", "_fq", "pipes")
+    __slots__ = ("_host", "_fq", "pipes", "_sends")
 
     def __init__(self, host: ProtocolHost) -> None:
         self._host = host
         self._fq = FairQueue()
         self.pipes: dict[int, ProtocolPipe] = {}
+        self._sends: dict[ProtocolPipe, Send] = {}   # the pipes' sends, by pipe
 
     def add(self, pipe: ProtocolPipe) -> None:
         self.pipes[pipe.id] = pipe
+        self._sends[pipe] = _sender(pipe)
         self._fq.add(pipe)
 
     def remove(self, pipe: ProtocolPipe) -> None:
         self.pipes.pop(pipe.id, None)
+        self._sends.pop(pipe, None)
         self._fq.remove(pipe)
 
     def can_recv(self) -> bool:
@@ -171,15 +174,15 @@ class ReplyRouter:
         """
         fq = self._fq
         while True:
-            msg = fq.recv()
-            if msg is None:
+            got = fq.recv_from()
+            if got is None:
                 return None
-            payload = msg.body
+            payload, pipe = got
             if len(payload) >= 4 and payload[0] & 0x80:
-                return Message(payload[4:], b"", msg.pipe), payload[:4]
+                return Message(payload[4:], b"", pipe), payload[:4]
             parts = split(payload, self._host.get_socket_option(MAXTTL))
             if parts is not None:
-                return Message(parts[1], b"", msg.pipe), parts[0]
+                return Message(parts[1], b"", pipe), parts[0]
 
     def recv_raw(self) -> Optional[Message]:
         """The next request with ``header = pipe id word + backtrace``."""
@@ -194,8 +197,9 @@ class ReplyRouter:
 
     def reply(self, pipe: ProtocolPipe, backtrace: bytes, body: bytes) -> None:
         """Send *body* behind *backtrace* on *pipe*, if it is still there."""
-        if self.pipes.get(pipe.id) is pipe:
-            pipe.send(Message(body, backtrace))
+        send = self._sends.get(pipe)
+        if send is not None:
+            send(Message(body, backtrace))
 
     def route(self, msg: Message) -> None:
         """Raw send: pop the pipe id off ``msg.header`` and send on that pipe."""

@@ -89,7 +89,7 @@ class _Shut:
 class Door:
     """The send/receive half every socket and context shares (see the module docstring)."""
 
-    __slots__ = ("_core", "_lock", "_proto", "_rwaiters", "_swaiters", "_sndtimeo",
+    __slots__ = ("_core", "_lock", "_proto", "_bodies", "_bodies_out", "_rwaiters", "_swaiters", "_sndtimeo",
                  "_rcvtimeo", "_closed", "_sent", "_sent_bytes", "_received",
                  "_received_bytes", "_streak", "_yielded", "__weakref__")
 
@@ -98,6 +98,10 @@ class Door:
         self._core = core
         self._lock = core.lock
         self._proto = proto
+        self._bodies = hasattr(proto, "recv_body")
+        """Whether the machine has ``recv_body`` (a payload without a Message)..."""
+        self._bodies_out = hasattr(proto, "send_body")
+        """...and ``send_body`` (see ``docs/performance.md``)."""
         self._sent = self._sent_bytes = self._received = self._received_bytes = 0
         self._rwaiters = rwaiters
         self._swaiters = swaiters
@@ -137,6 +141,7 @@ class Door:
             return False
         self._closed = True
         self._proto = _Shut(self._closed_error)
+        self._bodies = self._bodies_out = False
         return True
 
     def _counts(self) -> tuple[int, int, int, int]:
@@ -211,7 +216,8 @@ class Door:
         """Send *data* (bytes-like); return its length.  ``DONTWAIT``: ``EAGAIN``."""
         if type(data) is not bytes:
             data = to_bytes(data)
-        msg = Message(data)
+        # a protocol that takes bare payloads gets no Message, unless a hook wants it
+        msg = None if self._bodies_out and HOOKS.message_sent is None else Message(data)
         n = len(data)
         core = self._core
         lock = self._lock           # _try_send, inline: the hot path (and acquire/release
@@ -219,56 +225,66 @@ class Door:
         try:
             if core.dead:
                 raise dead_error()
-            sent = self._proto.send(msg)
+            if msg is None:
+                sent: bool = self._proto.send_body(data)  # type: ignore[attr-defined]
+            else:
+                sent = self._proto.send(msg)
             if sent:
                 self._sent += 1
                 self._sent_bytes += n
                 if core.fds is not None:
                     core.refresh_fds_locked()
-            else:
+            elif msg is not None:
                 self._send_full_locked()
         finally:
             lock.release()
         if not sent:
+            if msg is None:
+                msg = Message(data)
             self._block(self._swaiters, self._try_send, msg, self._sndtimeo, flags, "send")
-        hook = HOOKS.message_sent
-        if hook is not None:
-            hook(socket=core.socket, message=msg)
+        if msg is not None:
+            hook = HOOKS.message_sent
+            if hook is not None:
+                hook(socket=core.socket, message=msg)
         return n
 
     def recv(self, flags: int = 0) -> bytes:
         """Receive one message body.  ``DONTWAIT``: ``EAGAIN``; ``RCVTIMEO``: ``ETIMEDOUT``."""
         core = self._core
+        # a protocol that hands over bare payloads makes no Message, unless a hook wants it
+        bodies = self._bodies and HOOKS.message_received is None
+        msg: Optional[Message] = None
         lock = self._lock           # _try_recv, inline: the hot path
         lock.acquire()
         try:
             if core.dead:
                 raise dead_error()
-            msg = self._proto.recv()
-            if msg is not None:
+            if bodies:
+                body: Optional[bytes] = self._proto.recv_body()  # type: ignore[attr-defined]
+            else:
+                msg = self._proto.recv()
+                body = None if msg is None else msg.body
+            if body is not None:
                 self._received += 1
-                self._received_bytes += len(msg.body)
+                self._received_bytes += len(body)
                 if core.fds is not None:
                     core.refresh_fds_locked()
         finally:
             lock.release()
-        if msg is None:
-            try:
-                msg = self._block(self._rwaiters, self._try_recv, self._ARMS_RECV,
-                                  self._rcvtimeo, flags, "recv")
-            except BaseException as e:
-                self._abandon(e)
-                raise
+        if body is None:
+            msg = self._wait_recv(flags)
+            body = msg.body
         else:
             streak = self._streak + 1
             if streak < YIELD_EVERY:
                 self._streak = streak
             else:
                 self._yield_sometimes()
-        hook = HOOKS.message_received
-        if hook is not None:
-            hook(socket=core.socket, message=msg)
-        return msg.body
+        if msg is not None:
+            hook = HOOKS.message_received
+            if hook is not None:
+                hook(socket=core.socket, message=msg)
+        return body
 
     def send_msg(self, msg: Message, flags: int = 0) -> int:
         """Send a :class:`Message` (a raw socket routes by ``msg.header``)."""

@@ -20,6 +20,7 @@ from ..endpoints._message import Message
 from ..interfaces import DirectWaker, EndpointContext
 from ..wire import ControlReader, MessageCodec, WireError
 from .reads import Act, ReadEvent
+from .pipebase import deliver_all
 from .receiving import StreamPipe, _cut_short
 from .streams import ByteStream
 
@@ -136,8 +137,7 @@ class CodecPipe(StreamPipe):
     def _deliver(self, payloads: list[bytes]) -> None:
         events = self._events
         assert events is not None
-        for p in payloads:
-            events.deliver(Message(p))
+        deliver_all(events, payloads)
 
     def _end(self, exc: Optional[BaseException]) -> None:
         """Engine thread: the peer closed, or broke the codec's framing: write

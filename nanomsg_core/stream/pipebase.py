@@ -18,6 +18,7 @@ from typing import Any, Optional, Union
 
 from .. import _constants as C
 from .. import lingering
+from ..endpoints._message import Message
 from ..interfaces import DirectReads, EndpointContext, PipeEvents, Reactor, TimerHandle
 from ..wire import FrameDecoder, FrameReader, Framing, MessageCodec
 from .credentials import peer_credentials
@@ -188,3 +189,19 @@ class PipeBase:
         if self._want_writable and self._events is not None:
             self._want_writable = False
             self._events.on_writable()
+
+
+def deliver_all(events: PipeEvents, payloads: list[bytes]) -> bool:
+    """Hand one read's *payloads* to the socket, in order: in one call
+    (``deliver_many``, one wake-up) where the events offer it, else one
+    :class:`~nanomsg_core.Message` each.  The answer of the last one:
+    ``False`` when the receive queue is full."""
+    if not payloads:
+        return True             # a read with no whole frame changes nothing
+    many = getattr(events, "deliver_many", None)
+    if many is not None:
+        return bool(many(payloads))
+    more = True
+    for p in payloads:
+        more = events.deliver(Message(p))
+    return more

@@ -21,11 +21,11 @@ import errno
 import socket
 from typing import Optional
 
-from ..endpoints._message import Message
 from ..interfaces import DirectWaker, PipeEvents
 from ..wire import WireError
 from .idle import IDLE_RETURN, trimmer
 from .reads import Act, ReadEvent
+from .pipebase import deliver_all
 from .sending import SendingPipe, _monotonic
 from .streams import ReadCancelled
 
@@ -149,11 +149,7 @@ class StreamPipe(SendingPipe):
             return
         events = self._events
         assert events is not None
-        deliver = events.deliver
-        more = True         # only the last answer counts: each one re-checks the level
-        for p in payloads:
-            more = deliver(Message(p))
-        if not more:
+        if not deliver_all(events, payloads):     # the receive queue filled
             with reads.lock:
                 reads.go(_FULL)
 
@@ -170,9 +166,7 @@ class StreamPipe(SendingPipe):
             held = reads.take_held()
         events = self._events
         assert events is not None
-        more = True
-        for p in held:
-            more = events.deliver(Message(p))
+        more = deliver_all(events, held)
         with reads.lock:
             if not more:
                 act = reads.go(_FULL)
@@ -302,8 +296,8 @@ class StreamPipe(SendingPipe):
             trimmer(self._reactor).add(self)
         # Back-pressure needs no pause here: this thread reads only while its
         # socket has nothing to receive, one buffer at a time.
-        deliver = self._events.deliver  # type: ignore[union-attr]
-        for p in payloads:
-            deliver(Message(p))
+        events = self._events
+        assert events is not None
+        deliver_all(events, payloads)
         return False
 

@@ -21,6 +21,7 @@ import statistics
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, Callable, Optional
@@ -70,7 +71,7 @@ def engine_pipe(rcvprio: int = 8, rcvbuf: int = 1 << 20,
         out.append(msg)
         return True
 
-    core = SimpleNamespace(wake_recv=lambda: None)
+    core = SimpleNamespace(wake_recv=lambda: None, rwaiters=deque(), fds=None)
     ep = SimpleNamespace(id=1, sndprio=8, rcvprio=rcvprio, rcvbuf=rcvbuf)
     tp = SimpleNamespace(transport="fake", local_address="a", remote_address="b",
                          peer_protocol=0, send=send,

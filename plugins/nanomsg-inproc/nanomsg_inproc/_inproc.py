@@ -39,6 +39,7 @@ class InprocPipe:
         self.peer_protocol = peer_protocol
         self.peer: "InprocPipe" = self
         self._events: Optional[PipeEvents] = None
+        self._deliver: Optional[Callable[[bytes], bool]] = None
         self._early: Optional[list[Message]] = []
         self._full = False
         self._closed = False
@@ -50,6 +51,7 @@ class InprocPipe:
             early = self._early or []
             self._early = None
             self._events = events
+            self._deliver = _body_deliverer(events)
             gone = self._closed
         for msg in early:
             events.deliver(msg)
@@ -57,20 +59,23 @@ class InprocPipe:
             self._notify_closed()
 
     def send(self, msg: Message) -> bool:
+        return self.send_body(msg.header + msg.body if msg.header else msg.body)
+
+    def send_body(self, payload: bytes) -> bool:
+        """:meth:`send` of a whole SP payload (no :class:`Message` made)."""
         if self._full or self._closed:
             return False
-        copy = Message(msg.header + msg.body if msg.header else msg.body)
-        ev = self.peer._events
-        if ev is None:
+        deliver = self.peer._deliver
+        if deliver is None:
             with self._lock:
                 early = self.peer._early
                 if early is not None:
-                    early.append(copy)
+                    early.append(Message(payload))
                     return True
-            ev = self.peer._events
-            assert ev is not None
+            deliver = self.peer._deliver
+            assert deliver is not None
         self._full = True        # assume full; cleared below or by resume_recv()
-        if ev.deliver(copy):
+        if deliver(payload):
             self._full = False
         return True
 
@@ -105,6 +110,19 @@ class InprocPipe:
             ev = self._events
         if ev is not None:
             ev.on_closed(None)
+
+
+def _body_deliverer(events: PipeEvents) -> Callable[[bytes], bool]:
+    """How to deliver a payload to *events*: the engine pipe's
+    ``deliver_body`` (no :class:`Message` per message), else ``deliver``."""
+    fast: Optional[Callable[[bytes], bool]] = getattr(events, "deliver_body", None)
+    if fast is not None:
+        return fast
+    deliver = events.deliver
+
+    def wrapped(payload: bytes) -> bool:
+        return deliver(Message(payload))
+    return wrapped
 
 
 def _pair(dialer: "InprocDialer", listener: "InprocListener") -> None:

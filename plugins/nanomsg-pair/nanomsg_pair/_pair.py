@@ -23,17 +23,22 @@ class Pair(ProtocolBase):
         self._host = host
         excl = Exclusive()
         self._excl = excl
-        # the hot path calls straight into the exclusive pipe holder
-        self.send = excl.send
+        # the hot path calls straight into the exclusive pipe holder, and
+        # send, send_body and recv_body into the pipe itself (rebound on every change)
+        self.send, self.send_body, self.recv_body = excl.direct()
         self.recv = excl.recv
         self.can_send = excl.can_send
         self.can_recv = excl.can_recv
 
     def add_pipe(self, pipe: ProtocolPipe) -> bool:
-        return self._excl.add(pipe)
+        if not self._excl.add(pipe):
+            return False
+        self.send, self.send_body, self.recv_body = self._excl.direct()
+        return True
 
     def remove_pipe(self, pipe: ProtocolPipe) -> None:
         self._excl.remove(pipe)
+        self.send, self.send_body, self.recv_body = self._excl.direct()
 
     @property
     def peer(self) -> Optional[ProtocolPipe]:

@@ -15,8 +15,6 @@ PUSH and ``send`` on PULL raise ``ENOTSUP``.  The 0.1-era names map here:
 
 from __future__ import annotations
 
-
-from nanomsg_core import Message
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 from nanomsg_core.protokit import FairQueue, LoadBalancer, RecvOnly, SendOnly
 
@@ -32,6 +30,7 @@ class Push(SendOnly):
         self._host = host
         lb = LoadBalancer()
         self._lb = lb
+        self.send = lb.put          # the hot path calls straight into the load balancer
         self.can_send = lb.can_send
 
     def add_pipe(self, pipe: ProtocolPipe) -> bool:
@@ -40,9 +39,6 @@ class Push(SendOnly):
 
     def remove_pipe(self, pipe: ProtocolPipe) -> None:
         self._lb.remove(pipe)
-
-    def send(self, msg: Message) -> bool:
-        return self._lb.send(msg) is not None
 
 
 class Pull(RecvOnly):
@@ -56,11 +52,14 @@ class Pull(RecvOnly):
         self._fq = fq
         # the hot path calls straight into the fair queue
         self.recv = fq.recv
+        self.recv_body = fq.direct()    # the one pipe's own, while there is one
         self.can_recv = fq.can_recv
 
     def add_pipe(self, pipe: ProtocolPipe) -> bool:
         self._fq.add(pipe)
+        self.recv_body = self._fq.direct()
         return True
 
     def remove_pipe(self, pipe: ProtocolPipe) -> None:
         self._fq.remove(pipe)
+        self.recv_body = self._fq.direct()

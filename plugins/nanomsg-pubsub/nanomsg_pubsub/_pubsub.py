@@ -70,7 +70,7 @@ class Pub(SendOnly):
         return True
 
     def close(self) -> None:
-        self._dist.pipes.clear()
+        self._dist.clear()
 
 
 QUEUE_LEN = 128
