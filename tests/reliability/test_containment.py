@@ -37,14 +37,23 @@ def test_a_raising_delivery_costs_only_its_connection(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     crash = type("Crash_" + url.split(":")[0].replace("+", "_"), (RuntimeError,), {})
     poisoned: list[Any] = []
-    deliver = _pipe.Pipe.deliver
+    deliver, deliver_many = _pipe.Pipe.deliver, _pipe.Pipe.deliver_many
 
-    def poisoning(self: _pipe.Pipe, msg: nn.Message) -> bool:
-        if bytes(msg.body) == b"poison":
+    def poison(self: _pipe.Pipe, body: Any) -> None:
+        if bytes(body) == b"poison":
             poisoned.append(self)
             raise crash("a transport bug")
+
+    def poisoning(self: _pipe.Pipe, msg: nn.Message) -> bool:
+        poison(self, msg.body)
         return deliver(self, msg)
+
+    def poisoning_many(self: _pipe.Pipe, payloads: list[bytes]) -> bool:
+        for p in payloads:          # the stream kit hands a read's frames over at once
+            poison(self, p)
+        return deliver_many(self, payloads)
     monkeypatch.setattr(_pipe.Pipe, "deliver", poisoning)
+    monkeypatch.setattr(_pipe.Pipe, "deliver_many", poisoning_many)
     caplog.set_level(logging.ERROR, logger="nanomsg_core")
 
     server_ctx, client_ctx = tls_for(url, request) or (None, None)
