@@ -328,9 +328,12 @@ _BURST_THEN_TRIMMED = """
     import threading
     t = threading.Thread(target=lambda: [b.send(b"b" * 100) for i in range(20000)])
     t.start()
-    got = [a.recv() for i in range(20000)]
+    grew = False
+    for i in range(20000):      # sampled as it goes: the trimmer may act before the end
+        assert a.recv() == b"b" * 100
+        grew = grew or dec.grown
     t.join(30)
-    assert len(got) == 20000 and dec.grown, "a burst did not grow the receive buffer"
+    assert grew, "a burst did not grow the receive buffer"
     deadline = time.monotonic() + 30
     while dec.grown:                            # TRIM_AFTER (1 s) idle, then a tick
         assert time.monotonic() < deadline, "the idle buffer was never trimmed"
