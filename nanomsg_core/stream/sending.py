@@ -61,43 +61,22 @@ class SendingPipe(PipeBase):
 
     def send_body(self, payload: bytes) -> bool:
         """:meth:`send` of a whole SP payload, no :class:`Message` (what
-        protocols reach through ``protokit``: see ``docs/architecture.md``)."""
+        protocols reach through ``protokit``: see ``docs/architecture.md``).
+        A small frame is queued here, inline: the hot path of a stream of sends."""
         size = len(payload)
-        if size <= _SMALL:
+        if size > _SMALL:
             if self._queued or self._closed:
-                return self._queue_small(payload, size)
+                return self._send_queued(Message(payload), False)
+            self._last_send = _monotonic()
+            return self._write_now((self._prefix(size), payload))
+        if not self._queued and not self._closed:
             now = _monotonic()
             last = self._last_send
             self._last_send = now
-            if now - last < BATCH_WINDOW:
-                return self._queue_small(payload, size)     # a stream of sends: batch them
-            return self._write_now((self._ptab[size], payload))
-        if self._queued or self._closed:
-            return self._send_queued(Message(payload), False)
-        self._last_send = _monotonic()
-        return self._write_now((self._prefix(size), payload))
-
-    def _write_now(self, bufs: tuple[Buffer, ...]) -> bool:
-        """Nothing queued: write the frame *bufs* from this thread, queueing
-        what the stream does not take."""
-        try:
-            sent = self._stream.try_write(bufs)
-        except OSError as e:
-            self._reactor.call_soon_threadsafe(self._fail, e)
-            return True
-        total = 0
-        for b in bufs:
-            total += len(b)
-        if sent < total:
-            with self._lock:
-                self._queue_rest(bufs, sent)
-                self._post_flush()
-        return True
-
-    def _queue_small(self, payload: bytes, size: int) -> bool:
-        """Append a small frame to the batch buffer (the engine writes it)."""
-        lock = self._lock
-        lock.acquire()          # cheaper than a with block on the hot path
+            if now - last >= BATCH_WINDOW:      # after a pause: write it at once
+                return self._write_now((self._ptab[size], payload))
+        lock = self._lock       # a stream of sends: append it to the batch
+        lock.acquire()          # (cheaper than a with block on the hot path)
         try:
             if self._closed:
                 return False
@@ -116,6 +95,23 @@ class SendingPipe(PipeBase):
             return True
         finally:
             lock.release()
+
+    def _write_now(self, bufs: tuple[Buffer, ...]) -> bool:
+        """Nothing queued: write the frame *bufs* from this thread, queueing
+        what the stream does not take."""
+        try:
+            sent = self._stream.try_write(bufs)
+        except OSError as e:
+            self._reactor.call_soon_threadsafe(self._fail, e)
+            return True
+        total = 0
+        for b in bufs:
+            total += len(b)
+        if sent < total:
+            with self._lock:
+                self._queue_rest(bufs, sent)
+                self._post_flush()
+        return True
 
     def _send_queued(self, msg: Message, batch: bool) -> bool:
         with self._lock:
