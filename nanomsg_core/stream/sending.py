@@ -2,6 +2,10 @@
 
 With nothing queued, ``send`` writes the frame at once from the sender's
 thread with one non-blocking gathered write (``[prefix, header, body]``).
+``send_body(payload)`` is ``send`` of a header-less payload without the
+:class:`Message` (PAIR and PUSH call it through ``protokit``); a small
+frame's prefix comes from a table made once per framing (no ``struct``
+call), and a batched one is appended to the batch buffer inline.
 A small message that follows the previous send within :data:`BATCH_WINDOW`
 (a stream of sends) is queued instead, and so is everything after it while
 bytes are queued: small frames are appended to one buffer and the engine
