@@ -387,6 +387,24 @@ class LoadBalancer(_Prioritised):
             return group[0][1]
         return None
 
+    def put_body(self, body: bytes) -> bool:
+        """:meth:`put` of a payload with no header."""
+        return self.put(Message(body))
+
+    def direct_body(self) -> Callable[[bytes], bool]:
+        """What a protocol may call in place of :meth:`put_body` until the next
+        :meth:`add` or :meth:`remove`: while there is one engine pipe, its
+        transport's own ``send_body`` where it has one (no :class:`Message`)."""
+        if len(self._prio_of) == 1:
+            for group in self._groups.values():
+                pipe = group[0][0]
+                if pipe.__class__ is Pipe:
+                    send_body: Optional[Callable[[bytes], bool]] = getattr(
+                        pipe._tp, "send_body", None)
+                    if send_body is not None:
+                        return send_body
+        return self.put_body
+
     def put(self, msg: Message) -> bool:
         """:meth:`send`, saying only whether a pipe took *msg* (PUSH's send)."""
         only = self._only

@@ -72,6 +72,10 @@ class CodecPipe(StreamPipe):
                 self._post_flush()
         return True
 
+    def send_body(self, payload: bytes) -> bool:
+        """:meth:`send` of a whole SP payload (the codec frames it)."""
+        return self.send(Message(payload))
+
     def close(self) -> None:
         codec = self._codec
         with self._lock:            # the codec's encoder is used under the lock

@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 from collections import deque
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from .. import _constants as C
 from .. import lingering
@@ -27,7 +27,7 @@ from .reads import Act, ReadEvent, ReadState, Reads
 from .streams import ByteStream, CancelRead, RecvCanceller, SocketStream
 from .tls import TlsStream
 
-__all__ = ["RECV_BUFFER", "Buffer", "PipeBase"]
+__all__ = ["RECV_BUFFER", "SMALL_FRAME", "Buffer", "PipeBase", "prefix_table"]
 
 # the table's events and actions, bound once (an Enum attribute costs ~0.1 us)
 _CLOSE = ReadEvent.CLOSE
@@ -49,11 +49,26 @@ def _no_prefix(length: int) -> bytes:
     raise AssertionError("a codec's pipe has no frame prefix")
 
 
+SMALL_FRAME = 1024
+"""Payloads up to this size are sent with a prefix from a table (no
+``struct`` call) and batched into one buffer with their prefix."""
+
+_tables: dict[Callable[[int], bytes], tuple[bytes, ...]] = {}
+
+
+def prefix_table(prefix: Callable[[int], bytes]) -> tuple[bytes, ...]:
+    """``prefix(n)`` for every ``n`` up to :data:`SMALL_FRAME`, made once per framing."""
+    table = _tables.get(prefix)
+    if table is None:
+        table = _tables[prefix] = tuple(prefix(n) for n in range(SMALL_FRAME + 1))
+    return table
+
+
 class PipeBase:
     """The fields of a stream pipe, its info capabilities and its teardown."""
 
     __slots__ = ("transport", "local_address", "remote_address", "peer_protocol",
-                 "_sock", "_stream", "_reactor", "_poller", "_prefix", "_dec", "_sndbuf", "_lock",
+                 "_sock", "_stream", "_reactor", "_poller", "_prefix", "_ptab", "_dec", "_sndbuf", "_lock",
                  "_outq", "_outbuf", "_last_send", "_queued", "_flushing", "_linger",
                  "_lingering", "_linger_timer", "_want_writable", "_events",
                  "_closed", "_torn", "_reads", "_dpoller", "_kept", "_nreads", "_trimming", "_codec",
@@ -81,12 +96,14 @@ class PipeBase:
         self._codec: Optional[MessageCodec] = None
         if isinstance(framing, Framing):
             self._prefix = framing.prefix
+            self._ptab: tuple[bytes, ...] = prefix_table(framing.prefix)
             self._dec = FrameDecoder(framing, maxsize, RECV_BUFFER)
         else:
             if not self._codec_ok():
                 raise TypeError("a MessageCodec's connection is a CodecPipe")
             self._codec = framing
             self._prefix = _no_prefix
+            self._ptab = ()
             self._dec = framing.decoder(maxsize, RECV_BUFFER)
         sndbuf = endpoint.get_option(C.SOL_SOCKET, C.SNDBUF)
         self._sndbuf: int = 128 * 1024 if sndbuf is None else sndbuf

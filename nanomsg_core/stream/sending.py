@@ -2,6 +2,10 @@
 
 With nothing queued, ``send`` writes the frame at once from the sender's
 thread with one non-blocking gathered write (``[prefix, header, body]``).
+``send_body(payload)`` is ``send`` of a header-less payload without the
+:class:`Message` (PAIR and PUSH call it through ``protokit``); a small
+frame's prefix comes from a table made once per framing (no ``struct``
+call), and a batched one is appended to the batch buffer inline.
 A small message that follows the previous send within :data:`BATCH_WINDOW`
 (a stream of sends) is queued instead, and so is everything after it while
 bytes are queued: small frames are appended to one buffer and the engine
@@ -22,7 +26,7 @@ from typing import Optional, Sequence
 
 from .. import lingering
 from ..endpoints._message import Message
-from .pipebase import Buffer, PipeBase
+from .pipebase import SMALL_FRAME, Buffer, PipeBase
 
 __all__ = ["BATCH_WINDOW", "SendingPipe"]
 
@@ -31,7 +35,7 @@ BATCH_WINDOW = 0.000015
 batch that the engine writes in one syscall (a stream of sends); one sent
 after a pause is written at once by the sending thread (no added latency)."""
 _IOV_MAX = 512          # buffers per gathered write
-_SMALL = 1024           # queued payloads up to this size are joined with their prefix
+_SMALL = SMALL_FRAME    # queued payloads up to this size are joined with their prefix
 
 _monotonic = time.monotonic
 
@@ -46,23 +50,68 @@ class SendingPipe(PipeBase):
         return not self._closed and self._queued < self._sndbuf
 
     def send(self, msg: Message) -> bool:
+        header = msg.header
+        if not header:
+            return self.send_body(msg.body)
         if self._queued or self._closed:
             return self._send_queued(msg, False)
         body = msg.body
-        header = msg.header
         size = len(body) + len(header)
         now = _monotonic()
         last, self._last_send = self._last_send, now
         if size <= _SMALL and now - last < BATCH_WINDOW:
             return self._send_queued(msg, True)     # a stream of sends: batch them
-        prefix = self._prefix(size)
-        bufs = (prefix, header, body) if header else (prefix, body)
+        return self._write_now((self._prefix(size), header, body))
+
+    def send_body(self, payload: bytes) -> bool:
+        """:meth:`send` of a whole SP payload, no :class:`Message` (what
+        protocols reach through ``protokit``: see ``docs/architecture.md``).
+        A small frame is queued here, inline: the hot path of a stream of sends."""
+        size = len(payload)
+        if size > _SMALL:
+            if self._queued or self._closed:
+                return self._send_queued(Message(payload), False)
+            self._last_send = _monotonic()
+            return self._write_now((self._prefix(size), payload))
+        if not self._queued and not self._closed:
+            now = _monotonic()
+            last = self._last_send
+            self._last_send = now
+            if now - last >= BATCH_WINDOW:      # after a pause: write it at once
+                return self._write_now((self._ptab[size], payload))
+        lock = self._lock       # a stream of sends: append it to the batch
+        lock.acquire()          # (cheaper than a with block on the hot path)
+        try:
+            if self._closed:
+                return False
+            queued = self._queued
+            if queued >= self._sndbuf:
+                self._want_writable = True
+                return False
+            prefix = self._ptab[size]
+            out = self._outbuf
+            out += prefix
+            out += payload
+            self._queued = queued + len(prefix) + size
+            if not self._flushing:
+                self._flushing = True
+                self._reactor.call_soon_threadsafe(self._flush)
+            return True
+        finally:
+            lock.release()
+
+    def _write_now(self, bufs: tuple[Buffer, ...]) -> bool:
+        """Nothing queued: write the frame *bufs* from this thread, queueing
+        what the stream does not take."""
         try:
             sent = self._stream.try_write(bufs)
         except OSError as e:
             self._reactor.call_soon_threadsafe(self._fail, e)
             return True
-        if sent < len(prefix) + size:
+        total = 0
+        for b in bufs:
+            total += len(b)
+        if sent < total:
             with self._lock:
                 self._queue_rest(bufs, sent)
                 self._post_flush()
@@ -79,14 +128,15 @@ class SendingPipe(PipeBase):
                 body = msg.body
                 header = msg.header
                 size = len(body) + len(header)
-                prefix = self._prefix(size)
                 if size <= _SMALL:
+                    prefix = self._ptab[size]
                     out = self._outbuf          # small frames: one buffer, one syscall
                     out += prefix
                     if header:
                         out += header
                     out += body
                 else:
+                    prefix = self._prefix(size)
                     q = self._outq
                     if self._outbuf:
                         q.append(self._outbuf)

@@ -31,14 +31,17 @@ class Push(SendOnly):
         lb = LoadBalancer()
         self._lb = lb
         self.send = lb.put          # the hot path calls straight into the load balancer
+        self.send_body = lb.direct_body()   # the one pipe's own, while there is one
         self.can_send = lb.can_send
 
     def add_pipe(self, pipe: ProtocolPipe) -> bool:
         self._lb.add(pipe)
+        self.send_body = self._lb.direct_body()
         return True
 
     def remove_pipe(self, pipe: ProtocolPipe) -> None:
         self._lb.remove(pipe)
+        self.send_body = self._lb.direct_body()
 
 
 class Pull(RecvOnly):
