@@ -9,6 +9,7 @@ from typing import (Any, Callable, Generic, Optional, Protocol, TypedDict, TypeV
 
 from . import _constants as C
 from .errors import NanomsgError
+from .compiled import mypyc_attr
 
 __all__ = ["OPTION_NAMES", "OptionSpec", "READ_ONLY", "SOCKET_DEFAULTS", "SocketOption",
            "SocketOptions", "check_socket_option"]
@@ -150,6 +151,7 @@ SOCKET_DEFAULTS: dict[int, Any] = {opt: spec[1] for opt, spec in _SPECS.items()}
 
 
 @dataclass(frozen=True)
+@mypyc_attr(allow_interpreted_subclasses=True)
 class OptionSpec:
     """A transport's (or another plugin's) own option, declared through
     :meth:`Registry.add_option <nanomsg_core.Registry.add_option>`.

@@ -17,10 +17,12 @@ from ._door import Door
 from ._options import check_socket_option
 from ._registry import get_registry
 from .errors import NanomsgError
+from .compiled import mypyc_attr
 from .protokit import RecvOnly, SendOnly
 
 __all__ = ["SocketOptionAccess"]
 
+@mypyc_attr(native_class=False)
 class SocketOptionAccess(Door):
     """The option half of :class:`~nanomsg_core.Socket`."""
 

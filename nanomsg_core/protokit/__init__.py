@@ -30,11 +30,13 @@ from ..errors import NanomsgError
 from .._message import Message
 from .._pipe import Pipe
 from ..interfaces import ProtocolPipe
+from ..compiled import mypyc_attr
 
 __all__ = ["Distributor", "Exclusive", "FairQueue", "LoadBalancer", "ProtocolBase",
            "RecvOnly", "SendOnly"]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ProtocolBase:
     """Defaults for a :class:`~nanomsg_core.interfaces.SocketProtocol`.
 
@@ -57,6 +59,7 @@ class ProtocolBase:
         pass
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SendOnly(ProtocolBase):
     """A pattern that only sends (PUSH, PUB): ``recv`` is ``ENOTSUP``."""
 
@@ -67,6 +70,7 @@ class SendOnly(ProtocolBase):
         return False
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class RecvOnly(ProtocolBase):
     """A pattern that only receives (PULL, SUB): ``send`` is ``ENOTSUP``."""
 

@@ -36,6 +36,7 @@ from ..interfaces import ProtocolHost, ProtocolPipe
 if TYPE_CHECKING:
     from ..interfaces import ContextWaker
 from . import ProtocolBase
+from ..compiled import mypyc_attr
 
 __all__ = ["RawReplier", "Replier", "ReplierContext", "ReplyContext"]
 
@@ -65,9 +66,12 @@ class _GonePipe:
     """Where a reply goes when its request's pipe is gone: nowhere."""
 
     id = -1
-    sndprio = rcvprio = 8
+    sndprio = 8
+    rcvprio = 8
     data: Any = None
-    transport = local_address = remote_address = ""
+    transport = ""
+    local_address = ""
+    remote_address = ""
 
     def recv(self) -> Optional[Message]:
         return None
@@ -88,6 +92,7 @@ class _GonePipe:
 _GONE: ProtocolPipe = _GonePipe()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _ReplierBase(ProtocolBase):
     """What cooked and raw repliers share: the pipe set and the option stubs."""
 
@@ -109,6 +114,7 @@ class _ReplierBase(ProtocolBase):
         return self._router.can_recv()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class RawReplier(_ReplierBase):
     """Raw: the routing header is the application's to carry."""
 
@@ -123,6 +129,7 @@ class RawReplier(_ReplierBase):
         return True
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Replier(_ReplierBase):
     """Cooked: one message answered at a time per context.
 

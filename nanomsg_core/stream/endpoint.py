@@ -19,6 +19,7 @@ from typing import Optional, Protocol
 from ..interfaces import EndpointContext, Reactor
 from ..wire import TCP_FRAMING, Framing
 from .handshake import DialDone, Handshake
+from ..compiled import mypyc_attr
 
 __all__ = ["StreamEndpoint", "Shake"]
 
@@ -35,6 +36,7 @@ class Shake(Protocol):
         """Engine thread: give up, close the socket, call nothing."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StreamEndpoint:
     """The base of the generic listener and dialer (one ``bind``/``connect``)."""
 

@@ -33,6 +33,7 @@ from ..interfaces import EndpointContext
 from .dialer import DialTarget, Resolved, StreamDialer
 from .errors import from_oserror
 from .listener import LISTEN_BACKLOG, StreamListener
+from ..compiled import mypyc_attr
 
 __all__ = ["KEEPALIVE", "BindTarget", "InetDialer", "InetListener", "apply_keepalive", "address_literal", "bind_target",
            "connect_host", "format_url", "ipv4only", "malformed", "parse_port",
@@ -186,6 +187,7 @@ def connect_host(url: str, scheme: str, host: str, ipv4only: bool) -> str:
     return host
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class InetListener(StreamListener):
     """Binds and listens on a :class:`BindTarget` (with nanomsg's address
     reuse rules); ``bound_address`` is ``scheme://written:port/path``."""
@@ -230,6 +232,7 @@ class InetListener(StreamListener):
         return sock
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class InetDialer(StreamDialer):
     """Resolves *host* at each attempt (literals at once, names in a worker
     thread, IPv4 first) and connects, from *local* (``*`` or a literal) if given."""

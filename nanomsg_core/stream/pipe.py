@@ -63,6 +63,7 @@ from .credentials import peer_credentials
 from .reads import ReadEvent, ReadState, Reads
 from .streams import ByteStream, SocketStream
 from .tls import TlsStream
+from ..compiled import mypyc_attr
 
 __all__ = ["IDLE_RETURN", "RECV_BUFFER", "CodecPipe", "StreamPipe"]
 
@@ -96,6 +97,7 @@ def _no_prefix(length: int) -> bytes:
     raise AssertionError("a codec's pipe has no frame prefix")
 
 
+@mypyc_attr(native_class=False)
 class StreamPipe:
     """An established stream connection (a :class:`~nanomsg_core.interfaces.TransportPipe`
     with the :class:`~nanomsg_core.interfaces.DirectReceiver` capability).
@@ -668,6 +670,7 @@ class StreamPipe:
             self._events.on_writable()
 
 
+@mypyc_attr(native_class=False)
 class CodecPipe(StreamPipe):
     """A :class:`StreamPipe` whose framing is a :class:`~nanomsg_core.wire.MessageCodec`
     (WebSocket): messages are encoded by it and written under ``_lock``, so

@@ -36,6 +36,7 @@ import enum
 import errno
 
 from ..errors import NanomsgError
+from ..compiled import mypyc_attr
 
 __all__ = ["TRANSITIONS", "ReadEvent", "ReadState", "ReadStateError", "Reads"]
 
@@ -77,6 +78,7 @@ TRANSITIONS: dict[Reads, dict[ReadEvent, Reads]] = {
 """``state -> event -> next state``; nothing else is allowed."""
 
 
+@mypyc_attr(native_class=False)
 class ReadStateError(NanomsgError):
     """A transition the table does not allow: a bug in the transport."""
 
