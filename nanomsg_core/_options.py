@@ -73,6 +73,7 @@ class _HasOptions(Protocol):
     def setsockopt(self, level: int, option: int, value: Any) -> None: ...
 
 
+@mypyc_attr(native_class=False)
 class SocketOption(Generic[T]):
     """A ``SOL_SOCKET`` option as a typed property: ``sock.recv_timeout``
     reads ``getsockopt(SOL_SOCKET, RCVTIMEO)`` as an ``int``, and
