@@ -74,7 +74,8 @@ class StreamEndpoint:
             local, remote = self.addresses(sock)
         except OSError:
             local = remote = self.url
-        hs = Handshake(sock, self.endpoint, self.framing, self.transport, local, remote, done,
-                       self.handshake_timeout)
+        # getattr: a subclass's class attribute wins, as in Python (compiled: not so for self.x)
+        hs = Handshake(sock, self.endpoint, getattr(self, "framing"), getattr(self, "transport"),
+                       local, remote, done, getattr(self, "handshake_timeout"))
         hs.start()
         return hs
