@@ -37,6 +37,7 @@ objects are not thread-safe, so every SSLObject call and every change of the
 backlog happens under one lock.
 """
 
+# mypyc: interpreted (compiled, its replies over tls+tcp and wss do not reach NNG; not the data path this build targets)
 from __future__ import annotations
 
 import errno
