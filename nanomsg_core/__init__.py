@@ -28,6 +28,7 @@ from ._constants import (PIPE_EV_ADD_POST, PIPE_EV_ADD_PRE, PIPE_EV_REM_POST, AF
                          TCP_KEEPALIVE, TCP_NODELAY, TLS, TLS_CONFIG, TLS_SERVER_NAME, WS, PAIR1)
 from .sockets._device import device
 from .endpoints._endpoint import Endpoint
+from .compiled import COMPILED
 from .errors import NanomsgError, strerror
 from .log import LOGGER as _LOGGER  # noqa: F401  (installs the NullHandler)
 from .endpoints._message import Message
@@ -50,7 +51,7 @@ def symbol(index: int) -> tuple[str, int]:
 
 
 __all__ = [
-    "AF_SP", "AF_SP_RAW", "BUS", "Context", "DOMAIN", "DONTWAIT", "EADDRINUSE", "EADDRNOTAVAIL",
+    "AF_SP", "AF_SP_RAW", "BUS", "COMPILED", "Context", "DOMAIN", "DONTWAIT", "EADDRINUSE", "EADDRNOTAVAIL",
     "EAFNOSUPPORT", "EAGAIN", "EBADF", "ECONNREFUSED", "EFSM", "EINVAL", "EMSGSIZE",
     "ENOPROTOOPT", "ENOTSUP", "EPROTONOSUPPORT", "ETERM", "ETIMEDOUT", "Endpoint",
     "FANIN", "FANOUT", "INPROC", "IPC", "IPC_GROUP", "IPC_OWNER", "IPC_PERMISSIONS", "IPV4ONLY", "LINGER", "MAXTTL", "Message",

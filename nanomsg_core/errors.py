@@ -10,6 +10,7 @@ otherwise.  As with ``OSError`` itself, the class follows the errno:
 Transports translate OS failures through :func:`from_oserror`.
 """
 
+# mypyc: interpreted (NanomsgError builds errno subclasses at run time; compiled code would check types exactly)
 from __future__ import annotations
 
 import errno as _errno

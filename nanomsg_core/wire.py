@@ -34,6 +34,7 @@ import struct
 from typing import Optional, Protocol, Sequence, Union
 
 from .errors import NanomsgError
+from .compiled import mypyc_attr
 
 __all__ = [
     "DEFAULT_RECV_BUFFER", "FIRST_CHUNK", "HEADER_SIZE", "IPC_FRAMING", "MAX_CHUNK",
@@ -63,6 +64,7 @@ _ipc = struct.Struct(">BQ")
 _IPC_MSG = 0x01
 
 
+@mypyc_attr(native_class=False)
 class WireError(NanomsgError):
     """The peer broke the wire format; its connection must be dropped.
 

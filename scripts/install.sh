@@ -6,15 +6,21 @@
 # Nothing is reinstalled when nothing changed since the last install into the
 # same environment (a stamp of the sources' hash, kept in that environment);
 # NANOMSG_REINSTALL=1 reinstalls anyway.
+# NANOMSG_COMPILE=1 then compiles the core and the built-in plugins with mypyc
+# (scripts/compile.py; docs/compiled-build.md): the optional compiled build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/python.sh
 report() {
-    "$PY" -c "import nanomsg_core as nn; r = nn.get_registry(); print('$1 nanomsg_core', nn.__version__, 'with', len(r.protocols), 'protocols and', len(r.transports), 'transports', '$2', __import__('sys').prefix)"
+    "$PY" -c "import nanomsg_core as nn; r = nn.get_registry(); print('$1 nanomsg_core', nn.__version__, '(compiled)' if nn.COMPILED else '(pure Python)', 'with', len(r.protocols), 'protocols and', len(r.transports), 'transports', '$2', __import__('sys').prefix)"
 }
 dirs=(nanomsg_core)
 for d in plugins contrib tools; do if [ -d "$d" ]; then dirs+=("$d"); fi; done
-hash=$( { echo "$PY ${NANOMSG_DEV:-0}"; cat scripts/install.sh pyproject.toml README.md
+compile=${NANOMSG_COMPILE:-0}
+if [ "$compile" = 1 ] && [ "${NANOMSG_DEV:-0}" = 1 ]; then
+    echo "install.sh: NANOMSG_COMPILE=1 makes an ordinary install; unset NANOMSG_DEV" >&2; exit 2
+fi
+hash=$( { echo "$PY ${NANOMSG_DEV:-0} compile=$compile"; cat scripts/install.sh scripts/compile.py pyproject.toml README.md
           find "${dirs[@]}" -type f ! -path '*/__pycache__/*' ! -path '*/build/*' \
               ! -path '*.egg-info/*' ! -path '*/tests/*' ! -name '*.pyc' \
               | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -d' ' -f1)
@@ -25,6 +31,7 @@ if [ "${NANOMSG_REINSTALL:-0}" != 1 ] && [ "$(cat "$stamp" 2>/dev/null)" = "$has
 fi
 rm -f "$stamp"
 "$PY" -m pip install -q "setuptools>=77" wheel "pluggy>=1.3"
+if [ "$compile" = 1 ]; then "$PY" -m pip install -q "mypy>=1.8"; fi     # mypyc ships with mypy
 args=()
 for d in . plugins/*/ contrib/*/ tools/*/; do
     [ -f "$d/pyproject.toml" ] || continue
@@ -36,5 +43,6 @@ extra=()
 "$PY" -m pip install -q --no-build-isolation "${extra[@]}" "${args[@]}" 2>&1 \
     | { grep -v -e "^\s*$" -e "SetuptoolsDeprecationWarning" -e "^\s*!!" -e "^\s*\*\*\*" \
         -e "^WARNING: Location .* is ignored" || true; }
+if [ "$compile" = 1 ]; then "$PY" scripts/compile.py; fi
 report "installed" "into"
 echo "$hash" > "$stamp" 2>/dev/null || true

@@ -4,7 +4,9 @@
 # then run every step: lint (ruff), every test (pytest, arguments passed on),
 # the strict type checks (Linux and win32). A failing step does not stop the
 # others; the output ends with one summary of every step, and the exit status
-# is 1 if any failed.
+# is 1 if any failed.  NANOMSG_COMPILE=1 installs the compiled build
+# (docs/compiled-build.md) and runs pytest only (ruff and mypy read the same
+# sources as in the pure run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -44,7 +46,8 @@ step() {        # step NAME COMMAND...: run it, remember how it went, never stop
         failed=1
     fi
 }
-step "ruff (lint)" "$PY" -m ruff check --select F,E9 "${lint[@]}"
+compiled=${NANOMSG_COMPILE:-0}
+[ "$compiled" = 1 ] || step "ruff (lint)" "$PY" -m ruff check --select F,E9 "${lint[@]}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 run_pytest() {  # pytest's own output stays as it is; its last line joins the summary
@@ -52,11 +55,13 @@ run_pytest() {  # pytest's own output stays as it is; its last line joins the su
     "$PY" -m pytest "$@" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
     return "$rc"
 }
-step "pytest" run_pytest "$@"
+step "pytest$([ "$compiled" = 1 ] && echo " (compiled build)")" run_pytest "$@"
 last=$(grep -E ' in [0-9.]+s' "$log" | tail -n 1 | tr -d '=' | sed 's/^ *//;s/ *$//' || true)
 summary[-1]+=": ${last:-no summary line from pytest}"
-step "mypy --strict (linux)" "$PY" -m mypy --strict "${pkgs[@]}"
-step "mypy --strict --platform win32" "$PY" -m mypy --strict --platform win32 "${pkgs[@]}"
+if [ "$compiled" != 1 ]; then
+    step "mypy --strict (linux)" "$PY" -m mypy --strict "${pkgs[@]}"
+    step "mypy --strict --platform win32" "$PY" -m mypy --strict --platform win32 "${pkgs[@]}"
+fi
 
 echo
 echo "== summary of scripts/test.sh"

@@ -24,6 +24,7 @@ a drained pipe and then looks at the queue once more, so a delivery racing
 that drop is never missed (at worst the pipe is listed twice).
 """
 
+# mypyc: interpreted (pipes are duck-typed: testing.MemoryPipe rides where a Pipe is typed; compiled code would refuse it)
 from __future__ import annotations
 
 import itertools

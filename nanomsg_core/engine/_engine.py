@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 
 from ..interfaces import Poller
 from ..log import log_limited
+from ..compiled import mypyc_attr
 
 __all__ = ["Engine", "Timer"]
 
@@ -64,6 +65,7 @@ def _noop() -> None:
     pass
 
 
+@mypyc_attr(native_class=False)
 class Engine:
     """Runs a :class:`~nanomsg_core.interfaces.Poller` and timers on one thread."""
 

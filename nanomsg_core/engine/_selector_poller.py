@@ -34,6 +34,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from ..faults import contain
 from ..interfaces import Buffer, CompletionCallback
+from ..compiled import mypyc_attr
 
 __all__ = ["SelectorPoller"]
 
@@ -118,6 +119,7 @@ class _SelectorsBackend:
         self._sel.close()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SelectorPoller:
     """Readiness backend (epoll, or any ``selectors`` selector) behind the completion API."""
 

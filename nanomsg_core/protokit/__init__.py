@@ -30,6 +30,7 @@ from ..errors import NanomsgError
 from ..endpoints._message import Message
 from ..endpoints._pipe import Pipe
 from ..interfaces import ProtocolPipe
+from ..compiled import mypyc_attr
 
 __all__ = ["Distributor", "Exclusive", "FairQueue", "LoadBalancer", "ProtocolBase",
            "RecvOnly", "SendOnly"]
@@ -54,6 +55,7 @@ def _sender(pipe: ProtocolPipe) -> Send:
 def _refuse(msg: Message) -> bool:
     return False
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ProtocolBase:
     """Defaults for a :class:`~nanomsg_core.interfaces.SocketProtocol`.
 
@@ -76,6 +78,7 @@ class ProtocolBase:
         pass
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SendOnly(ProtocolBase):
     """A pattern that only sends (PUSH, PUB): ``recv`` is ``ENOTSUP``."""
 
@@ -86,6 +89,7 @@ class SendOnly(ProtocolBase):
         return False
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class RecvOnly(ProtocolBase):
     """A pattern that only receives (PULL, SUB): ``send`` is ``ENOTSUP``."""
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ..interfaces import ContextWaker
 from . import ProtocolBase
 from .contexts import OwnedContext
+from ..compiled import mypyc_attr
 
 __all__ = ["RawReplier", "Replier", "ReplierContext", "ReplyContext"]
 
@@ -66,9 +67,12 @@ class _GonePipe:
     """Where a reply goes when its request's pipe is gone: nowhere."""
 
     id = -1
-    sndprio = rcvprio = 8
+    sndprio = 8
+    rcvprio = 8
     data: Any = None
-    transport = local_address = remote_address = ""
+    transport = ""
+    local_address = ""
+    remote_address = ""
 
     def recv(self) -> Optional[Message]:
         return None
@@ -89,6 +93,7 @@ class _GonePipe:
 _GONE: ProtocolPipe = _GonePipe()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _ReplierBase(ProtocolBase):
     """What cooked and raw repliers share: the pipe set and the option stubs."""
 
@@ -110,6 +115,7 @@ class _ReplierBase(ProtocolBase):
         return self._router.can_recv()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class RawReplier(_ReplierBase):
     """Raw: the routing header is the application's to carry."""
 
@@ -124,6 +130,7 @@ class RawReplier(_ReplierBase):
         return True
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Replier(_ReplierBase):
     """Cooked: one message answered at a time per context.
 

@@ -21,12 +21,15 @@ _log = logging.getLogger("nanomsg_core.hooks")
 Caller = Optional[Callable[..., None]]
 
 
+_SLOTS = ("socket_opened", "socket_closed", "pipe_event", "message_sent",
+          "message_received", "endpoint_bound", "endpoint_connected",
+          "endpoint_connect_failed")
+
+
 class Hooks:
     """One slot per observer hook; ``None`` while nobody implements it."""
 
-    __slots__ = ("socket_opened", "socket_closed", "pipe_event", "message_sent",
-                 "message_received", "endpoint_bound", "endpoint_connected",
-                 "endpoint_connect_failed")
+    __slots__ = _SLOTS
 
     def __init__(self) -> None:
         self.socket_opened: Caller = None
@@ -56,11 +59,11 @@ def _caller(hook: Any, name: str) -> Caller:
 
 def refresh(pm: pluggy.PluginManager) -> None:
     """Recompute every slot from the plugins *pm* has now."""
-    for slot in Hooks.__slots__:
+    for slot in _SLOTS:
         setattr(HOOKS, slot, _caller(getattr(pm.hook, "nanomsg_core_" + slot), slot))
 
 
 def clear() -> None:
     """Every slot back to ``None`` (the registry was reset)."""
-    for slot in Hooks.__slots__:
+    for slot in _SLOTS:
         setattr(HOOKS, slot, None)

@@ -9,6 +9,7 @@ from typing import (Any, Callable, Generic, Optional, Protocol, TypedDict, TypeV
 
 from .. import _constants as C
 from ..errors import NanomsgError
+from ..compiled import mypyc_attr
 
 __all__ = ["OPTION_NAMES", "OptionSpec", "READ_ONLY", "SOCKET_DEFAULTS", "SocketOption",
            "SocketOptions", "check_socket_option"]
@@ -72,6 +73,7 @@ class _HasOptions(Protocol):
     def setsockopt(self, level: int, option: int, value: Any) -> None: ...
 
 
+@mypyc_attr(native_class=False)
 class SocketOption(Generic[T]):
     """A ``SOL_SOCKET`` option as a typed property: ``sock.recv_timeout``
     reads ``getsockopt(SOL_SOCKET, RCVTIMEO)`` as an ``int``, and
@@ -150,6 +152,7 @@ SOCKET_DEFAULTS: dict[int, Any] = {opt: spec[1] for opt, spec in _SPECS.items()}
 
 
 @dataclass(frozen=True)
+@mypyc_attr(allow_interpreted_subclasses=True)
 class OptionSpec:
     """A transport's (or another plugin's) own option, declared through
     :meth:`Registry.add_option <nanomsg_core.Registry.add_option>`.

@@ -33,10 +33,11 @@ from typing import TYPE_CHECKING, Any, Callable
 from .. import _constants as C
 from ._core import SocketCore, wake_all, wake_one
 from ._door import Door
-from ..registry._options import check_socket_option
+from ..registry._options import SocketOption, check_socket_option
 from ..engine._runtime import get_engine
 from ..errors import NanomsgError
 from ..interfaces import ContextCapable, ProtocolContext
+from ..compiled import mypyc_attr
 
 if TYPE_CHECKING:
     from ._socket import Socket
@@ -48,6 +49,7 @@ Waiter = Callable[[], Any]
 _hubs: "weakref.WeakKeyDictionary[SocketCore, _Hub]" = weakref.WeakKeyDictionary()
 
 
+@mypyc_attr(native_class=False)
 class _Waker:
     """The :class:`~nanomsg_core.interfaces.ContextWaker` of one context."""
 
@@ -65,6 +67,7 @@ class _Waker:
         wake_all(self.swaiters)
 
 
+@mypyc_attr(native_class=False)
 class _Hub:
     """One socket's contexts and the router waiters they share."""
 
@@ -175,6 +178,7 @@ def open_context(sock: "Socket", core: SocketCore) -> "Context":
     return ctx
 
 
+@mypyc_attr(native_class=False)
 class Context(Door):
     """An NNG-style context of a socket: ``sock.context()``.
 
@@ -267,23 +271,9 @@ class Context(Door):
                 return self._pctx.get_option(option)
         return sock.getsockopt(level, option)
 
-    @property
-    def recv_timeout(self) -> int:
-        """This context's ``RCVTIMEO`` in ms (-1: forever)."""
-        return int(self.getsockopt(C.SOL_SOCKET, C.RCVTIMEO))
-
-    @recv_timeout.setter
-    def recv_timeout(self, value: int) -> None:
-        self.setsockopt(C.SOL_SOCKET, C.RCVTIMEO, value)
-
-    @property
-    def send_timeout(self) -> int:
-        """This context's ``SNDTIMEO`` in ms (-1: forever)."""
-        return int(self.getsockopt(C.SOL_SOCKET, C.SNDTIMEO))
-
-    @send_timeout.setter
-    def send_timeout(self, value: int) -> None:
-        self.setsockopt(C.SOL_SOCKET, C.SNDTIMEO, value)
+    # descriptors, not property setters: mypyc compiles none in a non-native class
+    recv_timeout = SocketOption[int](C.RCVTIMEO, "This context's ``RCVTIMEO`` in ms (-1: forever).")
+    send_timeout = SocketOption[int](C.SNDTIMEO, "This context's ``SNDTIMEO`` in ms (-1: forever).")
 
     # ------------------------------------------------------------------
     # close

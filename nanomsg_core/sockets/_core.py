@@ -48,6 +48,7 @@ from ..engine._runtime import get_engine
 from ..errors import NanomsgError
 from ..interfaces import DirectWaker, SocketProtocol, TransportPipe
 from ..log import log_limited
+from ..compiled import mypyc_attr
 
 if TYPE_CHECKING:
     import threading
@@ -131,6 +132,7 @@ def timed_out(what: str, timeout_ms: int) -> NanomsgError:
     return NanomsgError(errno.ETIMEDOUT, "%s timed out after %d ms (%s)" % (what, timeout_ms, opt))
 
 
+@mypyc_attr(native_class=False)
 class SocketCore:
     """One socket's shared state and engine-facing side (see the module docstring)."""
 
@@ -435,6 +437,7 @@ class SocketCore:
             hook(socket=self.socket, endpoint=ep, errno=num)
 
 
+@mypyc_attr(native_class=False)
 class _Host:
     """The :class:`~nanomsg_core.interfaces.ProtocolHost` of one socket."""
 

@@ -14,6 +14,7 @@ PUB: ``ENOTSUP``) goes quiet, which makes a PULL/PUSH device one-way.  A closed 
 attempt raise ``EBADF`` (``ETERM``), which ends the device.
 """
 
+# mypyc: interpreted (nn.device answers a wrong argument type with EINVAL, not with mypyc's TypeError)
 from __future__ import annotations
 
 import errno

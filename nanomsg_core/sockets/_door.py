@@ -37,6 +37,7 @@ from ..registry._hooks import HOOKS
 from ..endpoints._message import Message
 from ._waker import HAVE_DIRECT, thread_waker
 from ..errors import NanomsgError
+from ..compiled import mypyc_attr
 
 __all__ = ["Door", "HAVE_DIRECT", "outgoing", "to_bytes"]
 
@@ -86,6 +87,7 @@ class _Shut:
         return False
 
 
+@mypyc_attr(native_class=False)
 class Door:
     """The send/receive half every socket and context shares (see the module docstring)."""
 

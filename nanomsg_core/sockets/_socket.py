@@ -30,6 +30,7 @@ from ..endpoints._pipe import Pipe
 from ..registry._registry import get_registry
 from ._sockopts import SocketOptionAccess
 from ..errors import NanomsgError
+from ..compiled import mypyc_attr
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack      # for checkers only: no import at run time
@@ -67,6 +68,7 @@ def _dead_error(sock: "Socket") -> NanomsgError:
     return dead_error()
 
 
+@mypyc_attr(native_class=False)
 class Socket(SocketOptionAccess):
     """An SP socket: ``Socket(AF_SP, PAIR)`` or ``Socket(AF_SP, "pair")``.
 
@@ -139,17 +141,8 @@ class Socket(SocketOptionAccess):
         self.close()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._aiter()
-
-    async def _aiter(self) -> AsyncIterator[bytes]:
         """``async for body in sock``: receive until the socket is closed."""
-        while True:
-            try:
-                yield await self.arecv()
-            except NanomsgError as e:
-                if e.errno in (errno.EBADF, C.ETERM):
-                    return
-                raise
+        return _Bodies(self)
 
     # typed properties of the options (``setsockopt`` etc.: :mod:`._sockopts`)
     recv_timeout = SocketOption[int](C.RCVTIMEO, "``RCVTIMEO`` in ms (-1: forever).")
@@ -365,3 +358,21 @@ def _urls(urls: Union[str, list[str], None]) -> list[str]:
     if urls is None:
         return []
     return [urls] if isinstance(urls, (str, bytes)) else list(urls)
+
+
+class _Bodies:
+    """What ``async for`` runs over a socket (a class: mypyc compiles no async generator)."""
+
+    def __init__(self, sock: Socket) -> None:
+        self._sock = sock
+
+    def __aiter__(self) -> _Bodies:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._sock.arecv()
+        except NanomsgError as e:
+            if e.errno in (errno.EBADF, C.ETERM):
+                raise StopAsyncIteration from None
+            raise

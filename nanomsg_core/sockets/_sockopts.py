@@ -18,9 +18,11 @@ from ..registry._options import check_socket_option
 from ..registry._registry import get_registry
 from ..errors import NanomsgError
 from ..protokit import RecvOnly, SendOnly
+from ..compiled import mypyc_attr
 
 __all__ = ["SocketOptionAccess"]
 
+@mypyc_attr(native_class=False)
 class SocketOptionAccess(Door):
     """The option half of :class:`~nanomsg_core.Socket`."""
 

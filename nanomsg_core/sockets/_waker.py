@@ -11,10 +11,12 @@ import select
 import sys
 import threading
 from typing import Any, Optional
+from ..compiled import mypyc_attr
 
 __all__ = ["HAVE_DIRECT", "Waker", "thread_waker"]
 
 
+@mypyc_attr(native_class=False)
 class Waker:
     """A blocked call's wake-up: its lock, and its fd too while it polls a
     connection itself (direct receive).

@@ -23,6 +23,7 @@ from .reads import Act, ReadEvent
 from .pipebase import deliver_all
 from .receiving import StreamPipe, _cut_short
 from .streams import ByteStream
+from ..compiled import mypyc_attr
 
 __all__ = ["CodecPipe"]
 
@@ -33,6 +34,7 @@ _READ = ReadEvent.READ
 _DO_ARM = Act.ARM
 
 
+@mypyc_attr(native_class=False)
 class CodecPipe(StreamPipe):
     """A :class:`StreamPipe` whose framing is a :class:`~nanomsg_core.wire.MessageCodec`
     (WebSocket): messages are encoded by it and written under ``_lock``, so

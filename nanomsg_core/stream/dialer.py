@@ -9,6 +9,7 @@ from ..interfaces import EndpointContext, TransportPipe
 from .endpoint import Shake, StreamEndpoint
 from .errors import from_oserror
 from .handshake import DialDone
+from ..compiled import mypyc_attr
 
 __all__ = ["DialTarget", "Resolved", "StreamDialer"]
 
@@ -18,6 +19,7 @@ Resolved = Callable[[Optional[DialTarget], Optional[BaseException]], None]
 """What :meth:`StreamDialer.resolve` calls: ``(target, None)`` or ``(None, exc)``."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StreamDialer(StreamEndpoint):
     """A :class:`~nanomsg_core.interfaces.Dialer`.  Subclasses implement
     :meth:`resolve` (which may finish from any thread)."""

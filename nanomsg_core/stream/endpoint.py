@@ -21,6 +21,7 @@ from typing import Callable, Generic, Optional, Protocol, TypeVar
 from ..interfaces import Dialer, EndpointContext, Listener, Reactor
 from ..wire import TCP_FRAMING, Framing
 from .handshake import DialDone, Handshake
+from ..compiled import mypyc_attr
 
 __all__ = ["StreamEndpoint", "StreamTransport", "Shake"]
 
@@ -40,6 +41,7 @@ class Shake(Protocol):
         """Engine thread: give up, close the socket, call nothing."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StreamEndpoint:
     """The base of the generic listener and dialer (one ``bind``/``connect``)."""
 
@@ -83,8 +85,9 @@ class StreamEndpoint:
         Raise ``OSError`` only for a failure before anything started.
         """
         local, remote = self.prepare(sock)
-        hs = Handshake(sock, self.endpoint, self.framing, self.transport, local, remote, done,
-                       self.handshake_timeout)
+        # getattr: a subclass's class attribute wins, as in Python (compiled: not so for self.x)
+        hs = Handshake(sock, self.endpoint, getattr(self, "framing"), getattr(self, "transport"),
+                       local, remote, done, getattr(self, "handshake_timeout"))
         hs.start()
         return hs
 

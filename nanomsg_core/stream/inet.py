@@ -33,6 +33,7 @@ from ..interfaces import EndpointContext
 from .dialer import DialTarget, Resolved, StreamDialer
 from .errors import from_oserror
 from .listener import LISTEN_BACKLOG, StreamListener
+from ..compiled import mypyc_attr
 
 __all__ = ["KEEPALIVE", "BindTarget", "InetDialer", "InetListener", "apply_keepalive", "address_literal", "bind_target",
            "connect_host", "format_url", "ipv4only", "malformed", "parse_port",
@@ -186,6 +187,7 @@ def connect_host(url: str, scheme: str, host: str, ipv4only: bool) -> str:
     return host
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class InetListener(StreamListener):
     """Binds and listens on a :class:`BindTarget` (with nanomsg's address
     reuse rules); ``bound_address`` is ``scheme://written:port/path``."""
@@ -199,8 +201,8 @@ class InetListener(StreamListener):
         self.path = path
 
     def addresses(self, sock: socket.socket) -> tuple[str, str]:
-        return (format_url(self.scheme, sock.getsockname(), self.path),
-                format_url(self.scheme, sock.getpeername(), self.path))
+        return (format_url(getattr(self, "scheme"), sock.getsockname(), self.path),
+                format_url(getattr(self, "scheme"), sock.getpeername(), self.path))
 
     def open_socket(self) -> socket.socket:
         t = self.target
@@ -212,7 +214,7 @@ class InetListener(StreamListener):
                 family, host = socket.AF_INET, "0.0.0.0"    # no IPv6 on this host
                 sock = socket.socket(family, socket.SOCK_STREAM)
             else:
-                raise from_oserror(e, "%s bind %s" % (self.scheme, self.url)) from None
+                raise from_oserror(e, "%s bind %s" % (getattr(self, "scheme"), self.url)) from None
         try:
             if family == socket.AF_INET6 and t.everywhere:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -224,12 +226,13 @@ class InetListener(StreamListener):
             sock.listen(LISTEN_BACKLOG)
         except OSError as e:
             sock.close()
-            raise from_oserror(e, "%s bind %s" % (self.scheme, self.url)) from None
-        self.bound_address = "%s://%s:%d%s" % (self.scheme, t.written,
+            raise from_oserror(e, "%s bind %s" % (getattr(self, "scheme"), self.url)) from None
+        self.bound_address = "%s://%s:%d%s" % (getattr(self, "scheme"), t.written,
                                                sock.getsockname()[1], self.path)
         return sock
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class InetDialer(StreamDialer):
     """Resolves *host* at each attempt (literals at once, names in a worker
     thread, IPv4 first) and connects, from *local* (``*`` or a literal) if given."""
@@ -246,11 +249,11 @@ class InetDialer(StreamDialer):
         self._local = local
         if local is not None and local != "*" and address_literal(local, self._v4) is None:
             raise NanomsgError(errno.ENODEV, "%s connect: %r is not a local address literal "
-                               "or *" % (self.scheme, local))
+                               "or *" % (getattr(self, "scheme"), local))
 
     def addresses(self, sock: socket.socket) -> tuple[str, str]:
-        return (format_url(self.scheme, sock.getsockname(), self.path),
-                format_url(self.scheme, sock.getpeername(), self.path))
+        return (format_url(getattr(self, "scheme"), sock.getsockname(), self.path),
+                format_url(getattr(self, "scheme"), sock.getpeername(), self.path))
 
     def resolve(self, done: Resolved) -> None:
         lit = address_literal(self.host, self._v4)
@@ -258,7 +261,7 @@ class InetDialer(StreamDialer):
             done(self._target(lit[0], sockaddr(lit[0], lit[1], self.port)), None)
             return
         threading.Thread(target=self._lookup, args=(done,), daemon=True,
-                         name="nanomsg-%s-resolve" % self.scheme).start()
+                         name="nanomsg-%s-resolve" % getattr(self, "scheme")).start()
 
     def _lookup(self, done: Resolved) -> None:
         family = socket.AF_INET if self._v4 else socket.AF_UNSPEC

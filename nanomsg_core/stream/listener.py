@@ -15,6 +15,7 @@ from typing import Callable, Optional
 from ..interfaces import EndpointContext, TransportPipe
 from .endpoint import Shake, StreamEndpoint
 from .errors import accept_failed
+from ..compiled import mypyc_attr
 
 __all__ = ["CLOSE_WAIT", "LISTEN_BACKLOG", "StreamListener"]
 
@@ -40,6 +41,7 @@ ACCEPT_RETRY = 0.1
 """Seconds a listener waits after a failed ``accept`` (``EMFILE``, ...)."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StreamListener(StreamEndpoint):
     """A :class:`~nanomsg_core.interfaces.Listener`.  Subclasses implement
     :meth:`open_socket` (bind and listen, raising

@@ -26,6 +26,7 @@ from .idle import IdleKept, forget, idle_kept
 from .reads import Act, ReadEvent, ReadState, Reads
 from .streams import ByteStream, CancelRead, RecvCanceller, SocketStream
 from .tls import TlsStream
+from ..compiled import mypyc_attr
 
 __all__ = ["RECV_BUFFER", "SMALL_FRAME", "Buffer", "PipeBase", "prefix_table"]
 
@@ -64,6 +65,7 @@ def prefix_table(prefix: Callable[[int], bytes]) -> tuple[bytes, ...]:
     return table
 
 
+@mypyc_attr(native_class=False)
 class PipeBase:
     """The fields of a stream pipe, its info capabilities and its teardown."""
 

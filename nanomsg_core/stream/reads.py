@@ -82,6 +82,7 @@ import threading
 from typing import Any, cast
 
 from ..errors import NanomsgError
+from ..compiled import mypyc_attr
 
 __all__ = ["TRANSITIONS", "Act", "ReadEvent", "ReadState", "ReadStateError", "Reads"]
 
@@ -198,6 +199,7 @@ for _s, _row in TRANSITIONS.items():       # the same table, with each next stat
     _ROWS[_s].update({e: (t, a, _ROWS[t]) for e, (t, a) in _row.items()})
 
 
+@mypyc_attr(native_class=False)
 class ReadStateError(NanomsgError):
     """A transition the table does not allow: a bug in the transport."""
 

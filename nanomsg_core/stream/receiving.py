@@ -28,6 +28,7 @@ from .reads import Act, ReadEvent
 from .pipebase import deliver_all
 from .sending import SendingPipe, _monotonic
 from .streams import ReadCancelled
+from ..compiled import mypyc_attr
 
 __all__ = ["StreamPipe"]
 
@@ -67,6 +68,7 @@ def _cut_short(err: Optional[OSError], pending: int) -> Optional[BaseException]:
     return err
 
 
+@mypyc_attr(native_class=False)
 class StreamPipe(SendingPipe):
     """An established stream connection (a :class:`~nanomsg_core.interfaces.TransportPipe`
     with the :class:`~nanomsg_core.interfaces.DirectReceiver` capability).

@@ -27,6 +27,7 @@ from typing import Optional, Sequence
 from .. import lingering
 from ..endpoints._message import Message
 from .pipebase import SMALL_FRAME, Buffer, PipeBase
+from ..compiled import mypyc_attr
 
 __all__ = ["BATCH_WINDOW", "SendingPipe"]
 
@@ -40,6 +41,7 @@ _SMALL = SMALL_FRAME    # queued payloads up to this size are joined with their 
 _monotonic = time.monotonic
 
 
+@mypyc_attr(native_class=False)
 class SendingPipe(PipeBase):
     """:class:`PipeBase` with the send queue (see the module's docstring)."""
 

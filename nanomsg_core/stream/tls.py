@@ -37,6 +37,7 @@ objects are not thread-safe, so every SSLObject call and every change of the
 backlog happens under one lock.
 """
 
+# mypyc: interpreted (compiled, its replies over tls+tcp and wss do not reach NNG; not the data path this build targets)
 from __future__ import annotations
 
 import errno
@@ -230,11 +231,11 @@ class TlsStream:
         got = 0
         err: Optional[OSError] = None
         with self._lock:
-            read = self._tls.read
+            read: Callable[[int, memoryview], int] = self._tls.read  # type: ignore[assignment]
             try:
                 while got < size:
-                    n: int = read(size - got,  # type: ignore[assignment]
-                                  buf[got:] if got else buf)
+                    n = read(size - got,        # into the buffer: the count, not bytes
+                             buf[got:] if got else buf)
                     if not n:
                         break               # close_notify
                     got += n

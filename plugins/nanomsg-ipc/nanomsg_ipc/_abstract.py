@@ -17,6 +17,7 @@ in use is ``EADDRINUSE``.  Only Linux has them: elsewhere
 ``EPROTONOSUPPORT``.
 """
 
+# mypyc: interpreted (mixin classes before a kit base; setup-time code only)
 from __future__ import annotations
 
 import errno

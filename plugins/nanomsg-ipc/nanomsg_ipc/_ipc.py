@@ -16,6 +16,7 @@ bound, locked down or removed then, the file being whoever made it's.
 Windows has no ipc here (nanomsg uses named pipes there): ``EPROTONOSUPPORT``.
 """
 
+# mypyc: interpreted (mixin classes before a kit base; setup-time code only)
 from __future__ import annotations
 
 import errno

@@ -100,7 +100,7 @@ class _Adopted(StreamEndpoint):
 
     transport = SCHEME
     framing = TCP_FRAMING
-    handshake_timeout = HANDSHAKE_LIMIT
+    handshake_timeout: Optional[float] = HANDSHAKE_LIMIT
 
     def __init__(self, url: str, endpoint: EndpointContext) -> None:
         super().__init__(url, endpoint)

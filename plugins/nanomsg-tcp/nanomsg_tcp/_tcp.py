@@ -15,6 +15,7 @@ accept/connect loops are :mod:`nanomsg_core.stream`'s.
   it from then on; anything else is ``EINVAL`` and stays the caller's.
 """
 
+# mypyc: interpreted (mixin classes before a kit base; setup-time code only)
 from __future__ import annotations
 
 import errno

@@ -11,6 +11,7 @@ Each step needs its plugins (nanomsg-reqrep + nanomsg-tcp, nanomsg-pipeline
 the install hint the library gives, and the other steps still run.
 """
 
+# mypyc: interpreted (a tool, not the data path; mypyc 2.4 miscompiles `with` on the non-native Socket)
 from __future__ import annotations
 
 import argparse

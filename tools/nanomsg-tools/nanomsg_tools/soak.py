@@ -14,6 +14,7 @@ last line is a summary; ``--json`` prints every sample as JSON lines too.
 Exit status 0 unless a process died or the REQ loop stalled.
 """
 
+# mypyc: interpreted (a tool, not the data path; mypyc 2.4 miscompiles `with` on the non-native Socket)
 from __future__ import annotations
 
 import argparse
