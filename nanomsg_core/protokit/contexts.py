@@ -18,6 +18,7 @@ from typing import Any, Generic, Optional, Protocol, TypeVar
 
 from ..endpoints._message import Message
 from ..errors import NanomsgError
+from ..compiled import mypyc_attr
 
 __all__ = ["ContextOwner", "OwnedContext"]
 
@@ -40,6 +41,7 @@ class ContextOwner(Protocol[S_contra]):
 O = TypeVar("O", bound="ContextOwner[Any]")
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class OwnedContext(Generic[O, S]):
     """A :class:`~nanomsg_core.interfaces.ProtocolContext`: state *state* of
     protocol *owner*, driven on its own.

@@ -92,6 +92,7 @@ class StreamEndpoint:
         return hs
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StreamTransport(Generic[D, L]):
     """A :class:`~nanomsg_core.interfaces.Transport` whose endpoints are made
     as ``dialer(url, endpoint)`` and ``listener(url, endpoint)`` (a

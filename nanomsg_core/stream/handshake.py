@@ -17,6 +17,7 @@ from ..wire import HEADER_SIZE, Framing, WireError, encode_header, parse_header
 from .errors import closed_in_handshake, from_oserror, handshake_timeout, wrong_protocol
 from .pipe import StreamPipe
 from .streams import ByteStream, SocketStream
+from ..compiled import mypyc_attr
 
 __all__ = ["HANDSHAKE_TIMEOUT", "DialDone", "Handshake", "HandshakeStep"]
 
@@ -29,6 +30,7 @@ DialDone = Callable[[Optional[TransportPipe], Optional[BaseException]], None]
 """``done(pipe, None)`` on success, ``done(None, exc)`` on failure."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class HandshakeStep:
     """What a handshake step over a :class:`~nanomsg_core.stream.ByteStream`
     (this module's :class:`Handshake`, a transport's own, e.g. a WebSocket
@@ -62,6 +64,7 @@ class HandshakeStep:
         self._stream.close()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Handshake(HandshakeStep):
     """The SP header exchange on a freshly connected stream (engine thread).
 

@@ -79,7 +79,7 @@ from __future__ import annotations
 import enum
 import errno
 import threading
-from typing import Any, cast
+from typing import Any
 
 from ..errors import NanomsgError
 from ..compiled import mypyc_attr
@@ -203,12 +203,10 @@ for _s, _row in TRANSITIONS.items():       # the same table, with each next stat
 class ReadStateError(NanomsgError):
     """A transition the table does not allow: a bug in the transport."""
 
-    def __new__(cls, state: Reads, event: ReadEvent) -> "ReadStateError":
-        # OSError takes its errno from __new__'s arguments: give it ours
-        return cast("ReadStateError", super().__new__(cls, errno.EFAULT, _refusal(state, event)))
-
-    def __init__(self, state: Reads, event: ReadEvent) -> None:
-        super().__init__(errno.EFAULT, _refusal(state, event))
+    @classmethod
+    def refusing(cls, state: Reads, event: ReadEvent) -> "ReadStateError":
+        """The error for *event* arriving in *state*."""
+        return cls(errno.EFAULT, _refusal(state, event))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_remade, (self.errno, self.strerror))
@@ -255,7 +253,7 @@ class ReadState:
         try:
             self._state, act, self._row = self._row[event]
         except KeyError:
-            raise ReadStateError(self._state, event) from None
+            raise ReadStateError.refusing(self._state, event) from None
         return act
 
     def hold(self, frames: list[bytes]) -> None:

@@ -73,12 +73,12 @@ def test_every_hook_is_documented_and_has_a_slot() -> None:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert len(doc) > 40, "hook %s needs documentation" % name
         if name != "nanomsg_core_register":
-            assert name[len("nanomsg_core_"):] in _hooks.Hooks.__slots__, name
-    assert len(_hooks.Hooks.__slots__) == len(specs) - 1
+            assert name[len("nanomsg_core_"):] in _hooks._SLOTS, name
+    assert len(_hooks._SLOTS) == len(specs) - 1
 
 
 def test_unimplemented_hooks_are_not_called() -> None:
-    for slot in _hooks.Hooks.__slots__:
+    for slot in _hooks._SLOTS:
         assert getattr(_hooks.HOOKS, slot) is None, slot
 
 

@@ -101,6 +101,8 @@ def test_mypy_rejects_each_mistake_on_its_line(tmp_path: Path) -> None:
     assert '"recv_timout"' in bad.stdout       # the message names the misspelt keyword
 
 
+@pytest.mark.skipif(nn.COMPILED, reason="inspect cannot read a mypyc-compiled function's signature; "
+                    "IDEs read the .py sources, installed beside the extension modules")
 def test_the_signature_an_ide_reads_names_the_options() -> None:
     param = inspect.signature(nn.Socket).parameters["options"]
     assert param.kind is param.VAR_KEYWORD and param.annotation == "Unpack[SocketOptions]"

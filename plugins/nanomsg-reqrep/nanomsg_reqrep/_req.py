@@ -323,7 +323,7 @@ class ReqCtx(OwnedContext[Req, ReqContext]):
 
     __slots__ = ()
     NAME = "REQ"
-    OPTION = REQ_RESEND_IVL
+    OPTION: Optional[int] = REQ_RESEND_IVL
 
     def can_send(self) -> bool:
         return self._owner.can_send()

@@ -296,7 +296,7 @@ class SurveyorCtx(OwnedContext[Surveyor, SurveyContext]):
 
     __slots__ = ()
     NAME = "SURVEYOR"
-    OPTION = SURVEYOR_DEADLINE
+    OPTION: Optional[int] = SURVEYOR_DEADLINE
 
     def can_send(self) -> bool:
         return True
