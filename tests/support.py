@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import queue
@@ -11,6 +12,8 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
+from types import ModuleType
 from typing import IO, Callable, Iterator
 
 import pytest
@@ -133,3 +136,20 @@ WINE_FIRST_PIPE_INSTANCE = pytest.mark.xfail(
     WINE is not None, strict=True,
     reason="Wine %s ignores FILE_FLAG_FIRST_PIPE_INSTANCE: a second server of a served pipe "
            "name is created, so ipc:// cannot report EADDRINUSE (real Windows does)" % WINE)
+
+
+MEMSTREAM_EXAMPLE = (Path(__file__).resolve().parent.parent / "docs" / "examples" / "transports"
+                     / "memstream.py")
+
+
+def load_memstream() -> ModuleType:
+    """docs/plugins.md's in-memory byte-stream transport, loaded once and registered."""
+    mod = sys.modules.get("memstream_example")
+    if mod is None:
+        spec = importlib.util.spec_from_file_location("memstream_example", MEMSTREAM_EXAMPLE)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["memstream_example"] = mod
+        spec.loader.exec_module(mod)
+        nn.register_plugin(mod.MemStreamTransport())
+    return mod

@@ -8,10 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import importlib.util
-import sys
 import threading
-from pathlib import Path
-from types import ModuleType
 from collections.abc import Iterator
 from typing import Optional
 
@@ -20,15 +17,16 @@ import pytest
 import nanomsg_core as nn
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 from nanomsg_core.protokit import Exclusive, ProtocolBase
+from tests.support import load_memstream
 
 pytestmark = pytest.mark.skipif(not nn.COMPILED, reason="the pure-Python build runs "
                                 "(NANOMSG_COMPILE=1 bash scripts/install.sh makes the compiled one)")
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "docs" / "examples" / "transports" / "memstream.py"
 # modules on the data path: every one is an extension module in the compiled build
 HOT = ["nanomsg_core", "nanomsg_core.compiled", "nanomsg_core.protokit", "nanomsg_core.wire",
-       "nanomsg_core.stream", "nanomsg_inproc", "nanomsg_pair", "nanomsg_reqrep",
+       "nanomsg_core.stream", "nanomsg_core.stream.receiving", "nanomsg_core.stream.sending",
+       "nanomsg_core.stream.pipebase", "nanomsg_core.stream.reads", "nanomsg_core.sockets._core",
+       "nanomsg_inproc", "nanomsg_pair", "nanomsg_reqrep",
        "nanomsg_pipeline", "nanomsg_pubsub"]
 
 
@@ -87,16 +85,6 @@ def echoless() -> Iterator[int]:
     nn.unregister_plugin(plugin)
 
 
-def _memstream() -> ModuleType:
-    mod = sys.modules.get("memstream_example")
-    if mod is None:
-        spec = importlib.util.spec_from_file_location("memstream_example", EXAMPLE)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["memstream_example"] = mod
-        spec.loader.exec_module(mod)
-        nn.register_plugin(mod.MemStreamTransport())
-    return mod
 
 
 @pytest.mark.timeout(60)
@@ -115,7 +103,7 @@ def test_interpreted_protocol_over_compiled_transport(echoless: int) -> None:
 
 @pytest.mark.timeout(60)
 def test_interpreted_transport_on_compiled_stream_kit() -> None:
-    mod = _memstream()
+    mod = load_memstream()
     assert mod.__file__ is not None and mod.__file__.endswith(".py")
     with nn.Socket(nn.AF_SP, nn.REQ) as req, nn.Socket(nn.AF_SP, nn.REP) as rep:
         req.recv_timeout = rep.recv_timeout = 5000
@@ -130,7 +118,7 @@ def test_interpreted_transport_on_compiled_stream_kit() -> None:
 
 @pytest.mark.timeout(60)
 def test_interpreted_protocol_with_interpreted_transport(echoless: int) -> None:
-    _memstream()
+    load_memstream()
     with nn.Socket(nn.AF_SP, echoless) as a, nn.Socket(nn.AF_SP, echoless) as b:
         a.recv_timeout = b.recv_timeout = 5000
         url = "memstream://compiled-both-%d" % threading.get_ident()

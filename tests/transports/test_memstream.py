@@ -7,41 +7,25 @@ stream keeps the ByteStream contract."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import io
 import itertools
 import os
-import sys
 import tokenize
-from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
 import pytest
 
-import nanomsg_core as nn
 from nanomsg_core.stream import ByteStream
 from nanomsg_core.testing import TRANSPORT_CHECKS, check_transport
+from tests.support import MEMSTREAM_EXAMPLE, load_memstream
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "transports" / "memstream.py"
 _names = itertools.count()
-
-
-def _load() -> ModuleType:
-    mod = sys.modules.get("memstream_example")
-    if mod is None:
-        spec = importlib.util.spec_from_file_location("memstream_example", EXAMPLE)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["memstream_example"] = mod
-        spec.loader.exec_module(mod)
-        nn.register_plugin(mod.MemStreamTransport())
-    return mod
 
 
 @pytest.fixture(scope="module")
 def memstream() -> ModuleType:
-    return _load()
+    return load_memstream()
 
 
 def new_url() -> str:
@@ -176,7 +160,7 @@ def test_silent_close_fails_peer_gone_midstream(memstream: ModuleType,
 def test_the_transport_is_under_100_lines_of_code() -> None:
     """docs/plugins.md says so: code lines of the transport, leaving out
     docstrings, comments, blank lines and the demo under ``__main__``."""
-    src = EXAMPLE.read_text()
+    src = MEMSTREAM_EXAMPLE.read_text()
     tree = ast.parse(src)
     skip: set[int] = set()
     for node in ast.walk(tree):
