@@ -29,6 +29,7 @@ Every method may run on any thread; the ones named ``*_locked`` expect the
 socket lock held, the others take it themselves when they need it.
 """
 
+# mypyc: interpreted (non-native classes: compiled code reads their attributes by a slow generic lookup; 64 B throughput cost 1.3x pure)
 from __future__ import annotations
 
 import errno

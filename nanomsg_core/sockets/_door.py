@@ -23,6 +23,7 @@ pending call).  Closing (or ``term()``) wakes every waiter, which then
 raise.  The per-message path makes no closure and takes the lock once.
 """
 
+# mypyc: interpreted (non-native classes: compiled code reads their attributes by a slow generic lookup; 64 B throughput cost 1.3x pure)
 from __future__ import annotations
 
 import asyncio

@@ -11,6 +11,7 @@ written.  The engine always reads it (no direct reads); idle trimming
 applies as for tcp.  The SP pipe pays nothing for any of this.
 """
 
+# mypyc: interpreted (non-native classes: compiled code reads their attributes by a slow generic lookup; 64 B throughput cost 1.3x pure)
 from __future__ import annotations
 
 import socket

@@ -18,6 +18,7 @@ path takes it.  ``close`` with bytes queued keeps writing them for up to
 ``LINGER`` ms on the engine thread, reading no more.
 """
 
+# mypyc: interpreted (non-native classes: compiled code reads their attributes by a slow generic lookup; 64 B throughput cost 1.3x pure)
 from __future__ import annotations
 
 import time

@@ -24,8 +24,7 @@ pytestmark = pytest.mark.skipif(not nn.COMPILED, reason="the pure-Python build r
 
 # modules on the data path: every one is an extension module in the compiled build
 HOT = ["nanomsg_core", "nanomsg_core.compiled", "nanomsg_core.protokit", "nanomsg_core.wire",
-       "nanomsg_core.stream", "nanomsg_core.stream.receiving", "nanomsg_core.stream.sending",
-       "nanomsg_core.stream.pipebase", "nanomsg_core.stream.reads", "nanomsg_core.sockets._core",
+       "nanomsg_core.stream", "nanomsg_core.stream.reads", "nanomsg_core.sockets._socket",
        "nanomsg_inproc", "nanomsg_pair", "nanomsg_reqrep",
        "nanomsg_pipeline", "nanomsg_pubsub"]
 
