@@ -1,7 +1,9 @@
-"""ipc:// passes the transport conformance kit (nanomsg_core.testing.check_transport)."""
+"""ipc:// (named pipes on Windows) and abstract:// (Linux) pass the transport
+conformance kit (nanomsg_core.testing.check_transport)."""
 
 from __future__ import annotations
 
+import sys
 
 import pytest
 
@@ -20,4 +22,12 @@ CHECKS = [pytest.param(c, marks=MARKS[c]) if c in MARKS else c
 @pytest.mark.parametrize("check", CHECKS)
 @pytest.mark.parametrize("nn_url_factory", ["ipc"], indirect=True)
 def test_conformance(nn_url_factory: UrlFactory, check: str) -> None:
+    check_transport(nn_url_factory, only=[check])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="abstract:// is Linux's abstract socket namespace")
+@pytest.mark.parametrize("check", sorted(TRANSPORT_CHECKS))
+@pytest.mark.parametrize("nn_url_factory", ["abstract"], indirect=True)
+def test_abstract_conformance(nn_url_factory: UrlFactory, check: str) -> None:
     check_transport(nn_url_factory, only=[check])
