@@ -84,8 +84,6 @@ def echoless() -> Iterator[int]:
     nn.unregister_plugin(plugin)
 
 
-
-
 @pytest.mark.timeout(60)
 def test_interpreted_protocol_over_compiled_transport(echoless: int) -> None:
     assert not isinstance(Echoless.add_pipe, type(len))      # plain Python methods
