@@ -36,6 +36,7 @@ __all__ = [
     "ContextCapable",
     "ContextWaker",
     "Dialer",
+    "DirectPollable",
     "DirectReads",
     "DirectReceiver",
     "DirectWaker",
@@ -368,6 +369,23 @@ class DirectReceiver(Protocol):
         connection cannot be read directly now (the engine is reading it,
         reading is paused, it is closing); ``True`` otherwise.
         """
+
+
+@runtime_checkable
+class DirectPollable(Protocol):
+    """Optional :class:`TransportPipe` capability, beside :class:`DirectReceiver`:
+    the descriptor to wait on before calling ``direct_recv``.
+
+    A thread blocked in ``recv`` on a socket with several such connections
+    waits on all their descriptors at once (``epoll``), then calls
+    ``direct_recv`` on each ready one with a waker whose ``wait_readable``
+    answers ``True`` at once.  Checked once per connection.
+    """
+
+    def direct_fd(self) -> int:
+        """The descriptor that turns readable when ``direct_recv`` has
+        something to read; ``-1``: none (the connection is read by the
+        engine while its socket has other connections)."""
 
 
 @runtime_checkable

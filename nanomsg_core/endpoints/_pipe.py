@@ -32,7 +32,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._message import Message
-from ..interfaces import (DirectReceiver, DirectWaker, PeerCertificate, PeerCredentials, RecvMaxSize,
+from ..interfaces import (DirectPollable, DirectReceiver, DirectWaker, PeerCertificate, PeerCredentials, RecvMaxSize,
                          TransportPipe)
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class Pipe:
     __slots__ = ("id", "transport", "local_address", "remote_address", "peer_protocol",
                  "sndprio", "rcvprio", "endpoint", "data", "send", "can_send",
                  "_tp", "_core", "_ep", "_inq", "_added", "_taken", "_limit", "_low",
-                 "_resume_wanted", "_closed", "_direct_recv", "_dropped",
+                 "_resume_wanted", "_closed", "_direct_recv", "_direct_fd", "_dropped",
                  "peer_pid", "peer_uid", "peer_gid", "peer_certificate", "ready_list",
                  "listed")
 
@@ -145,6 +145,9 @@ class Pipe:
         # the transport's direct-receive capability, if it has one
         self._direct_recv: Optional[Callable[[int, DirectWaker], bool]] = (
             tp.direct_recv if isinstance(tp, DirectReceiver) else None)
+        # ...and the descriptor a reader of several connections waits on (-1: none)
+        self._direct_fd = (tp.direct_fd() if self._direct_recv is not None
+                           and isinstance(tp, DirectPollable) else -1)
         self._dropped = False
         creds = tp.peer_credentials() if isinstance(tp, PeerCredentials) else None
         self.peer_pid = None

@@ -12,6 +12,9 @@ the next receive at once costs no ``epoll_ctl``.
 Direct reads: :meth:`SelectorPoller.detach_read` lets another thread take a
 handle's pending receive away (the engine then stops watching it for
 reading) and :meth:`SelectorPoller.attach_read` gives a receive back.  A
+detached hang-up watch (:meth:`SelectorPoller.watch_hangup`) stays
+registered until it fires or the handle's interest changes, so a direct
+reader that keeps a connection between receives costs no ``epoll_ctl``.  A
 thread blocked in ``recv`` uses this to read its one connection itself,
 with no hand-off through the engine thread.  Handle state is guarded by one
 small lock, never held while a syscall on a connection or a callback runs;
@@ -169,7 +172,10 @@ class SelectorPoller:
                         op = h.read
                         if op is not None:
                             h.reading = True
-                    if op is not None:
+                    if op is None:      # a hang-up watch left registered by detach_read
+                        with lock:
+                            self._dirty.add(h)
+                    else:
                         done = op()
                         if done and h.accepting:
                             op, done = self._drain_accepts(h, op)
@@ -311,8 +317,13 @@ class SelectorPoller:
             if h is None or h.sock is not sock or h.read is None or h.reading:
                 return False
             h.read = None
-            h.hup = False
-            self._apply(h)
+            if h.hup:
+                # A hang-up watch stays registered: the next watch_hangup
+                # finds it in place (no epoll_ctl either way), and if it
+                # fires meanwhile, wait() finds no operation and drops it.
+                h.hup = False
+            else:
+                self._apply(h)
             return True
 
     def attach_read(self, sock: socket.socket, buf: memoryview, done: CompletionCallback) -> None:

@@ -47,8 +47,10 @@ from ..endpoints._pipe import Pipe
 from ._poll import ReadyFd
 from ..engine._runtime import get_engine
 from ..errors import NanomsgError
-from ..interfaces import DirectWaker, SocketProtocol, TransportPipe
+from ..interfaces import SocketProtocol, TransportPipe
 from ..log import log_limited
+from ._direct import HAVE_DIRECT_SET, DirectSet
+from ._waker import Waker
 from ..compiled import mypyc_attr
 
 if TYPE_CHECKING:
@@ -137,8 +139,8 @@ def timed_out(what: str, timeout_ms: int) -> NanomsgError:
 class SocketCore:
     """One socket's shared state and engine-facing side (see the module docstring)."""
 
-    __slots__ = ("socket", "lock", "dead", "proto", "host", "pipes", "opts", "fds",
-                 "rwaiters", "swaiters", "_stats", "_notify", "__weakref__")
+    __slots__ = ("socket", "lock", "dead", "proto", "host", "pipes", "pipes_version", "opts",
+                 "fds", "rwaiters", "swaiters", "_stats", "_notify", "_direct", "__weakref__")
 
     def __init__(self, sock: "Socket", lock: "threading.Lock", info: "ProtocolInfo",
                  raw: bool, options: dict[tuple[int, int], Any]) -> None:
@@ -146,6 +148,9 @@ class SocketCore:
         self.lock = lock
         self.dead = False
         self.pipes: set[Pipe] = set()
+        self.pipes_version = 0
+        """Changes with every change of :attr:`pipes` (a :class:`DirectSet` follows it)."""
+        self._direct: Optional[DirectSet] = None
         self.opts: dict[tuple[int, int], Any] = {
             (C.SOL_SOCKET, k): v for k, v in SOCKET_DEFAULTS.items()}
         self.opts.update(options)
@@ -178,6 +183,9 @@ class SocketCore:
             self.dead = True
             pipes = list(self.pipes)
             self.pipes.clear()
+            self.pipes_version += 1
+            if self._direct is not None:
+                self._direct.close()
             for p in pipes:
                 p.mark_closed()
             self.host.cancel_all()
@@ -237,16 +245,29 @@ class SocketCore:
             fds[0].set(dead or self.proto.can_recv())
             fds[1].set(dead or self.proto.can_send())
 
-    def direct_reader(self) -> Optional[Callable[[int, DirectWaker], bool]]:
-        """The direct receive of this socket's only connection, if it has one."""
+    def direct_reader(self) -> Optional[Callable[[int, Waker], bool]]:
+        """How a thread blocked in ``recv`` may read itself: the direct
+        receive of this socket's only connection, if it has one; with
+        several, its :class:`DirectSet`; ``None``: sleep on its lock."""
         pipes = self.pipes
-        if len(pipes) != 1:
+        n = len(pipes)
+        if n == 1:
+            try:
+                (pipe,) = pipes
+            except ValueError:       # changed meanwhile
+                return None
+            return pipe._direct_recv
+        if n == 0 or not HAVE_DIRECT_SET or self.dead:
             return None
-        try:
-            (pipe,) = pipes
-        except ValueError:       # changed meanwhile
-            return None
-        return pipe._direct_recv
+        if self._direct is None:
+            with self.lock:
+                if self._direct is None and not self.dead:
+                    self._direct = DirectSet(self.pipes)
+        return self._read_direct_set
+
+    def _read_direct_set(self, timeout_ms: int, waker: Waker) -> bool:
+        direct = self._direct
+        return direct is not None and direct.read(timeout_ms, waker, self.pipes_version)
 
     # -- pipes --
     def set_notify(self, event: int, callback: Optional[PipeCallback]) -> None:
@@ -283,6 +304,7 @@ class SocketCore:
                   and self.proto.add_pipe(pipe))
             if ok:
                 self.pipes.add(pipe)
+                self.pipes_version += 1
                 ep.pipes.add(pipe)
                 if self.fds is not None:
                     self.refresh_fds_locked()
@@ -307,6 +329,7 @@ class SocketCore:
             present = pipe in self.pipes
             if present:
                 self.pipes.discard(pipe)
+                self.pipes_version += 1
                 pipe.mark_closed()
                 self.proto.remove_pipe(pipe)
                 if self.fds is not None:

@@ -362,6 +362,7 @@ class Door:
         w = thread_waker()
         lock = w.lock
         while True:
+            w.called = False                    # parked afresh: a wake-up from now on counts
             waiters.append(w)
             try:
                 result = attempt(arg)
@@ -376,8 +377,14 @@ class Door:
                 break
             reader = core.direct_reader() if direct else None
             if reader is not None:
-                w.called = w.signalled = False
-                w.polling = True
+                w.signalled = False
+                w.polling = True                # from here a wake-up also writes the fd...
+                if w.called:                    # ...before, it only released the lock
+                    reader = None
+                    w.polling = False
+                    if w.signalled:
+                        w.drain()
+            if reader is not None:
                 done = reader(-1 if remaining < 0 else max(1, int(remaining * 1000 + 0.999)), w)
                 w.polling = False
                 if done:

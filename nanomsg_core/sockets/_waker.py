@@ -68,7 +68,12 @@ class Waker:
             poll.register(fd, select.POLLIN)
             self._polled_fd = fd
         ready = poll.poll(timeout_ms)
-        return len(ready) > 1 or bool(ready and ready[0][0] == fd)
+        if len(ready) > 1:
+            return True
+        if ready and ready[0][0] != fd:
+            self.drain()                # a wake-up: never leave a count that would spin us
+            return False
+        return bool(ready)
 
     def drain(self) -> None:
         if sys.platform == "linux":

@@ -91,6 +91,9 @@ class CodecPipe(StreamPipe):
     def direct_recv(self, timeout_ms: int, waker: DirectWaker) -> bool:
         return False        # the engine reads it: its decoder's replies are queued there
 
+    def direct_fd(self) -> int:
+        return -1
+
     # -- engine thread --
     def _on_recv(self, n: int, err: Optional[OSError]) -> None:
         """A read completed: queue the decoder's replies, end after the

@@ -88,6 +88,8 @@ __all__ = ["TRANSITIONS", "Act", "ReadEvent", "ReadState", "ReadStateError", "Re
 
 
 class Reads(enum.Enum):
+    __hash__ = object.__hash__     # C-level: Enum's own hashes the name in Python
+
     STARTING = "starting"
     ENGINE = "engine"
     RESUMED = "resumed"
@@ -103,6 +105,8 @@ class Reads(enum.Enum):
 
 
 class ReadEvent(enum.Enum):
+    __hash__ = object.__hash__     # C-level: Enum's own hashes the name in Python
+
     START = "start"
     READ = "read"
     FULL = "full"

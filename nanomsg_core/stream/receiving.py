@@ -10,7 +10,9 @@ the last thing it does before returning to the poller).  When ``deliver``
 reports the receive queue full, reading pauses until ``resume_recv``; a
 read pending meanwhile is held and replayed.  A thread blocked in ``recv``
 on a socket whose only connection this is reads it itself
-(:meth:`StreamPipe.direct_recv`) and keeps it between receives; the engine
+(:meth:`StreamPipe.direct_recv`); on a socket with several, it waits on
+all their descriptors (:meth:`StreamPipe.direct_fd`) and reads each ready
+one the same way.  It keeps the connection between receives; the engine
 then watches only for a hang-up, and takes it back on one or after
 :data:`~nanomsg_core.stream.idle.IDLE_RETURN` (:mod:`.idle`).
 """
@@ -239,6 +241,17 @@ class StreamPipe(SendingPipe):
         return None
 
     # -- a user thread blocked in recv: read here, no engine hand-off --
+    def direct_fd(self) -> int:
+        """:class:`~nanomsg_core.interfaces.DirectPollable`: the socket's
+        descriptor, where direct reads are possible (else ``-1``)."""
+        sock = self._sock
+        if self._dpoller is None or sock is None:
+            return -1
+        try:
+            return sock.fileno()
+        except OSError:
+            return -1
+
     def direct_recv(self, timeout_ms: int, waker: DirectWaker) -> bool:
         """Wait for and read the next frames in the calling thread
         (:class:`~nanomsg_core.interfaces.DirectReceiver`)."""

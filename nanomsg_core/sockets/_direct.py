@@ -1,0 +1,164 @@
+"""A thread blocked in ``recv`` reads a socket's ready connections itself.
+
+Theory of operation.  A socket with one stream connection already lets a
+blocked receiver read that connection in its own thread
+(:class:`~nanomsg_core.interfaces.DirectReceiver`): no hand-off through the
+engine thread, no second thread competing for the GIL.  A :class:`DirectSet`
+does the same for a socket with several: a REP serving many clients, a PULL
+fed by many pushers.  It keeps one ``epoll`` set per socket holding every
+connection that names a descriptor
+(:class:`~nanomsg_core.interfaces.DirectPollable`) plus the blocked thread's
+wake-up fd.  The blocked thread waits on the set, then calls each ready
+connection's ``direct_recv`` with a waker that answers "readable" at once,
+so each connection runs its own read table as for a lone connection: it
+takes the connection from the engine (or finds it kept from last time),
+reads once, delivers, and keeps it for the next ``recv``, while the engine
+watches only for a hang-up.  A connection not read for
+:data:`~nanomsg_core.stream.idle.IDLE_RETURN` goes back to the engine.
+
+Connections without a descriptor (inproc, WebSocket, TLS) are read as
+before, by the engine or their peer's thread; their deliveries wake the
+blocked thread through its wake-up fd, which is in the set.
+
+One thread polls a set at a time; a second blocked receiver sleeps on its
+lock as before.  A connection that refuses (the engine is reading it right
+now, or reading is paused) makes the thread sleep on its lock too: the
+engine's delivery wakes it.  Linux only (``epoll`` and ``eventfd``).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from ..endpoints._pipe import Pipe
+    from ._waker import Waker
+
+__all__ = ["HAVE_DIRECT_SET", "DirectSet"]
+
+HAVE_DIRECT_SET = hasattr(select, "epoll") and hasattr(os, "eventfd")
+"""Whether a blocked receiver can read several connections itself here."""
+
+_EPOLLIN = getattr(select, "EPOLLIN", 1)
+
+
+class _Readable:
+    """The waker ``direct_recv`` sees: the descriptor is known to be readable."""
+
+    __slots__ = ("polling",)
+
+    def __init__(self) -> None:
+        self.polling = False
+
+    def wait_readable(self, fd: int, timeout_ms: int) -> bool:
+        return True
+
+
+class DirectSet:
+    """One socket's connections, for a thread blocked in ``recv`` to read itself."""
+
+    __slots__ = ("_pipes", "_ep", "_busy", "_members", "_seen", "_waker", "_closed",
+                 "_readable")
+
+    def __init__(self, pipes: "set[Pipe]") -> None:
+        self._pipes = pipes                 # the socket's own set (changed under its lock)
+        ep: Any = select
+        self._ep = ep.epoll()
+        self._busy = threading.Lock()       # one polling thread at a time
+        self._members: dict[int, Pipe] = {}
+        self._seen = -1                     # the socket's pipe version last adopted
+        self._waker: Optional[Waker] = None    # whose fd is in the set (held: its fd stays ours)
+        self._closed = False
+        self._readable = _Readable()
+
+    def read(self, timeout_ms: int, waker: "Waker", version: int) -> bool:
+        """Wait (at most *timeout_ms*; ``-1``: no limit) until a connection
+        is readable or *waker* is woken, then read each ready connection
+        once.  ``False``: nothing done, sleep on the waker's lock instead
+        (another thread polls, or a ready connection refused)."""
+        if not self._busy.acquire(False):
+            return False
+        try:
+            if self._closed:
+                return False
+            if version != self._seen:
+                self._adopt(version)
+            if not self._members:
+                return False
+            ep = self._ep
+            if waker is not self._waker:
+                self._swap_waker(waker)
+            wfd = waker.fd
+            ready = ep.poll(timeout_ms / 1000.0 if timeout_ms >= 0 else -1)
+            waker.polling = False               # before anything is delivered
+            members = self._members
+            readable = self._readable
+            took = refused = False
+            for fd, _ in ready:
+                if fd == wfd:
+                    waker.drain()
+                    continue
+                pipe = members.get(fd)
+                if pipe is None:
+                    continue
+                recv = pipe._direct_recv
+                if recv is not None and recv(0, readable):
+                    took = True
+                else:
+                    refused = True
+            return took or not refused
+        finally:
+            if self._closed:
+                self._ep.close()
+            self._busy.release()
+
+    def _swap_waker(self, waker: "Waker") -> None:
+        ep = self._ep
+        old = self._waker
+        if old is not None:
+            try:
+                ep.unregister(old.fd)
+            except (OSError, ValueError):
+                pass
+        ep.register(waker.fd, _EPOLLIN)
+        self._waker = waker
+
+    def _adopt(self, version: int) -> None:
+        """Bring the set in line with the socket's connections."""
+        current: dict[int, Pipe] = {}
+        for pipe in list(self._pipes):
+            fd = pipe._direct_fd
+            if fd >= 0 and pipe._direct_recv is not None:
+                current[fd] = pipe
+        members = self._members
+        ep = self._ep
+        for fd, pipe in list(members.items()):
+            if current.get(fd) is not pipe:
+                del members[fd]
+                try:
+                    ep.unregister(fd)
+                except (OSError, ValueError):   # closed already: epoll forgot it
+                    pass
+        for fd, pipe in current.items():
+            if fd not in members:
+                try:
+                    ep.register(fd, _EPOLLIN)
+                except FileExistsError:
+                    ep.modify(fd, _EPOLLIN)
+                except (OSError, ValueError):   # closed meanwhile
+                    continue
+                members[fd] = pipe
+        self._seen = version
+
+    def close(self) -> None:
+        """The socket closes: release the ``epoll`` set (now, or when the
+        polling thread leaves it)."""
+        self._closed = True
+        if self._busy.acquire(False):
+            try:
+                self._ep.close()
+            finally:
+                self._busy.release()
