@@ -344,7 +344,11 @@ class DirectWaker(Protocol):
 
     polling: bool
     """``True`` while the thread waits inside ``direct_recv``; the receiver
-    sets it ``False`` before it delivers anything."""
+    sets it ``False`` before it delivers anything.
+
+    A waker may also have a ``holding`` attribute: while it is true, the
+    reader waits on the connection still (a socket's set of several), so
+    the connection stays with it however long it is idle."""
 
     def wait_readable(self, fd: int, timeout_ms: int) -> bool:
         """Block until *fd* is readable (``True``), or until the thread is

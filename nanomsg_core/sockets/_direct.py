@@ -22,8 +22,10 @@ blocked thread through its wake-up fd, which is in the set.
 
 One thread polls a set at a time; a second blocked receiver sleeps on its
 lock as before.  A connection that refuses (the engine is reading it right
-now, or reading is paused) makes the thread sleep on its lock too: the
-engine's delivery wakes it.  Linux only (``epoll`` and ``eventfd``).
+now, reading is paused, it is closing) leaves the set for
+:data:`RETRY_AFTER` (so a closing one cannot make it spin), and if nothing
+else was read the thread sleeps on its lock: the engine's delivery wakes it.  Linux only (``epoll`` and
+``eventfd``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
@@ -43,15 +46,36 @@ HAVE_DIRECT_SET = hasattr(select, "epoll") and hasattr(os, "eventfd")
 """Whether a blocked receiver can read several connections itself here."""
 
 _EPOLLIN = getattr(select, "EPOLLIN", 1)
+_monotonic = time.monotonic
+
+
+HOLD_AFTER = 0.05
+"""Seconds the set keeps its idle connections after its last waiting thread
+left (a receiver working through a batch it read comes back within this);
+after that the engine's idle keeper returns them to the engine."""
+
+
+RETRY_AFTER = 0.005
+"""Seconds a connection that refused a direct read stays out of the set."""
 
 
 class _Readable:
-    """The waker ``direct_recv`` sees: the descriptor is known to be readable."""
+    """The waker ``direct_recv`` sees: the descriptor is known to be readable.
 
-    __slots__ = ("polling",)
+    ``holding`` is true while a thread waits in :meth:`DirectSet.read`, and
+    for :data:`HOLD_AFTER` after the last one left: the connections it kept
+    are being read, so the engine's idle keeper leaves them kept."""
+
+    __slots__ = ("polling", "inside", "left_at")
 
     def __init__(self) -> None:
         self.polling = False
+        self.inside = False
+        self.left_at = 0.0
+
+    @property
+    def holding(self) -> bool:
+        return self.inside or _monotonic() - self.left_at < HOLD_AFTER
 
     def wait_readable(self, fd: int, timeout_ms: int) -> bool:
         return True
@@ -61,7 +85,7 @@ class DirectSet:
     """One socket's connections, for a thread blocked in ``recv`` to read itself."""
 
     __slots__ = ("_pipes", "_ep", "_busy", "_members", "_seen", "_waker", "_closed",
-                 "_readable")
+                 "_readable", "_retry_at")
 
     def __init__(self, pipes: "set[Pipe]") -> None:
         self._pipes = pipes                 # the socket's own set (changed under its lock)
@@ -73,6 +97,7 @@ class DirectSet:
         self._waker: Optional[Waker] = None    # whose fd is in the set (held: its fd stays ours)
         self._closed = False
         self._readable = _Readable()
+        self._retry_at = 0.0                # when to take refused connections back (0: none)
 
     def read(self, timeout_ms: int, waker: "Waker", version: int) -> bool:
         """Wait (at most *timeout_ms*; ``-1``: no limit) until a connection
@@ -84,18 +109,20 @@ class DirectSet:
         try:
             if self._closed:
                 return False
-            if version != self._seen:
+            if version != self._seen or (self._retry_at and _monotonic() >= self._retry_at):
+                self._retry_at = 0.0
                 self._adopt(version)
             if not self._members:
                 return False
             ep = self._ep
+            readable = self._readable
+            readable.inside = True
             if waker is not self._waker:
                 self._swap_waker(waker)
             wfd = waker.fd
             ready = ep.poll(timeout_ms / 1000.0 if timeout_ms >= 0 else -1)
             waker.polling = False               # before anything is delivered
             members = self._members
-            readable = self._readable
             took = refused = False
             for fd, _ in ready:
                 if fd == wfd:
@@ -107,10 +134,25 @@ class DirectSet:
                 recv = pipe._direct_recv
                 if recv is not None and recv(0, readable):
                     took = True
-                else:
-                    refused = True
-            return took or not refused
+                else:               # closing, paused, or the engine reads it now: the
+                    refused = True  # engine has it; out of the set for RETRY_AFTER
+                    if not self._retry_at:
+                        self._retry_at = _monotonic() + RETRY_AFTER
+                    del members[fd]
+                    try:
+                        ep.unregister(fd)
+                    except (OSError, ValueError):
+                        pass
+            if refused and not took:        # it sleeps on its lock: idleness returns them
+                readable.inside = False
+                readable.left_at = 0.0
+                return False
+            return True
         finally:
+            readable = self._readable
+            if readable.inside:
+                readable.inside = False
+                readable.left_at = _monotonic()
             if self._closed:
                 self._ep.close()
             self._busy.release()

@@ -19,6 +19,7 @@ waits for a tick to be freed.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from typing import TYPE_CHECKING, Optional, TypeVar, cast
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from .receiving import StreamPipe
 
 __all__ = ["IDLE_RETURN", "TRIM_AFTER", "IdleKept", "Trimmer", "forget", "idle_kept", "trimmer"]
+
+_monotonic = time.monotonic
 
 IDLE_RETURN = 0.005
 """Seconds a direct reader may keep its connection idle before the engine reads it again."""
@@ -75,6 +78,21 @@ class _Ticker:
 
 class IdleKept(_Ticker):
     """Connections a direct reader kept; the engine reads each again once idle."""
+
+    def tick(self) -> None:
+        limit = _monotonic() - IDLE_RETURN
+        with self.lock:             # most were read since the last tick: not even visited
+            due = [p for p in self.pipes if p._reads.kept_since < limit]
+            if not due:
+                self.reactor.call_later(self.period, self.tick)
+                return
+        for pipe in due:
+            pipe._return_if_idle()
+        with self.lock:
+            if self.pipes:
+                self.reactor.call_later(self.period, self.tick)
+            else:
+                self.armed = False
 
     def visit(self, pipe: StreamPipe, seen: int) -> None:
         pipe._return_if_idle()          # leaves (forget) through the table

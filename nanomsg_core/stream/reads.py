@@ -230,7 +230,7 @@ class ReadState:
     when a direct reader kept it, and the lock callers hold around
     :meth:`go` and the action it returns."""
 
-    __slots__ = ("_state", "_row", "lock", "held", "kept_since")
+    __slots__ = ("_state", "_row", "lock", "held", "kept_since", "kept_by")
 
     def __init__(self) -> None:
         self._state = Reads.STARTING
@@ -238,6 +238,9 @@ class ReadState:
         self.lock = threading.Lock()
         self.held: list[bytes] = []
         self.kept_since = 0.0
+        self.kept_by: Any = None
+        """The direct reader's waker that kept it last (a true ``holding`` on
+        it: that reader polls it still, so idleness does not return it)."""
 
     def __repr__(self) -> str:
         return "<ReadState %s>" % self._state.name

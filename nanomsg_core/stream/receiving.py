@@ -195,7 +195,12 @@ class StreamPipe(SendingPipe):
             keeper.discard(self)        # the teardown to come closes it
             return
         reads = self._reads
-        if _monotonic() - reads.kept_since < IDLE_RETURN:
+        now = _monotonic()
+        if now - reads.kept_since < IDLE_RETURN:
+            return
+        holder = reads.kept_by
+        if holder is not None and getattr(holder, "holding", False):
+            reads.kept_since = now      # its reader waits on it now: it is read as data comes
             return
         dpoller, sock = self._dpoller, self._sock
         assert dpoller is not None and sock is not None
@@ -281,6 +286,7 @@ class StreamPipe(SendingPipe):
                 act = reads.go(_LOST if failed or self._closed else _KEEP)
                 if act is _DO_WATCH:
                     reads.kept_since = _monotonic()
+                    reads.kept_by = waker
                     dpoller.watch_hangup(sock, self._on_hangup)
                     kept = self._kept
                     assert kept is not None         # set with _dpoller

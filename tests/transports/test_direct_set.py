@@ -306,3 +306,77 @@ def test_a_wake_up_just_before_the_poll_is_not_lost(monkeypatch: pytest.MonkeyPa
         assert pull.recv() == b"in the window"
         assert injected.is_set()
         assert time.monotonic() - t0 < 10, "the wake-up was lost until RCVTIMEO"
+
+
+def _read_states(s: nn.Socket) -> list[str]:
+    return [p._tp._reads.state.name for p in s.pipes]  # type: ignore[attr-defined]
+
+
+@pytest.mark.timeout(120)
+def test_the_set_keeps_idle_connections_while_it_waits_then_returns_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle connections stay with a thread waiting in the set (no churn
+    between the set and the engine); once no thread waits, the engine
+    reads them again."""
+    from nanomsg_core.stream import receiving
+    visits: list[int] = []
+    original_visit = receiving.StreamPipe._return_if_idle
+
+    def counted(self: Any) -> None:
+        visits.append(1)
+        original_visit(self)
+    monkeypatch.setattr(receiving.StreamPipe, "_return_if_idle", counted)
+    inside = [0]
+    original_read = _core.SocketCore._read_direct_set
+
+    def read(self: _core.SocketCore, timeout_ms: int, waker: Any) -> bool:
+        inside[0] += 1
+        try:
+            return original_read(self, timeout_ms, waker)
+        finally:
+            inside[0] -= 1
+    monkeypatch.setattr(_core.SocketCore, "_read_direct_set", read)
+    url = "tcp://127.0.0.1:%d" % free_port()
+    with sock(nn.PULL, timeout=30000) as pull:
+        pull.bind(url)
+        pushers = [sock(nn.PUSH) for _ in range(3)]
+        got: list[bytes] = []
+        stop = threading.Event()
+
+        def receive() -> None:
+            while not stop.is_set():
+                try:
+                    got.append(pull.recv())
+                except nn.NanomsgError:
+                    return
+        th = threading.Thread(target=receive, daemon=True)
+        try:
+            for p in pushers:
+                p.connect(url)
+            wait_pipes(pull, 3)
+            th.start()
+
+            def kept_while_waiting() -> bool:
+                if inside[0] == 1 and _read_states(pull) == ["KEPT"] * 3:
+                    return True
+                n = len(got)                # a round: the set reads each connection
+                for k, p in enumerate(pushers):
+                    p.send(b"%d" % k)
+                wait_until(lambda: len(got) >= n + 3, 10, "a round")
+                wait_until(lambda: inside[0] == 1, 10, "the receiver back in the set")
+                return False
+            wait_until(kept_while_waiting, 30, "every connection kept by a waiting set")
+            seen = len(visits)
+            wait_until(lambda: len(visits) >= seen + 6, 20, "the idle keeper's visits")
+            assert inside[0] == 1
+            assert _read_states(pull) == ["KEPT"] * 3, "returned while the set waited"
+            stop.set()
+            pushers[0].send(b"last")        # the receiver returns, and waits no more
+            th.join(10)
+            assert not th.is_alive()
+            wait_until(lambda: _read_states(pull) == ["ENGINE"] * 3, 20,
+                       "the engine to take the connections back")
+        finally:
+            stop.set()
+            for p in pushers:
+                p.close()
