@@ -9,7 +9,7 @@
 #
 # PYTHON (default .venv/bin/python) runs the bench and is the pure build;
 # COMPILED_PYTHON (default .venv-compiled/bin/python) is the compiled build,
-# skipped with a note when it does not exist. About 45 minutes on 2 CPUs;
+# skipped with a note when it does not exist. About 50 minutes on 2 CPUs;
 # run it on a quiet machine. Exit status 1 if any measurement failed (the
 # other runs still go on and still write their files).
 set -uo pipefail
@@ -29,6 +29,11 @@ if [ -x "$COMPILED" ]; then
         --json docs/bench/builds/latest.json --section "$PAGE#compiled"
     run --repeat 3 --only lat,thr --pin one "${builds[@]}" --out docs/bench/builds \
         --json docs/bench/builds/latest-pin-one.json --section "$PAGE#compiled-cpu"
+    scale=$(mktemp -d)
+    run --repeat 3 --only scale-clients --clients 10,100,1000 "${builds[@]}" --out "$scale" \
+        --json docs/bench/builds/scale-clients.json --section "$PAGE#scale" \
+        && cp "$scale/latest.md" docs/bench/builds/scale-clients.md
+    rm -rf "$scale"
 else
     echo "bench/docs.sh: no compiled build at $COMPILED (see docs/performance.md):" \
          "its sections are left as they are" >&2
