@@ -32,7 +32,8 @@ if [ -x "$COMPILED" ]; then
     scale=$(mktemp -d)
     run --repeat 3 --only scale-clients --clients 10,100,1000 "${builds[@]}" --out "$scale" \
         --json docs/bench/builds/scale-clients.json --section "$PAGE#scale" \
-        && cp "$scale/latest.md" docs/bench/builds/scale-clients.md
+        && cp "$scale/latest.md" docs/bench/builds/scale-clients.md \
+        && cp "$scale"/*.png docs/bench/builds/
     rm -rf "$scale"
 else
     echo "bench/docs.sh: no compiled build at $COMPILED (see docs/performance.md):" \
