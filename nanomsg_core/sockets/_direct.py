@@ -81,6 +81,14 @@ class _Readable:
         return True
 
 
+def _unwatch(ep: Any, fd: int) -> None:
+    """Take *fd* out of *ep* (if it was closed already, epoll forgot it)."""
+    try:
+        ep.unregister(fd)
+    except (OSError, ValueError):
+        pass
+
+
 class DirectSet:
     """One socket's connections, for a thread blocked in ``recv`` to read itself."""
 
@@ -139,10 +147,7 @@ class DirectSet:
                     if not self._retry_at:
                         self._retry_at = _monotonic() + RETRY_AFTER
                     del members[fd]
-                    try:
-                        ep.unregister(fd)
-                    except (OSError, ValueError):
-                        pass
+                    _unwatch(ep, fd)
             if refused and not took:        # it sleeps on its lock: idleness returns them
                 readable.inside = False
                 readable.left_at = 0.0
@@ -161,10 +166,7 @@ class DirectSet:
         ep = self._ep
         old = self._waker
         if old is not None:
-            try:
-                ep.unregister(old.fd)
-            except (OSError, ValueError):
-                pass
+            _unwatch(ep, old.fd)
         ep.register(waker.fd, _EPOLLIN)
         self._waker = waker
 
@@ -180,10 +182,7 @@ class DirectSet:
         for fd, pipe in list(members.items()):
             if current.get(fd) is not pipe:
                 del members[fd]
-                try:
-                    ep.unregister(fd)
-                except (OSError, ValueError):   # closed already: epoll forgot it
-                    pass
+                _unwatch(ep, fd)
         for fd, pipe in current.items():
             if fd not in members:
                 try:
