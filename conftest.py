@@ -10,8 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import TRANSPORTS, WIRE_TRANSPORTS, Urls, urls_for
+from tests.support import TRANSPORTS, WIRE_TRANSPORTS, Urls, retry_wine_create_process, urls_for
 from tests.support import free_port as _free_port
+
+retry_wine_create_process()
 
 _names = itertools.count()
 

@@ -265,3 +265,7 @@ exit "$STATUS"
 #   Wine 8.0 does not implement: the process aborts.  _wmi.pyd is removed.
 # * pytest-timeout uses its thread method on win32: one hung test ends the
 #   whole pytest process (as on real Windows).
+# * CreateProcess now and then fails with ERROR_INTERNAL_ERROR (WinError 1359)
+#   on a loaded machine: a test's child process never starts.  Under Wine only,
+#   the root conftest.py retries that one error (tests/support.py,
+#   retry_wine_create_process); real Windows sees every failure.

@@ -130,6 +130,44 @@ def wine_version() -> "str | None":
 
 
 WINE = wine_version()
+
+#: ``ERROR_INTERNAL_ERROR``: what Wine 8.0's CreateProcess now and then returns
+#: when the machine is loaded (seen once in a CI run: a test's child process
+#: never started). Real Windows does not fail this way.
+WINE_CREATE_PROCESS_FLAKE = 1359
+
+
+def retrying_create_process(create: Callable[..., object], attempts: int = 5,
+                            pause: float = 0.1) -> Callable[..., object]:
+    """``create`` (``_winapi.CreateProcess``), retried while it fails with
+    ``ERROR_INTERNAL_ERROR``; any other error, and the last attempt's, are raised.
+    The handles ``subprocess`` passed stay open between attempts (it closes its
+    child's ends only after the call returns or raises)."""
+    def create_process(*args: object) -> object:
+        for attempt in range(attempts - 1):
+            try:
+                return create(*args)
+            except OSError as exc:
+                if getattr(exc, "winerror", None) != WINE_CREATE_PROCESS_FLAKE:
+                    raise
+                time.sleep(pause * (attempt + 1))
+        return create(*args)
+
+    create_process.retries_wine_flake = True  # type: ignore[attr-defined]
+    return create_process
+
+
+def retry_wine_create_process() -> None:
+    """Under Wine, retry a CreateProcess that fails with ``ERROR_INTERNAL_ERROR``.
+
+    The root ``conftest.py`` calls this once: it replaces ``_winapi.CreateProcess``
+    (the call ``subprocess.Popen`` makes) with :func:`retrying_create_process`.
+    Does nothing outside Wine, so real Windows shows every failure."""
+    if WINE is None:
+        return
+    import _winapi
+    if not getattr(_winapi.CreateProcess, "retries_wine_flake", False):
+        setattr(_winapi, "CreateProcess", retrying_create_process(_winapi.CreateProcess))
 LINUX_ONLY_ABSTRACT = pytest.mark.skipif(
     sys.platform != "linux", reason="abstract:// is the Linux abstract socket namespace")
 WINE_FIRST_PIPE_INSTANCE = pytest.mark.xfail(
