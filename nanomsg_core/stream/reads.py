@@ -27,6 +27,9 @@ States (:class:`Reads`):
 ``KEPT``       the direct reader returned and keeps the connection for its
                next ``recv``; the engine watches only for a hang-up and
                takes it back on one, or once it has been idle a while.
+``REREADING``  a direct reader reads a connection that was ``KEPT``: its
+               hang-up watch and its idle keeper entry stay in place, so
+               keeping it again costs nothing (a fired watch: ``DIRECT``).
 ``LEAVING``    closed while a direct reader reads: it closes the stream on
                its way out.
 ``CLOSING``    the connection is going away: nobody reads any more.
@@ -66,6 +69,8 @@ Actions (:class:`Act`) -- what the pipe does next:
 ``READ``          read it in this thread (the direct reader).
 ``REFUSE``        do not read it in this thread; the engine does.
 ``WATCH``         note the time, watch for a hang-up, tell the idle keeper.
+``RENEW``         note the time: the hang-up watch and the idle keeper's entry
+                  are still in place.
 ``FORGET``        leave the idle keeper.
 ``SWAP``          detach the pending receive, shrink the buffer, attach again.
 ``CLOSE_STREAM``  close the stream (the last one reading it does).
@@ -100,6 +105,7 @@ class Reads(enum.Enum):
     CHOKED = "choked"
     DIRECT = "direct"
     KEPT = "kept"
+    REREADING = "rereading"
     LEAVING = "leaving"
     CLOSING = "closing"
 
@@ -137,6 +143,7 @@ class Act(enum.Enum):
     READ = "read"
     REFUSE = "refuse"
     WATCH = "watch"
+    RENEW = "renew"
     FORGET = "forget"
     SWAP = "swap"
     CLOSE_STREAM = "close_stream"
@@ -160,14 +167,14 @@ _BY_EVENT: "dict[ReadEvent, dict[Reads, tuple[Reads, Act]]]" = {
               _S.PAUSING: (_S.HELD, _A.HOLD), _S.CLOSING: (_S.CLOSING, _A.NONE)},
     _E.FULL: {_S.ENGINE: (_S.PAUSING, _A.NONE), _S.RESUMED: (_S.ENGINE, _A.NONE),
               _S.CHOKED: (_S.PAUSED, _A.NONE), _S.REPLAYING: (_S.PAUSED, _A.NONE),
-              **_stay((_S.DIRECT, _S.KEPT, _S.LEAVING, _S.CLOSING), _A.NONE)},
+              **_stay((_S.DIRECT, _S.KEPT, _S.REREADING, _S.LEAVING, _S.CLOSING), _A.NONE)},
     _E.RESUME: {_S.ENGINE: (_S.RESUMED, _A.NONE), _S.PAUSING: (_S.ENGINE, _A.NONE),
                 **_stay((_S.HELD, _S.PAUSED, _S.REPLAYING, _S.CHOKED), _A.WAKE),
-                **_stay((_S.STARTING, _S.RESUMED, _S.DIRECT, _S.KEPT, _S.LEAVING, _S.CLOSING),
-                        _A.NONE)},
+                **_stay((_S.STARTING, _S.RESUMED, _S.DIRECT, _S.KEPT, _S.REREADING, _S.LEAVING,
+                         _S.CLOSING), _A.NONE)},
     _E.REPLAY: {_S.HELD: (_S.REPLAYING, _A.REPLAY), _S.PAUSED: (_S.REPLAYING, _A.REPLAY),
                 **_stay((_S.ENGINE, _S.RESUMED, _S.PAUSING, _S.CHOKED, _S.DIRECT, _S.KEPT,
-                         _S.LEAVING, _S.CLOSING), _A.NONE)},
+                         _S.REREADING, _S.LEAVING, _S.CLOSING), _A.NONE)},
     _E.REARM: {_S.REPLAYING: (_S.ENGINE, _A.ARM)},
     _E.CHOKE: {_S.ENGINE: (_S.CHOKED, _A.DELIVER), _S.RESUMED: (_S.CHOKED, _A.DELIVER),
                _S.PAUSING: (_S.HELD, _A.HOLD), _S.REPLAYING: (_S.CHOKED, _A.NONE),
@@ -175,22 +182,25 @@ _BY_EVENT: "dict[ReadEvent, dict[Reads, tuple[Reads, Act]]]" = {
     _E.DRAINED: {_S.CHOKED: (_S.ENGINE, _A.ARM),
                  **_stay(tuple(s for s in _ALL if s is not _S.CHOKED), _A.NONE)},
     _E.TAKE: {**_stay((_S.ENGINE, _S.RESUMED, _S.PAUSING), _A.DETACH_FIRST),
-              _S.PAUSED: (_S.DIRECT, _A.READ), _S.KEPT: (_S.DIRECT, _A.READ),
-              **_stay((_S.STARTING, _S.HELD, _S.REPLAYING, _S.CHOKED, _S.DIRECT, _S.LEAVING,
-                       _S.CLOSING), _A.REFUSE)},
+              _S.PAUSED: (_S.DIRECT, _A.READ), _S.KEPT: (_S.REREADING, _A.READ),
+              **_stay((_S.STARTING, _S.HELD, _S.REPLAYING, _S.CHOKED, _S.DIRECT, _S.REREADING,
+                       _S.LEAVING, _S.CLOSING), _A.REFUSE)},
     _E.TAKEN: {_S.ENGINE: (_S.DIRECT, _A.READ), _S.RESUMED: (_S.DIRECT, _A.READ),
                _S.PAUSING: (_S.DIRECT, _A.READ)},
-    _E.KEEP: {_S.DIRECT: (_S.KEPT, _A.WATCH), _S.LEAVING: (_S.CLOSING, _A.CLOSE_STREAM)},
-    _E.LOST: {_S.DIRECT: (_S.CLOSING, _A.NONE), _S.LEAVING: (_S.CLOSING, _A.CLOSE_STREAM)},
-    _E.IDLE: {_S.KEPT: (_S.KEPT, _A.DETACH_FIRST),
-              **_stay(tuple(s for s in _ALL if s is not _S.KEPT), _A.FORGET)},
-    _E.RECLAIM: {_S.KEPT: (_S.ENGINE, _A.ARM),
-                 **_stay(tuple(s for s in _ALL if s not in (_S.KEPT, _S.STARTING)), _A.NONE)},
+    _E.KEEP: {_S.DIRECT: (_S.KEPT, _A.WATCH), _S.REREADING: (_S.KEPT, _A.RENEW),
+              _S.LEAVING: (_S.CLOSING, _A.CLOSE_STREAM)},
+    _E.LOST: {_S.DIRECT: (_S.CLOSING, _A.NONE), _S.REREADING: (_S.CLOSING, _A.NONE),
+              _S.LEAVING: (_S.CLOSING, _A.CLOSE_STREAM)},
+    _E.IDLE: {_S.KEPT: (_S.KEPT, _A.DETACH_FIRST), _S.REREADING: (_S.REREADING, _A.NONE),
+              **_stay(tuple(s for s in _ALL if s not in (_S.KEPT, _S.REREADING)), _A.FORGET)},
+    _E.RECLAIM: {_S.KEPT: (_S.ENGINE, _A.ARM), _S.REREADING: (_S.DIRECT, _A.NONE),
+                 **_stay(tuple(s for s in _ALL if s not in (_S.KEPT, _S.REREADING, _S.STARTING)),
+                         _A.NONE)},
     _E.TRIM: {**_stay((_S.ENGINE, _S.RESUMED), _A.SWAP),
               **_stay(tuple(s for s in _ALL if s not in (_S.ENGINE, _S.RESUMED)), _A.NONE)},
-    _E.CLOSE: {_S.DIRECT: (_S.LEAVING, _A.NONE),
+    _E.CLOSE: {_S.DIRECT: (_S.LEAVING, _A.NONE), _S.REREADING: (_S.LEAVING, _A.NONE),
                **{s: (_S.CLOSING, _A.CLOSE_STREAM) for s in _ALL
-                  if s not in (_S.DIRECT, _S.LEAVING)}},
+                  if s not in (_S.DIRECT, _S.REREADING, _S.LEAVING)}},
 }
 
 TRANSITIONS: "dict[Reads, dict[ReadEvent, tuple[Reads, Act]]]" = {

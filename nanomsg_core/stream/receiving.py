@@ -56,7 +56,9 @@ _DO_CLOSE_STREAM = Act.CLOSE_STREAM
 _DO_DELIVER = Act.DELIVER
 _DO_DETACH_FIRST = Act.DETACH_FIRST
 _DO_HOLD = Act.HOLD
+_DO_NONE = Act.NONE
 _DO_READ = Act.READ
+_DO_RENEW = Act.RENEW
 _DO_REPLAY = Act.REPLAY
 _DO_SWAP = Act.SWAP
 _DO_WAKE = Act.WAKE
@@ -210,6 +212,8 @@ class StreamPipe(SendingPipe):
                 if not dpoller.detach_read(sock):
                     return              # its hang-up watch is firing: that reclaims
                 act = reads.go(_RECLAIM)
+            elif act is _DO_NONE:
+                return                  # a direct reader reads it now and keeps it again
             keeper.discard(self)        # under the lock: a KEEP now adds it again
         if act is _DO_ARM:
             self._arm()
@@ -281,10 +285,14 @@ class StreamPipe(SendingPipe):
         finally:
             # Keep the connection for the next recv, which most likely comes
             # soon: the engine watches only for a hang-up meanwhile, and takes
-            # it back at once on one, or after IDLE_RETURN (see .idle).
+            # it back at once on one, or after IDLE_RETURN (see .idle).  Kept
+            # already (RENEW): the watch and the keeper's entry are in place.
             with reads.lock:
                 act = reads.go(_LOST if failed or self._closed else _KEEP)
-                if act is _DO_WATCH:
+                if act is _DO_RENEW:
+                    reads.kept_since = _monotonic()
+                    reads.kept_by = waker
+                elif act is _DO_WATCH:
                     reads.kept_since = _monotonic()
                     reads.kept_by = waker
                     dpoller.watch_hangup(sock, self._on_hangup)

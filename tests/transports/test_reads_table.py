@@ -111,11 +111,22 @@ ALLOWED = [
     "KEPT RESUME -> KEPT NONE",
     "KEPT REPLAY -> KEPT NONE",
     "KEPT DRAINED -> KEPT NONE",
-    "KEPT TAKE -> DIRECT READ",
+    "KEPT TAKE -> REREADING READ",
     "KEPT IDLE -> KEPT DETACH_FIRST",
     "KEPT RECLAIM -> ENGINE ARM",
     "KEPT TRIM -> KEPT NONE",
     "KEPT CLOSE -> CLOSING CLOSE_STREAM",
+    "REREADING FULL -> REREADING NONE",
+    "REREADING RESUME -> REREADING NONE",
+    "REREADING REPLAY -> REREADING NONE",
+    "REREADING DRAINED -> REREADING NONE",
+    "REREADING TAKE -> REREADING REFUSE",
+    "REREADING KEEP -> KEPT RENEW",
+    "REREADING LOST -> CLOSING NONE",
+    "REREADING IDLE -> REREADING NONE",
+    "REREADING RECLAIM -> DIRECT NONE",
+    "REREADING TRIM -> REREADING NONE",
+    "REREADING CLOSE -> LEAVING NONE",
     "LEAVING FULL -> LEAVING NONE",
     "LEAVING RESUME -> LEAVING NONE",
     "LEAVING REPLAY -> LEAVING NONE",
@@ -246,9 +257,22 @@ def test_control_replies_choke_reading_until_drained() -> None:
 def test_a_direct_reader_takes_keeps_and_hands_back() -> None:
     rs = ReadState()
     _run(rs, (E.START, A.ARM), (E.TAKE, A.DETACH_FIRST), (E.TAKEN, A.READ), (E.TAKE, A.REFUSE),
-         (E.KEEP, A.WATCH), (E.TAKE, A.READ), (E.KEEP, A.WATCH), (E.IDLE, A.DETACH_FIRST),
+         (E.KEEP, A.WATCH), (E.TAKE, A.READ), (E.KEEP, A.RENEW), (E.IDLE, A.DETACH_FIRST),
          (E.RECLAIM, A.ARM), (E.IDLE, A.FORGET))
     assert rs.state is Reads.ENGINE
+
+
+def test_a_kept_connection_read_again_keeps_its_watch_unless_it_fired() -> None:
+    """Read again from KEPT, the watch and the idle keeper's entry stay
+    (RENEW); the keeper's tick meanwhile leaves it alone (NONE, not FORGET);
+    a watch that fired meanwhile is gone, so keeping it watches again."""
+    rs = ReadState()
+    _run(rs, (E.START, A.ARM), (E.TAKE, A.DETACH_FIRST), (E.TAKEN, A.READ), (E.KEEP, A.WATCH),
+         (E.TAKE, A.READ), (E.IDLE, A.NONE), (E.KEEP, A.RENEW),
+         (E.TAKE, A.READ), (E.RECLAIM, A.NONE), (E.KEEP, A.WATCH))
+    assert rs.state is Reads.KEPT
+    _run(rs, (E.TAKE, A.READ), (E.CLOSE, A.NONE), (E.KEEP, A.CLOSE_STREAM))
+    assert rs.state is Reads.CLOSING
 
 
 def test_closed_under_a_direct_reader_it_closes_the_stream_itself() -> None:

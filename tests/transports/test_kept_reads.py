@@ -1,0 +1,125 @@
+"""A connection that a blocked receiver reads itself stays with it between
+receives (``KEPT``); reading it again (``REREADING``) keeps its hang-up
+watch and idle keeper entry, so keeping it once more registers nothing
+(``RENEW``).  A peer that hangs up while the receiver waits on such a
+connection is still noticed, and the receiver goes on waiting."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterator
+
+import pytest
+
+import nanomsg_core as nn
+from nanomsg_core.sockets._waker import HAVE_DIRECT
+from tests.support import Urls, sock, wait_pipes, wait_until
+
+pytestmark = pytest.mark.skipif(not HAVE_DIRECT, reason="direct reads need eventfd (Linux)")
+
+ROUNDS = 200
+
+
+@pytest.fixture(params=["tcp", "ipc"])
+def urls(request: pytest.FixtureRequest) -> Iterator[Urls]:
+    u = Urls(request.param)
+    yield u
+    u.cleanup()
+
+
+class CountingPoller:
+    """Stands in for a connection's poller: forwards everything, counts
+    the hang-up watches asked for."""
+
+    def __init__(self, poller: Any) -> None:
+        self._poller = poller
+        self.watches = 0
+
+    def watch_hangup(self, *args: Any) -> None:
+        self.watches += 1
+        self._poller.watch_hangup(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._poller, name)
+
+
+def _stream_pipe(s: nn.Socket) -> Any:
+    (pipe,) = s.pipes
+    return pipe._tp                                 # type: ignore[attr-defined]
+
+
+def _count_watches(s: nn.Socket) -> CountingPoller:
+    tp = _stream_pipe(s)
+    counting = CountingPoller(tp._dpoller)
+    tp._dpoller = counting
+    return counting
+
+
+def _state(s: nn.Socket) -> str:
+    return str(_stream_pipe(s)._reads.state.name)
+
+
+@pytest.mark.timeout(120)
+def test_a_kept_connection_read_again_asks_for_no_new_hangup_watch(urls: Urls) -> None:
+    url = urls()
+    with sock(nn.PAIR, timeout=20000) as a, sock(nn.PAIR, timeout=20000) as b:
+        a.bind(url)
+        b.connect(url)
+        wait_pipes(a, 1)
+        wait_pipes(b, 1)
+
+        def echo() -> None:
+            for _ in range(ROUNDS + 1):
+                a.send(a.recv())
+        th = threading.Thread(target=echo, daemon=True)
+        th.start()
+        b.send(b"first")                    # both sides read directly, then keep
+        assert b.recv() == b"first"
+        counters = [_count_watches(a), _count_watches(b)]
+        for i in range(ROUNDS):
+            b.send(b"%d" % i)
+            assert b.recv() == b"%d" % i
+        th.join(20)
+        assert not th.is_alive()
+        assert _state(b) in ("KEPT", "REREADING"), "not read directly: the test proves nothing"
+        for counting in counters:
+            # one per receive before (2 * ROUNDS in all); now one only when the
+            # engine took the connection back between two receives (a stall)
+            assert counting.watches <= ROUNDS // 4, counting.watches
+
+
+@pytest.mark.timeout(120)
+def test_a_hangup_while_the_receiver_waits_on_a_kept_connection(urls: Urls) -> None:
+    url = urls()
+    with sock(nn.PULL, timeout=60000) as pull:
+        pull.bind(url)
+        got: list[bytes] = []
+        errors: list[BaseException] = []
+
+        def receive() -> None:
+            try:
+                while True:
+                    got.append(pull.recv())
+                    if got[-1] == b"after":
+                        return
+            except BaseException as e:      # reported by the main thread
+                errors.append(e)
+        th = threading.Thread(target=receive, daemon=True)
+        with sock(nn.PUSH) as push:
+            push.connect(url)
+            wait_pipes(pull, 1)
+            th.start()
+            for i in range(5):
+                push.send(b"%d" % i)
+            wait_until(lambda: len(got) == 5, 20, "the first messages")
+            wait_until(lambda: _state(pull) == "REREADING", 20,
+                       "the receiver waiting on its kept connection")
+        wait_until(lambda: not pull.pipes, 20, "the hang-up noticed")
+        assert th.is_alive() and not errors, errors
+        with sock(nn.PUSH) as push:
+            push.connect(url)
+            wait_pipes(pull, 1)
+            push.send(b"after")
+            th.join(20)
+        assert not th.is_alive() and not errors, errors
+        assert got == [b"0", b"1", b"2", b"3", b"4", b"after"]
