@@ -32,6 +32,7 @@ from typing import Optional
 
 from .._constants import MAXTTL
 from ..endpoints._message import Message
+from ..endpoints._pipe import Pipe
 from ..interfaces import ProtocolHost, ProtocolPipe
 from . import FairQueue, Send, _sender
 
@@ -172,6 +173,14 @@ class ReplyRouter:
         The message's ``body`` is the application payload and ``pipe`` the
         pipe it came in on.  Malformed and too-deep requests are dropped.
         """
+        got = self.recv_parts()
+        if got is None:
+            return None
+        body, backtrace, pipe = got
+        return Message(body, b"", pipe), backtrace
+
+    def recv_parts(self) -> Optional[tuple[bytes, bytes, Optional[Pipe]]]:
+        """:meth:`recv` without the :class:`Message`: ``(body, backtrace, pipe)``."""
         fq = self._fq
         while True:
             got = fq.recv_from()
@@ -179,10 +188,10 @@ class ReplyRouter:
                 return None
             payload, pipe = got
             if len(payload) >= 4 and payload[0] & 0x80:
-                return Message(payload[4:], b"", pipe), payload[:4]
+                return payload[4:], payload[:4], pipe
             parts = split(payload, self._host.get_socket_option(MAXTTL))
             if parts is not None:
-                return Message(parts[1], b"", pipe), parts[0]
+                return parts[1], parts[0], pipe
 
     def recv_raw(self) -> Optional[Message]:
         """The next request with ``header = pipe id word + backtrace``."""

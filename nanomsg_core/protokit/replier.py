@@ -186,8 +186,31 @@ class Replier(_ReplierBase):
         ctx.pipe = msg.pipe
         return msg
 
+    def recv_body(self) -> Optional[bytes]:
+        """:meth:`recv`'s payload alone (the socket then makes no :class:`Message`)."""
+        ctx = self._ctx
+        if self._held or ctx.bound is not None:
+            msg = self.ctx_recv(ctx)
+            return None if msg is None else msg.body
+        ctx.pipe = None              # a new recv abandons an unanswered message
+        got = self._router.recv_parts()
+        if got is None:
+            return None
+        body, ctx.backtrace, ctx.pipe = got
+        return body
+
     def send(self, msg: Message) -> bool:
         return self.ctx_send(self._ctx, msg)
+
+    def send_body(self, body: bytes) -> bool:
+        """:meth:`send` of a bare payload (the socket then makes no :class:`Message`)."""
+        ctx = self._ctx
+        pipe = ctx.pipe
+        if pipe is None:
+            raise NanomsgError(EFSM, "%s: nothing received to answer" % self.NAME)
+        ctx.pipe = None
+        self._router.reply(pipe, ctx.backtrace, body)
+        return True
 
     def ctx_send(self, ctx: ReplyContext, msg: Message) -> bool:
         pipe = ctx.pipe

@@ -174,12 +174,20 @@ class Req(_ReqPipes):
 
     # -- sending --
     def send(self, msg: Message) -> bool:
-        return self.ctx_send(self._ctx, msg)
+        return self.ctx_send_body(self._ctx, msg.body)
+
+    def send_body(self, body: bytes) -> bool:
+        """:meth:`send` of a bare payload (the socket then makes no :class:`Message`)."""
+        return self.ctx_send_body(self._ctx, body)
 
     def ctx_send(self, ctx: ReqContext, msg: Message) -> bool:
         """Start a new request on *ctx*, cancelling the one outstanding."""
+        return self.ctx_send_body(ctx, msg.body)
+
+    def ctx_send_body(self, ctx: ReqContext, body: bytes) -> bool:
+        """:meth:`ctx_send` of a bare payload."""
         ident = self._ids.next()     # an id spent on a blocked attempt is harmless
-        request = Message(msg.body, id_word(ident))
+        request = Message(body, id_word(ident))
         lb = self._lb
         pipe = lb.send(request)
         if pipe is None and len(lb):
@@ -219,6 +227,11 @@ class Req(_ReqPipes):
     def recv(self) -> Optional[Message]:
         return self.ctx_recv(self._ctx)
 
+    def recv_body(self) -> Optional[bytes]:
+        """:meth:`recv`'s payload alone (the socket then makes no :class:`Message`)."""
+        reply = self.ctx_recv(self._ctx)
+        return None if reply is None else reply.body
+
     def ctx_recv(self, ctx: ReqContext) -> Optional[Message]:
         state = ctx.state
         if state is IDLE:
@@ -237,14 +250,14 @@ class Req(_ReqPipes):
         (the caller's); drop the ones nobody awaits.  With no explicit
         context, stop as soon as *until* is ready (the hot path); else
         drain the pipes, so no other context's reply waits behind ours."""
-        fq = self._fq
+        recv_from = self._fq.recv_from      # the payload and its pipe: no Message per reply
         by_id = self._by_id
         drain = bool(self._others) or until is None
         while True:
-            msg = fq.recv()
-            if msg is None:
+            got = recv_from()
+            if got is None:
                 return
-            payload = msg.body
+            payload, pipe = got
             if len(payload) < 4 or not payload[0] & 0x80:
                 continue
             ctx = by_id.pop(_word(payload)[0], None)   # only outstanding ids are here
@@ -253,7 +266,7 @@ class Req(_ReqPipes):
             ctx.resend.clear()
             ctx.sent_to = None
             ctx.request = None
-            ctx.reply = Message(payload[4:], b"", msg.pipe)
+            ctx.reply = Message(payload[4:], b"", pipe)
             ctx.move("reply")
             if ctx is not until:
                 if ctx.waker is None:

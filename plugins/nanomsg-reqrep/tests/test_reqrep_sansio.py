@@ -347,6 +347,47 @@ def test_rep_fair_queues() -> None:
     assert sorted(got) == [b"a0", b"a1", b"b0", b"b1"] and got[0][:1] != got[1][:1]
 
 
+def test_bare_payloads_behave_as_messages() -> None:
+    """send_body/recv_body (what the socket calls when no hook wants a
+    Message): the same ids, backtraces, resends and EFSM as send/recv."""
+    req, host, rep, ln = req_rep(resend_ivl=100)
+    with pytest.raises(NanomsgError) as ei:
+        req.recv_body()
+    assert ei.value.errno == EFSM
+    with pytest.raises(NanomsgError) as ei:
+        rep.send_body(b"x")
+    assert ei.value.errno == EFSM
+    assert req.send_body(b"ping")
+    (wire,) = ln.a_pipe.sent()
+    assert wire[4:] == b"ping" and wire[0] & 0x80
+    assert req.recv_body() is None                  # outstanding: would block
+    host.advance(100)                               # resent as it was
+    ln.pump()
+    assert rep.recv_body() == b"ping" and rep.can_send()
+    assert rep.send_body(b"pong")
+    (answer,) = ln.b_pipe.sent()
+    assert answer == wire[:4] + b"pong"
+    with pytest.raises(NanomsgError):
+        rep.send_body(b"again")                     # one reply per request
+    ln.a_pipe.inject(answer)
+    assert req.recv_body() == b"pong"
+    with pytest.raises(NanomsgError) as ei:
+        req.recv_body()
+    assert ei.value.errno == EFSM
+
+
+def test_rep_bare_payloads_keep_multi_hop_backtraces() -> None:
+    rep = Rep(ManualHost(maxttl=3))
+    p = MemoryPipe()
+    rep.add_pipe(p)
+    three = push(11, push(22, id_word(5)))
+    p.inject(push(33, three) + b"too deep")
+    p.inject(three + b"ok")
+    assert rep.recv_body() == b"ok"
+    rep.send_body(b"back")
+    assert p.sent() == [three + b"back"]
+
+
 # -- raw -----------------------------------------------------------------------
 
 def test_factories_pick_raw_or_cooked() -> None:
