@@ -43,6 +43,7 @@ __all__ = [
     "EndpointContext",
     "Listener",
     "PeerCertificate", "PeerCredentials",
+    "PendingProbe",
     "PipeEvents",
     "Poller",
     "ProtocolContext",
@@ -568,6 +569,24 @@ class DirectReads(Protocol):
         """Any thread: fill the read slot with a watch that calls ``done()`` on
         the engine thread when the peer hangs up or the connection fails
         (data arriving does not fire it)."""
+
+
+@runtime_checkable
+class PendingProbe(Protocol):
+    """Optional poller capability: say, from any thread, whether I/O is
+    ready for the engine's next wait.
+
+    A thread that receives message after message without blocking keeps the
+    GIL, so the engine thread may wait up to a switch interval (5 ms) to
+    handle ready connections.  Such a thread lets the engine run now and
+    then (``time.sleep(0)``, which on a busy machine also gives up the CPU).
+    With this capability it does so only when the engine has something
+    ready; a poller without it is assumed always to have (it yields as
+    before)."""
+
+    def has_pending(self) -> bool:
+        """Any thread, cheap (one non-blocking syscall at most): ``True`` if
+        the next wait would return at once; ``True`` when unknown."""
 
 
 # --------------------------------------------------------------------------

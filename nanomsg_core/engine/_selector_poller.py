@@ -83,6 +83,13 @@ class _EpollBackend:
     def apply(self, fd: int, old: int, new: int) -> None:
         _apply(self._ep, fd, old, new, self._flags[new & ~_READ if new & _HUP else new])
 
+    def has_pending(self) -> bool:
+        """Whether the epoll set has ready events (its fd polls readable)."""
+        try:
+            return bool(select.select([self._ep], [], [], 0)[0])
+        except (OSError, ValueError):   # closed
+            return True
+
     def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
         out = []
         rin, rout = self._in, self._out
@@ -115,6 +122,9 @@ class _SelectorsBackend:
     def apply(self, fd: int, old: int, new: int) -> None:
         _apply(self._sel, fd, old, new, new)
 
+    def has_pending(self) -> bool:
+        return True                     # unknown: the caller yields as it would anyway
+
     def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
         return [(key.fd, ev) for key, ev in self._sel.select(timeout)]
 
@@ -140,6 +150,11 @@ class SelectorPoller:
         self._handles: dict[int, _Handle] = {}
         self._dirty: set[_Handle] = set()
         self._lock = threading.Lock()
+
+    def has_pending(self) -> bool:
+        """Any thread (:class:`~nanomsg_core.interfaces.PendingProbe`): a wake-up
+        posted, a change to apply, or a ready event waits for :meth:`wait`."""
+        return self._woken or bool(self._dirty) or self._be.has_pending()
 
     def wakeup(self) -> None:
         if not self._woken:

@@ -34,6 +34,7 @@ from typing import Any, Callable, Optional, Protocol, TypeVar, Union
 
 from .. import _constants as C
 from ._core import SocketCore, dead_error, terminated, timed_out, unpark
+from ..engine._runtime import get_engine
 from ..registry._hooks import HOOKS
 from ..endpoints._message import Message
 from ._waker import HAVE_DIRECT, thread_waker
@@ -331,7 +332,10 @@ class Door:
         at a time, starving every other connection; so every
         :data:`YIELD_EVERY` receives that did not block, on a socket with
         several connections, let the engine run (at most every
-        :data:`YIELD_INTERVAL`)."""
+        :data:`YIELD_INTERVAL`) if it has I/O ready
+        (:class:`~nanomsg_core.interfaces.PendingProbe`): ``sleep(0)`` gives
+        up the CPU too, which costs a busy machine dearly when the engine
+        has nothing to do (a REP whose thread reads its connections itself)."""
         self._streak += 1
         if self._streak >= YIELD_EVERY:     # recv counts up to here inline
             self._streak = 0
@@ -339,7 +343,9 @@ class Door:
                 now = _monotonic()
                 if now - self._yielded >= YIELD_INTERVAL:
                     self._yielded = now
-                    _sleep(0)
+                    probe = getattr(get_engine().poller, "has_pending", None)
+                    if probe is None or probe():
+                        _sleep(0)
 
     # ------------------------------------------------------------------
     # blocking a thread
