@@ -109,10 +109,17 @@ def test_a_hangup_while_the_receiver_waits_on_a_kept_connection(urls: Urls) -> N
             push.connect(url)
             wait_pipes(pull, 1)
             th.start()
-            for i in range(5):
-                push.send(b"%d" % i)
-            wait_until(lambda: len(got) == 5, 20, "the first messages")
-            wait_until(lambda: _state(pull) == "REREADING", 20,
+
+            def waiting_on_a_kept_connection() -> bool:
+                state = _state(pull)
+                if state == "REREADING":
+                    return True
+                if state == "DIRECT":       # waits on a connection it took from the
+                    n = len(got)            # engine: one message read makes it kept
+                    push.send(b"%d" % n)
+                    wait_until(lambda: len(got) > n, 20, "a message")
+                return False
+            wait_until(waiting_on_a_kept_connection, 30,
                        "the receiver waiting on its kept connection")
         wait_until(lambda: not pull.pipes, 20, "the hang-up noticed")
         assert th.is_alive() and not errors, errors
@@ -122,4 +129,5 @@ def test_a_hangup_while_the_receiver_waits_on_a_kept_connection(urls: Urls) -> N
             push.send(b"after")
             th.join(20)
         assert not th.is_alive() and not errors, errors
-        assert got == [b"0", b"1", b"2", b"3", b"4", b"after"]
+        assert got == [b"%d" % i for i in range(len(got) - 1)] + [b"after"]
+        assert len(got) >= 2
