@@ -168,6 +168,8 @@ def retry_wine_create_process() -> None:
     import _winapi
     if not getattr(_winapi.CreateProcess, "retries_wine_flake", False):
         setattr(_winapi, "CreateProcess", retrying_create_process(_winapi.CreateProcess))
+
+
 LINUX_ONLY_ABSTRACT = pytest.mark.skipif(
     sys.platform != "linux", reason="abstract:// is the Linux abstract socket namespace")
 WINE_FIRST_PIPE_INSTANCE = pytest.mark.xfail(

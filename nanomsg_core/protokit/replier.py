@@ -204,20 +204,18 @@ class Replier(_ReplierBase):
 
     def send_body(self, body: bytes) -> bool:
         """:meth:`send` of a bare payload (the socket then makes no :class:`Message`)."""
-        ctx = self._ctx
+        return self.ctx_send_body(self._ctx, body)
+
+    def ctx_send(self, ctx: ReplyContext, msg: Message) -> bool:
+        return self.ctx_send_body(ctx, msg.body)
+
+    def ctx_send_body(self, ctx: ReplyContext, body: bytes) -> bool:
+        """Answer what *ctx* received with *body*: ``EFSM`` if nothing is pending."""
         pipe = ctx.pipe
         if pipe is None:
             raise NanomsgError(EFSM, "%s: nothing received to answer" % self.NAME)
         ctx.pipe = None
         self._router.reply(pipe, ctx.backtrace, body)
-        return True
-
-    def ctx_send(self, ctx: ReplyContext, msg: Message) -> bool:
-        pipe = ctx.pipe
-        if pipe is None:
-            raise NanomsgError(EFSM, "%s: nothing received to answer" % self.NAME)
-        ctx.pipe = None
-        self._router.reply(pipe, ctx.backtrace, msg.body)
         return True
 
     def can_send(self) -> bool:

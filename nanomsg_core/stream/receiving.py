@@ -289,16 +289,14 @@ class StreamPipe(SendingPipe):
             # already (RENEW): the watch and the keeper's entry are in place.
             with reads.lock:
                 act = reads.go(_LOST if failed or self._closed else _KEEP)
-                if act is _DO_RENEW:
+                if act is _DO_RENEW or act is _DO_WATCH:
                     reads.kept_since = _monotonic()
                     reads.kept_by = waker
-                elif act is _DO_WATCH:
-                    reads.kept_since = _monotonic()
-                    reads.kept_by = waker
-                    dpoller.watch_hangup(sock, self._on_hangup)
-                    kept = self._kept
-                    assert kept is not None         # set with _dpoller
-                    kept.add(self)
+                    if act is _DO_WATCH:
+                        dpoller.watch_hangup(sock, self._on_hangup)
+                        kept = self._kept
+                        assert kept is not None     # set with _dpoller
+                        kept.add(self)
             if act is _DO_CLOSE_STREAM:
                 self._stream.close()       # the engine's teardown left the close to us
         return True
