@@ -11,10 +11,13 @@ import os
 import select
 import sys
 import threading
+import time
 from typing import Any, Optional
 from ..compiled import mypyc_attr
 
 __all__ = ["HAVE_DIRECT", "Waker", "thread_waker"]
+
+_monotonic = time.monotonic
 
 
 @mypyc_attr(native_class=False)
@@ -25,8 +28,8 @@ class Waker:
     One per thread (kept in a thread-local, its fd closed with the thread).
     """
 
-    __slots__ = ("lock", "fd", "polling", "called", "signalled", "_poll", "_polled_fd",
-                 "__weakref__")
+    __slots__ = ("lock", "fd", "polling", "called", "signalled", "waited_at", "_poll",
+                 "_polled_fd", "__weakref__")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -35,6 +38,7 @@ class Waker:
         self.fd = -1
         self._poll: Any = None          # a select.poll of our fd and the connection's
         self._polled_fd = -1
+        self.waited_at = 0.0            # when this thread last began to wait on a connection
         if sys.platform == "linux":
             self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
 
@@ -55,6 +59,7 @@ class Waker:
         """:class:`~nanomsg_core.interfaces.DirectWaker`: wait for *fd* or a wake-up."""
         if sys.platform == "win32":
             return False
+        self.waited_at = _monotonic()
         poll = self._poll               # kept per thread: the fd rarely changes
         if poll is None:
             poll = self._poll = select.poll()

@@ -42,14 +42,14 @@ from .inet import (KEEPALIVE, BindTarget, InetDialer, InetListener, address_lite
                    apply_keepalive, bind_target, connect_host, format_url, ipv4only, malformed,
                    parse_port, sockaddr, split_host_port, valid_hostname)
 from .listener import LISTEN_BACKLOG, StreamListener
-from .pipe import IDLE_RETURN, RECV_BUFFER, StreamPipe
+from .pipe import BUSY_HOLD, IDLE_RETURN, RECV_BUFFER, StreamPipe
 from .reads import ReadEvent, Reads, ReadState, ReadStateError
 from .streams import ByteStream, CancelRead, ReadCancelled, RecvCanceller, SocketStream
 from .tls import TlsStream, tls_error
 
 __all__ = [
     "KEEPALIVE", "BindTarget", "ByteStream", "CancelRead", "DialDone", "DialTarget", "HANDSHAKE_TIMEOUT", "Handshake",
-    "IDLE_RETURN", "InetDialer", "InetListener", "LISTEN_BACKLOG", "RECV_BUFFER",
+    "BUSY_HOLD", "IDLE_RETURN", "InetDialer", "InetListener", "LISTEN_BACKLOG", "RECV_BUFFER",
     "ReadCancelled", "ReadEvent", "ReadState", "ReadStateError", "Reads", "RecvCanceller",
     "Resolved", "Shake",
     "SocketStream", "StreamDialer", "StreamEndpoint", "StreamListener", "StreamPipe",

@@ -6,7 +6,9 @@ Two timers per engine, each ticking only while it has a connection:
   :data:`IDLE_RETURN` seconds each is told to go back to the engine if it
   has been idle that long (the read table decides, see
   :mod:`nanomsg_core.stream.reads`), so data for a socket nobody receives
-  from is still read (and ``RCVBUF`` applied) within a few milliseconds.
+  from is still read (and ``RCVBUF`` applied) within a few milliseconds;
+  within :data:`BUSY_HOLD` if the thread that kept it is busy reading
+  other connections.
 * :class:`Trimmer` -- connections whose receive buffer grew.  Once one has
   not read for :data:`TRIM_AFTER` its buffer drops back to the decoder's
   minimum.
@@ -29,12 +31,18 @@ if TYPE_CHECKING:
     from .pipebase import PipeBase
     from .receiving import StreamPipe
 
-__all__ = ["IDLE_RETURN", "TRIM_AFTER", "IdleKept", "Trimmer", "forget", "idle_kept", "trimmer"]
+__all__ = ["BUSY_HOLD", "IDLE_RETURN", "TRIM_AFTER", "IdleKept", "Trimmer", "forget", "idle_kept", "trimmer"]
 
 _monotonic = time.monotonic
 
 IDLE_RETURN = 0.005
 """Seconds a direct reader may keep its connection idle before the engine reads it again."""
+BUSY_HOLD = 0.05
+"""Seconds a kept connection stays kept, however idle, while the thread that
+kept it goes on reading other connections (it waited on one less than
+:data:`IDLE_RETURN` ago, or waits now): a thread that serves many sockets in
+turn comes back to each, and a read by the engine meanwhile would cost a
+hand-off and a detach.  Past this the engine reads it again all the same."""
 TRIM_AFTER = 1.0
 """Seconds without a read after which a connection's grown receive buffer
 drops back to a few KiB (checked by a per-engine timer while any grew)."""

@@ -38,9 +38,9 @@ calls ``on_closed`` once; ``close`` (any thread) calls nothing back.
 from __future__ import annotations
 
 from .codec import CodecPipe
-from .idle import IDLE_RETURN, TRIM_AFTER  # noqa: F401  (TRIM_AFTER: as before the split)
+from .idle import BUSY_HOLD, IDLE_RETURN, TRIM_AFTER  # noqa: F401  (TRIM_AFTER: as before the split)
 from .pipebase import RECV_BUFFER
 from .receiving import StreamPipe
 from .sending import BATCH_WINDOW  # noqa: F401  (as before the split)
 
-__all__ = ["IDLE_RETURN", "RECV_BUFFER", "CodecPipe", "StreamPipe"]
+__all__ = ["BUSY_HOLD", "IDLE_RETURN", "RECV_BUFFER", "CodecPipe", "StreamPipe"]

@@ -26,7 +26,7 @@ from typing import Optional
 
 from ..interfaces import DirectWaker, PipeEvents
 from ..wire import WireError
-from .idle import IDLE_RETURN, trimmer
+from .idle import BUSY_HOLD, IDLE_RETURN, trimmer
 from .reads import Act, ReadEvent
 from .pipebase import deliver_all
 from .sending import SendingPipe, _monotonic
@@ -190,7 +190,8 @@ class StreamPipe(SendingPipe):
 
     def _return_if_idle(self) -> None:
         """Engine thread, the idle keeper's tick: read a kept connection again
-        once it has been idle for :data:`IDLE_RETURN`."""
+        once it has been idle for :data:`IDLE_RETURN` (:data:`BUSY_HOLD` while
+        the thread that kept it reads other connections)."""
         keeper = self._kept
         assert keeper is not None
         if self._closed:
@@ -198,12 +199,18 @@ class StreamPipe(SendingPipe):
             return
         reads = self._reads
         now = _monotonic()
-        if now - reads.kept_since < IDLE_RETURN:
+        idle = now - reads.kept_since
+        if idle < IDLE_RETURN:
             return
         holder = reads.kept_by
-        if holder is not None and getattr(holder, "holding", False):
-            reads.kept_since = now      # its reader waits on it now: it is read as data comes
-            return
+        if holder is not None:
+            if getattr(holder, "holding", False):
+                reads.kept_since = now  # its reader waits on it now: it is read as data comes
+                return
+            waited = getattr(holder, "waited_at", None)
+            if (waited is not None and idle < BUSY_HOLD
+                    and (holder.polling or now - waited < IDLE_RETURN)):
+                return                  # its thread reads other connections: it comes back
         dpoller, sock = self._dpoller, self._sock
         assert dpoller is not None and sock is not None
         with reads.lock:

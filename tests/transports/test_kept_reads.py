@@ -131,3 +131,114 @@ def test_a_hangup_while_the_receiver_waits_on_a_kept_connection(urls: Urls) -> N
         assert not th.is_alive() and not errors, errors
         assert got == [b"%d" % i for i in range(len(got) - 1)] + [b"after"]
         assert len(got) >= 2
+
+
+class _KeptPair:
+    """A receiving PAIR, its sending peer, and the receiving pipe's state."""
+
+    def __init__(self, url: str) -> None:
+        self.rx = sock(nn.PAIR, timeout=60000)
+        self.tx = sock(nn.PAIR, timeout=60000)
+        self.rx.bind(url)
+        self.tx.connect(url)
+        wait_pipes(self.rx, 1)
+        wait_pipes(self.tx, 1)
+
+    def state(self) -> str:
+        return _state(self.rx)
+
+    def close(self) -> None:
+        self.tx.close()
+        self.rx.close()
+
+
+def _count_keeper_visits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from nanomsg_core.stream import receiving
+    visits: list[int] = []
+    original = receiving.StreamPipe._return_if_idle
+
+    def counted(self: Any) -> None:
+        visits.append(1)
+        original(self)
+    monkeypatch.setattr(receiving.StreamPipe, "_return_if_idle", counted)
+    return visits
+
+
+def _received(s: nn.Socket) -> bytes | None:
+    try:
+        return s.recv(nn.DONTWAIT)
+    except nn.NanomsgError:
+        return None
+
+
+@pytest.mark.timeout(120)
+def test_a_thread_busy_on_another_socket_keeps_its_connection_up_to_busy_hold(
+        urls: Urls, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread that kept one connection and now waits on another socket's
+    stays its reader past IDLE_RETURN (it serves its sockets in turn), and
+    only for BUSY_HOLD: then the engine reads it again, and a message sent
+    meanwhile is received without that thread."""
+    from nanomsg_core.stream import receiving
+    monkeypatch.setattr(receiving, "BUSY_HOLD", 3600.0)
+    visits = _count_keeper_visits(monkeypatch)
+    first, second = _KeptPair(urls()), _KeptPair(urls())
+    try:
+        got: list[bytes] = []
+
+        def serve_in_turn() -> None:
+            got.append(first.rx.recv())      # reads its connection, then keeps it
+            got.append(second.rx.recv())     # ...while it waits here
+        th = threading.Thread(target=serve_in_turn, daemon=True)
+        th.start()
+        wait_until(lambda: first.state() == "DIRECT", 20, "the thread reading its first socket")
+        first.tx.send(b"one")
+        wait_until(lambda: got == [b"one"] and first.state() == "KEPT", 20, "the first kept")
+        wait_until(lambda: second.state() == "DIRECT", 20, "the thread waiting on the second")
+        seen = len(visits)
+        wait_until(lambda: len(visits) >= seen + 6, 20, "the idle keeper's visits")
+        assert first.state() == "KEPT", "returned while its thread was busy elsewhere"
+
+        first.tx.send(b"two")                # not read: nobody reads the first socket now
+        monkeypatch.setattr(receiving, "BUSY_HOLD", 0.2)
+        wait_until(lambda: first.state() == "ENGINE", 20, "the engine to take it back")
+        arrived: list[bytes] = []
+        wait_until(lambda: arrived.append(_received(first.rx) or b"") or arrived[-1] == b"two",
+                   20, "the message the engine read")
+        second.tx.send(b"three")
+        th.join(20)
+        assert got == [b"one", b"three"]
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.timeout(120)
+def test_a_thread_that_stopped_reading_gives_its_connection_back_after_idle_return(
+        urls: Urls, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread that kept a connection and then waits on no connection at
+    all (here: an event) is not busy: the engine takes the connection back
+    after IDLE_RETURN, however long BUSY_HOLD is."""
+    from nanomsg_core.stream import receiving
+    monkeypatch.setattr(receiving, "BUSY_HOLD", 3600.0)
+    pair = _KeptPair(urls())
+    try:
+        got: list[bytes] = []
+        done = threading.Event()
+
+        def read_once_then_wait_elsewhere() -> None:
+            got.append(pair.rx.recv())
+            done.wait(60)
+        th = threading.Thread(target=read_once_then_wait_elsewhere, daemon=True)
+        th.start()
+        wait_until(lambda: pair.state() == "DIRECT", 20, "the thread reading")
+        pair.tx.send(b"one")
+        wait_until(lambda: got == [b"one"], 20, "the first message")
+        wait_until(lambda: pair.state() == "ENGINE", 20, "the engine to take it back")
+        pair.tx.send(b"two")
+        arrived: list[bytes] = []
+        wait_until(lambda: arrived.append(_received(pair.rx) or b"") or arrived[-1] == b"two",
+                   20, "the message the engine read")
+        done.set()
+        th.join(20)
+    finally:
+        pair.close()
