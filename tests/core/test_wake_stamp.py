@@ -85,6 +85,8 @@ def test_a_close_in_the_window_fails_the_receiver_at_once(
         assert isinstance(err, nn.NanomsgError), err
 
 
+@pytest.mark.skipif(nn.COMPILED, reason="counts calls by patching Req.ctx_recv: compiled "
+                    "code calls it natively, past the patch (the same source runs pure)")
 @pytest.mark.timeout(60)
 def test_a_blocking_receive_tries_the_protocol_once_before_and_once_after(
         monkeypatch: pytest.MonkeyPatch) -> None:
