@@ -62,9 +62,13 @@ class SendingPipe(PipeBase):
         size = len(body) + len(header)
         now = _monotonic()
         last, self._last_send = self._last_send, now
-        if size <= _SMALL and now - last < BATCH_WINDOW:
-            return self._send_queued(msg, True)     # a stream of sends: batch them
-        return self._write_now((self._prefix(size), header, body))
+        if size <= _SMALL:
+            if now - last < BATCH_WINDOW:
+                return self._send_queued(msg, True)     # a stream of sends: batch them
+            prefix = self._ptab[size]                   # a reply with its backtrace
+        else:
+            prefix = self._prefix(size)
+        return self._write_now((prefix, header, body), len(prefix) + size)
 
     def send_body(self, payload: bytes) -> bool:
         """:meth:`send` of a whole SP payload, no :class:`Message` (what
@@ -75,13 +79,15 @@ class SendingPipe(PipeBase):
             if self._queued or self._closed:
                 return self._send_queued(Message(payload), False)
             self._last_send = _monotonic()
-            return self._write_now((self._prefix(size), payload))
+            prefix = self._prefix(size)
+            return self._write_now((prefix, payload), len(prefix) + size)
         if not self._queued and not self._closed:
             now = _monotonic()
             last = self._last_send
             self._last_send = now
             if now - last >= BATCH_WINDOW:      # after a pause: write it at once
-                return self._write_now((self._ptab[size], payload))
+                prefix = self._ptab[size]
+                return self._write_now((prefix, payload), len(prefix) + size)
         lock = self._lock       # a stream of sends: append it to the batch
         lock.acquire()          # (cheaper than a with block on the hot path)
         try:
@@ -103,17 +109,14 @@ class SendingPipe(PipeBase):
         finally:
             lock.release()
 
-    def _write_now(self, bufs: tuple[Buffer, ...]) -> bool:
-        """Nothing queued: write the frame *bufs* from this thread, queueing
-        what the stream does not take."""
+    def _write_now(self, bufs: tuple[Buffer, ...], total: int) -> bool:
+        """Nothing queued: write the frame *bufs* (*total* bytes) from this
+        thread, queueing what the stream does not take."""
         try:
             sent = self._stream.try_write(bufs)
         except OSError as e:
             self._reactor.call_soon_threadsafe(self._fail, e)
             return True
-        total = 0
-        for b in bufs:
-            total += len(b)
         if sent < total:
             with self._lock:
                 self._queue_rest(bufs, sent)
