@@ -39,14 +39,9 @@ if TYPE_CHECKING:
     from ..sockets._core import SocketCore as _SocketCore
     from ._endpoint import Endpoint
 
-__all__ = ["Pipe", "next_wake"]
+__all__ = ["Pipe"]
 
 _ids = itertools.count(1)
-
-next_wake: Callable[[], int] = itertools.count(1).__next__
-"""A fresh stamp for a socket's ``woken`` (:class:`~nanomsg_core.sockets._core.SocketCore`):
-atomic (one C call), never the same twice.  Here, below the sockets, as
-deliveries stamp it too."""
 
 
 def _refuse(msg: Message) -> bool:
@@ -222,7 +217,6 @@ class Pipe:
                 self.listed = True
                 ready.append(self)
         core = self._core
-        core.woken = next_wake()        # after the change, before the pop (see SocketCore.woken)
         waiters = core.rwaiters
         if waiters:
             try:

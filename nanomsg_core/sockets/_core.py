@@ -43,7 +43,7 @@ from .. import _constants as C
 from ..engine._engine import Timer
 from ..registry._hooks import HOOKS
 from ..registry._options import SOCKET_DEFAULTS
-from ..endpoints._pipe import Pipe, next_wake
+from ..endpoints._pipe import Pipe
 from ._poll import ReadyFd
 from ..engine._runtime import get_engine
 from ..errors import NanomsgError
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from ..registry._registry import ProtocolInfo
     from ._socket import Socket
 
-__all__ = ["SocketCore", "dead_error", "next_wake", "terminate", "timed_out", "unpark", "wake_all",
+__all__ = ["SocketCore", "dead_error", "terminate", "timed_out", "unpark", "wake_all",
            "wake_one"]
 
 _log = logging.getLogger("nanomsg_core.socket")
@@ -140,8 +140,7 @@ class SocketCore:
     """One socket's shared state and engine-facing side (see the module docstring)."""
 
     __slots__ = ("socket", "lock", "dead", "proto", "host", "pipes", "pipes_version", "opts",
-                 "fds", "rwaiters", "swaiters", "woken", "_stats", "_notify", "_direct",
-                 "__weakref__")
+                 "fds", "rwaiters", "swaiters", "_stats", "_notify", "_direct", "__weakref__")
 
     def __init__(self, sock: "Socket", lock: "threading.Lock", info: "ProtocolInfo",
                  raw: bool, options: dict[tuple[int, int], Any]) -> None:
@@ -158,11 +157,6 @@ class SocketCore:
         self.fds: Optional[tuple[ReadyFd, ReadyFd]] = None
         self.rwaiters: deque[Waiter] = deque()
         self.swaiters: deque[Waiter] = deque()
-        self.woken = 0
-        """Stamped (:func:`next_wake`) by every wake-up of :attr:`rwaiters`,
-        after the change it reports and before it pops a waiter: a receiver
-        that read it before a failed attempt and finds it unchanged once
-        parked knows a second attempt would fail too."""
         self._stats: dict[int, int] = {}
         self._notify: dict[int, PipeCallback] = {}
         self.host = _Host(self, raw)
@@ -179,7 +173,6 @@ class SocketCore:
             raise dead_error()
 
     def wake_everyone(self) -> None:
-        self.woken = next_wake()
         wake_all(self.rwaiters)
         wake_all(self.swaiters)
 
@@ -325,7 +318,6 @@ class SocketCore:
             self.pipe_event(pipe, C.PIPE_EV_ADD_POST)
         wake_all(self.swaiters)
         if pipe.can_recv():
-            self.woken = next_wake()
             wake_all(self.rwaiters)
         return pipe
 
@@ -362,7 +354,6 @@ class SocketCore:
         if self._notify or HOOKS.pipe_event is not None:
             self.pipe_event(pipe, C.PIPE_EV_REM_POST)
         wake_all(self.swaiters)
-        self.woken = next_wake()
         wake_all(self.rwaiters)
 
     def close_pipe_soon(self, pipe: Pipe) -> None:
@@ -392,7 +383,6 @@ class SocketCore:
     # -- wake-ups --
     def wake_recv(self) -> None:
         """A message arrived: wake one blocked receiver, if any (the hot path)."""
-        self.woken = next_wake()
         w = self.rwaiters
         if w:
             try:
@@ -505,7 +495,6 @@ class _Host:
     def wake_recv(self) -> None:
         core = self._core()
         if core is not None:                # protocols call this under the lock
-            core.woken = next_wake()
             wake_all(core.rwaiters)
             if core.fds is not None:
                 core.refresh_fds_locked()

@@ -258,7 +258,6 @@ class Door:
         # a protocol that hands over bare payloads makes no Message, unless a hook wants it
         bodies = self._bodies and HOOKS.message_received is None
         msg: Optional[Message] = None
-        seen = core.woken           # before the attempt (see _block)
         lock = self._lock           # _try_recv, inline: the hot path
         lock.acquire()
         try:
@@ -277,7 +276,7 @@ class Door:
         finally:
             lock.release()
         if body is None:
-            msg = self._wait_recv(flags, seen)
+            msg = self._wait_recv(flags)
             body = msg.body
         else:
             streak = self._streak + 1
@@ -300,10 +299,9 @@ class Door:
 
     def recv_msg(self, flags: int = 0) -> Message:
         """Receive a :class:`Message` with ``header`` and ``pipe``."""
-        seen = self._core.woken
         msg = self._try_recv()
         if msg is None:
-            msg = self._wait_recv(flags, seen)
+            msg = self._wait_recv(flags)
         else:
             self._yield_sometimes()
         return self._after_recv(msg)
@@ -320,10 +318,10 @@ class Door:
             hook(socket=self._core.socket, message=msg)
         return msg
 
-    def _wait_recv(self, flags: int, seen: Optional[int] = None) -> Message:
+    def _wait_recv(self, flags: int) -> Message:
         try:
             return self._block(self._rwaiters, self._try_recv, self._ARMS_RECV,
-                               self._rcvtimeo, flags, "recv", seen)
+                               self._rcvtimeo, flags, "recv")
         except BaseException as e:
             self._abandon(e)
             raise
@@ -353,7 +351,7 @@ class Door:
     # blocking a thread
     # ------------------------------------------------------------------
     def _block(self, waiters: "deque[Waiter]", attempt: Callable[[A], Optional[T]], arg: A,
-               timeout_ms: int, flags: int, what: str, seen: Optional[int] = None) -> T:
+               timeout_ms: int, flags: int, what: str) -> T:
         """Retry ``attempt(arg)`` until it gives a result, parked between tries.
 
         The thread's waker sits in *waiters* like any other waiter.  A
@@ -361,35 +359,25 @@ class Door:
         stream connection reads that connection itself while it waits (a
         wake-up then writes the waker's fd); otherwise, or when a direct
         read is refused, it sleeps on the waker's lock.
-
-        *seen*: the socket's :attr:`~SocketCore.woken` read before the
-        caller's own failed attempt.  Parked, the receiver tries again only
-        if it changed since: every wake-up stamps it after its change and
-        before it pops a waiter, so one that came before the waiter was
-        parked changed it, and one that comes after finds the waiter.
         """
         if flags & C.DONTWAIT:
             raise NanomsgError(errno.EAGAIN, "%s would block (DONTWAIT)" % what)
         deadline = None if timeout_ms < 0 else _monotonic() + timeout_ms / 1000.0
         core = self._core
         direct = HAVE_DIRECT and waiters is core.rwaiters
-        if waiters is not core.rwaiters:
-            seen = None                         # a context's waiters: woken elsewhere
         w = thread_waker()
         lock = w.lock
         while True:
             w.called = False                    # parked afresh: a wake-up from now on counts
             waiters.append(w)
-            if seen is None or core.woken != seen:
-                try:
-                    result = attempt(arg)
-                except BaseException:
-                    unpark(waiters, w, wake_next=False)
-                    raise
-                if result is not None:
-                    unpark(waiters, w)
-                    return result
-            seen = None                         # a later round follows a wake-up: try again
+            try:
+                result = attempt(arg)
+            except BaseException:
+                unpark(waiters, w, wake_next=False)
+                raise
+            if result is not None:
+                unpark(waiters, w)
+                return result
             remaining = -1.0 if deadline is None else deadline - _monotonic()
             if deadline is not None and remaining <= 0:
                 break
