@@ -97,3 +97,16 @@ def echo_child(url: str, role: str, count: int) -> None:
         s.send(s.recv()[::-1])
     s.recv()                          # wait for the parent's "bye"
     s.close()
+
+
+def count_keeper_visits(monkeypatch: Any) -> "list[int]":
+    """Count the idle keeper's visits to kept connections (one entry each)."""
+    from nanomsg_core.stream import receiving
+    visits: list[int] = []
+    original = receiving.StreamPipe._return_if_idle
+
+    def counted(self: Any) -> None:
+        visits.append(1)
+        original(self)
+    monkeypatch.setattr(receiving.StreamPipe, "_return_if_idle", counted)
+    return visits

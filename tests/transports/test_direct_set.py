@@ -21,6 +21,7 @@ import nanomsg_core as nn
 from nanomsg_core.engine._selector_poller import SelectorPoller
 from nanomsg_core.sockets import _core, _direct
 from tests.support import Urls, errno_of, free_port, sock, wait_pipes, wait_until
+from tests.transports.helpers import count_keeper_visits
 
 _names = itertools.count()
 
@@ -318,14 +319,7 @@ def test_the_set_keeps_idle_connections_while_it_waits_then_returns_them(
     """Idle connections stay with a thread waiting in the set (no churn
     between the set and the engine); once no thread waits, the engine
     reads them again."""
-    from nanomsg_core.stream import receiving
-    visits: list[int] = []
-    original_visit = receiving.StreamPipe._return_if_idle
-
-    def counted(self: Any) -> None:
-        visits.append(1)
-        original_visit(self)
-    monkeypatch.setattr(receiving.StreamPipe, "_return_if_idle", counted)
+    visits = count_keeper_visits(monkeypatch)
     inside = [0]
     original_read = _core.SocketCore._read_direct_set
 

@@ -14,6 +14,7 @@ import pytest
 import nanomsg_core as nn
 from nanomsg_core.sockets._waker import HAVE_DIRECT
 from tests.support import Urls, sock, wait_pipes, wait_until
+from tests.transports.helpers import count_keeper_visits
 
 pytestmark = pytest.mark.skipif(not HAVE_DIRECT, reason="direct reads need eventfd (Linux)")
 
@@ -152,23 +153,14 @@ class _KeptPair:
         self.rx.close()
 
 
-def _count_keeper_visits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    from nanomsg_core.stream import receiving
-    visits: list[int] = []
-    original = receiving.StreamPipe._return_if_idle
-
-    def counted(self: Any) -> None:
-        visits.append(1)
-        original(self)
-    monkeypatch.setattr(receiving.StreamPipe, "_return_if_idle", counted)
-    return visits
-
-
-def _received(s: nn.Socket) -> bytes | None:
-    try:
-        return s.recv(nn.DONTWAIT)
-    except nn.NanomsgError:
-        return None
+def _engine_delivers(s: nn.Socket, expected: bytes) -> None:
+    """Wait until *s* receives *expected* without blocking: the engine read it."""
+    def arrived() -> bool:
+        try:
+            return s.recv(nn.DONTWAIT) == expected
+        except nn.NanomsgError:
+            return False
+    wait_until(arrived, 20, "the message the engine read")
 
 
 @pytest.mark.timeout(120)
@@ -180,7 +172,7 @@ def test_a_thread_busy_on_another_socket_keeps_its_connection_up_to_busy_hold(
     meanwhile is received without that thread."""
     from nanomsg_core.stream import receiving
     monkeypatch.setattr(receiving, "BUSY_HOLD", 3600.0)
-    visits = _count_keeper_visits(monkeypatch)
+    visits = count_keeper_visits(monkeypatch)
     first, second = _KeptPair(urls()), _KeptPair(urls())
     try:
         got: list[bytes] = []
@@ -201,9 +193,7 @@ def test_a_thread_busy_on_another_socket_keeps_its_connection_up_to_busy_hold(
         first.tx.send(b"two")                # not read: nobody reads the first socket now
         monkeypatch.setattr(receiving, "BUSY_HOLD", 0.2)
         wait_until(lambda: first.state() == "ENGINE", 20, "the engine to take it back")
-        arrived: list[bytes] = []
-        wait_until(lambda: arrived.append(_received(first.rx) or b"") or arrived[-1] == b"two",
-                   20, "the message the engine read")
+        _engine_delivers(first.rx, b"two")
         second.tx.send(b"three")
         th.join(20)
         assert got == [b"one", b"three"]
@@ -235,9 +225,7 @@ def test_a_thread_that_stopped_reading_gives_its_connection_back_after_idle_retu
         wait_until(lambda: got == [b"one"], 20, "the first message")
         wait_until(lambda: pair.state() == "ENGINE", 20, "the engine to take it back")
         pair.tx.send(b"two")
-        arrived: list[bytes] = []
-        wait_until(lambda: arrived.append(_received(pair.rx) or b"") or arrived[-1] == b"two",
-                   20, "the message the engine read")
+        _engine_delivers(pair.rx, b"two")
         done.set()
         th.join(20)
     finally:
