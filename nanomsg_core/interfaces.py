@@ -349,12 +349,15 @@ class DirectWaker(Protocol):
 
     A waker may also have a ``holding`` attribute: while it is true, the
     reader waits on the connection still (a socket's set of several), so
-    the connection stays with it however long it is idle.  And it may have
-    a ``waited_at`` attribute, the ``time.monotonic()`` at which its thread
-    last began to wait on a connection: while that thread waits now or began
-    less than :data:`~nanomsg_core.stream.IDLE_RETURN` ago, the connections
-    it kept stay with it up to :data:`~nanomsg_core.stream.BUSY_HOLD` (a
-    thread serving many sockets in turn comes back to each)."""
+    the connection stays with it however long it is idle."""
+
+    waited_at: float
+    """The ``time.monotonic()`` at which its thread last read a connection
+    directly; the receiver sets it when it keeps the connection after a
+    read.  While that thread waits now (``polling``) or read less than
+    :data:`~nanomsg_core.stream.IDLE_RETURN` ago, the connections it kept
+    stay with it up to :data:`~nanomsg_core.stream.BUSY_HOLD` (a thread
+    serving many sockets in turn comes back to each)."""
 
     def wait_readable(self, fd: int, timeout_ms: int) -> bool:
         """Block until *fd* is readable (``True``), or until the thread is

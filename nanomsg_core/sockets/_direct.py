@@ -66,10 +66,11 @@ class _Readable:
     for :data:`HOLD_AFTER` after the last one left: the connections it kept
     are being read, so the engine's idle keeper leaves them kept."""
 
-    __slots__ = ("polling", "inside", "left_at")
+    __slots__ = ("polling", "waited_at", "inside", "left_at")
 
     def __init__(self) -> None:
         self.polling = False
+        self.waited_at = 0.0
         self.inside = False
         self.left_at = 0.0
 

@@ -82,6 +82,12 @@ class _Shut:
     def recv(self) -> Optional[Message]:
         raise self._error()
 
+    def send_body(self, body: bytes) -> bool:     # a send or recv that raced the close
+        raise self._error()
+
+    def recv_body(self) -> Optional[bytes]:
+        raise self._error()
+
     def can_send(self) -> bool:
         return False
 
@@ -205,13 +211,37 @@ class Door:
                 self._arm_recv_locked()
             msg = self._proto.recv()
             if msg is not None:
-                self._received += 1
-                self._received_bytes += len(msg.body)
-                if core.fds is not None:
-                    core.refresh_fds_locked()
+                self._count_received_locked(len(msg.body))
             return msg
         finally:
             lock.release()
+
+    def _try_recv_body(self, arm: bool = False) -> Optional[bytes]:
+        """:meth:`_try_recv` of the payload alone, for a machine with
+        ``recv_body``: a blocked ``recv`` then makes no :class:`Message`
+        (a context's armed attempt takes the :class:`Message` path)."""
+        if arm:
+            msg = self._try_recv(arm)
+            return None if msg is None else msg.body
+        lock = self._lock
+        lock.acquire()
+        try:
+            if self._core.dead:
+                raise dead_error()
+            body: Optional[bytes] = self._proto.recv_body()  # type: ignore[attr-defined]
+            if body is not None:
+                self._count_received_locked(len(body))
+            return body
+        finally:
+            lock.release()
+
+    def _count_received_locked(self, nbytes: int) -> None:
+        """Under the lock: one message of *nbytes* received."""
+        self._received += 1
+        self._received_bytes += nbytes
+        core = self._core
+        if core.fds is not None:
+            core.refresh_fds_locked()
 
     # ------------------------------------------------------------------
     # send / recv
@@ -276,8 +306,11 @@ class Door:
         finally:
             lock.release()
         if body is None:
-            msg = self._wait_recv(flags)
-            body = msg.body
+            if bodies:
+                body = self._wait_recv(flags, self._try_recv_body)
+            else:
+                msg = self._wait_recv(flags, self._try_recv)
+                body = msg.body
         else:
             streak = self._streak + 1
             if streak < YIELD_EVERY:
@@ -301,7 +334,7 @@ class Door:
         """Receive a :class:`Message` with ``header`` and ``pipe``."""
         msg = self._try_recv()
         if msg is None:
-            msg = self._wait_recv(flags)
+            msg = self._wait_recv(flags, self._try_recv)
         else:
             self._yield_sometimes()
         return self._after_recv(msg)
@@ -318,9 +351,11 @@ class Door:
             hook(socket=self._core.socket, message=msg)
         return msg
 
-    def _wait_recv(self, flags: int) -> Message:
+    def _wait_recv(self, flags: int, attempt: Callable[[bool], Optional[T]]) -> T:
+        """Block in ``recv`` until *attempt* (:meth:`_try_recv` or
+        :meth:`_try_recv_body`) gives a result."""
         try:
-            return self._block(self._rwaiters, self._try_recv, self._ARMS_RECV,
+            return self._block(self._rwaiters, attempt, self._ARMS_RECV,
                                self._rcvtimeo, flags, "recv")
         except BaseException as e:
             self._abandon(e)

@@ -38,7 +38,7 @@ class Waker:
         self.fd = -1
         self._poll: Any = None          # a select.poll of our fd and the connection's
         self._polled_fd = -1
-        self.waited_at = 0.0            # when this thread last began to wait on a connection
+        self.waited_at = 0.0            # when this thread last read a connection (its receiver sets it)
         if sys.platform == "linux":
             self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
 
@@ -59,7 +59,6 @@ class Waker:
         """:class:`~nanomsg_core.interfaces.DirectWaker`: wait for *fd* or a wake-up."""
         if sys.platform == "win32":
             return False
-        self.waited_at = _monotonic()
         poll = self._poll               # kept per thread: the fd rarely changes
         if poll is None:
             poll = self._poll = select.poll()

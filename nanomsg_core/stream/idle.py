@@ -39,8 +39,8 @@ IDLE_RETURN = 0.005
 """Seconds a direct reader may keep its connection idle before the engine reads it again."""
 BUSY_HOLD = 0.05
 """Seconds a kept connection stays kept, however idle, while the thread that
-kept it goes on reading other connections (it waited on one less than
-:data:`IDLE_RETURN` ago, or waits now): a thread that serves many sockets in
+kept it goes on reading other connections (it read one less than
+:data:`IDLE_RETURN` ago, or waits on one now): a thread that serves many sockets in
 turn comes back to each, and a read by the engine meanwhile would cost a
 hand-off and a detach.  Past this the engine reads it again all the same."""
 TRIM_AFTER = 1.0

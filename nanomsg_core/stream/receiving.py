@@ -207,9 +207,7 @@ class StreamPipe(SendingPipe):
             if getattr(holder, "holding", False):
                 reads.kept_since = now  # its reader waits on it now: it is read as data comes
                 return
-            waited = getattr(holder, "waited_at", None)
-            if (waited is not None and idle < BUSY_HOLD
-                    and (holder.polling or now - waited < IDLE_RETURN)):
+            if idle < BUSY_HOLD and (holder.polling or now - holder.waited_at < IDLE_RETURN):
                 return                  # its thread reads other connections: it comes back
         dpoller, sock = self._dpoller, self._sock
         assert dpoller is not None and sock is not None
@@ -285,10 +283,19 @@ class StreamPipe(SendingPipe):
                 return False            # not started, paused with frames held, closing
         failed = False
         try:
-            ready = waker.wait_readable(sock.fileno(), timeout_ms)
-            waker.polling = False       # before anything is delivered
-            if ready:
-                failed = self._direct_read(sock)
+            # Read first: a thread that serves several sockets in turn mostly
+            # finds its next frames there already, and then needs no poll.
+            n, err = self._recv_now(sock)
+            if n >= 0:
+                waker.polling = False   # before anything is delivered
+                failed = self._take(n, err)
+            elif waker.wait_readable(sock.fileno(), timeout_ms):
+                waker.polling = False
+                n, err = self._recv_now(sock)
+                if n >= 0:
+                    failed = self._take(n, err)
+            else:
+                waker.polling = False
         finally:
             # Keep the connection for the next recv, which most likely comes
             # soon: the engine watches only for a hang-up meanwhile, and takes
@@ -297,7 +304,7 @@ class StreamPipe(SendingPipe):
             with reads.lock:
                 act = reads.go(_LOST if failed or self._closed else _KEEP)
                 if act is _DO_RENEW or act is _DO_WATCH:
-                    reads.kept_since = _monotonic()
+                    reads.kept_since = waker.waited_at = _monotonic()
                     reads.kept_by = waker
                     if act is _DO_WATCH:
                         dpoller.watch_hangup(sock, self._on_hangup)
@@ -308,15 +315,19 @@ class StreamPipe(SendingPipe):
                 self._stream.close()       # the engine's teardown left the close to us
         return True
 
-    def _direct_read(self, sock: socket.socket) -> bool:
-        """One read and delivery in the calling thread; ``True`` if the connection died."""
-        err: Optional[OSError] = None
+    def _recv_now(self, sock: socket.socket) -> "tuple[int, Optional[OSError]]":
+        """One non-blocking read into the decoder's buffer: the count of
+        bytes (0 with the error, or at the peer's close), ``-1`` if none
+        are there yet."""
         try:
-            n = sock.recv_into(self._dec.recv_buffer())
+            return sock.recv_into(self._dec.recv_buffer()), None
         except (BlockingIOError, InterruptedError):
-            return False
+            return -1, None
         except OSError as e:
-            err, n = e, 0
+            return 0, e
+
+    def _take(self, n: int, err: Optional[OSError]) -> bool:
+        """Deliver a direct read of *n* bytes; ``True`` if the connection died."""
         if n == 0:
             self._reactor.call_soon_threadsafe(self._fail, _cut_short(err, self._dec.pending))
             return True

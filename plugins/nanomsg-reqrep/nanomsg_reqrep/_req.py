@@ -28,7 +28,7 @@ import errno
 import struct
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from nanomsg_core import EFSM, REQ_RESEND_IVL, Message, NanomsgError
+from nanomsg_core import EFSM, REQ_RESEND_IVL, Message, NanomsgError, Pipe
 from nanomsg_core.protokit.backtrace import Deadline, IdSequence, id_word, recv_split
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 
@@ -65,8 +65,8 @@ class ReqContext:
     engine's wake-ups for that context.
     """
 
-    __slots__ = ("state", "id", "request", "sent_to", "reply", "resend", "resend_ivl",
-                 "waker")
+    __slots__ = ("state", "id", "request", "sent_to", "reply", "reply_pipe", "resend",
+                 "resend_ivl", "waker")
 
     def __init__(self, host: ProtocolHost, resend_ivl: int = DEFAULT_RESEND_IVL,
                  waker: Optional[ContextWaker] = None) -> None:
@@ -74,7 +74,8 @@ class ReqContext:
         self.id = 0
         self.request: Optional[Message] = None
         self.sent_to: Optional[ProtocolPipe] = None
-        self.reply: Optional[Message] = None
+        self.reply: Optional[bytes] = None      # the reply's wire payload, id word first
+        self.reply_pipe: Optional[Pipe] = None
         self.resend = Deadline(host, self)
         self.resend_ivl = resend_ivl
         self.waker = waker
@@ -196,7 +197,7 @@ class Req(_ReqPipes):
         by_id.pop(ctx.id, None)
         by_id[ident] = ctx
         ctx.id = ident
-        ctx.reply = None
+        ctx.reply = ctx.reply_pipe = None
         ctx.request = request
         self._sent(ctx, pipe)
         return True
@@ -229,8 +230,18 @@ class Req(_ReqPipes):
 
     def recv_body(self) -> Optional[bytes]:
         """:meth:`recv`'s payload alone (the socket then makes no :class:`Message`)."""
-        reply = self.ctx_recv(self._ctx)
-        return None if reply is None else reply.body
+        ctx = self._ctx
+        if ctx.state is not READY:      # ctx_recv's check, inline: the hot path
+            if ctx.state is IDLE:
+                raise NanomsgError(EFSM, "no request outstanding")
+            self._collect(ctx)
+            if ctx.state is not READY:
+                return None
+        reply = ctx.reply
+        assert reply is not None
+        ctx.reply = ctx.reply_pipe = None
+        ctx.move("taken")
+        return reply[4:]
 
     def ctx_recv(self, ctx: ReqContext) -> Optional[Message]:
         state = ctx.state
@@ -240,10 +251,11 @@ class Req(_ReqPipes):
             self._collect(ctx)
             if ctx.state is not READY:
                 return None
-        reply = ctx.reply
-        ctx.reply = None
+        reply, pipe = ctx.reply, ctx.reply_pipe
+        assert reply is not None
+        ctx.reply = ctx.reply_pipe = None
         ctx.move("taken")
-        return reply
+        return Message(reply[4:], b"", pipe)
 
     def _collect(self, until: Optional[ReqContext]) -> None:
         """Route queued replies to their contexts, waking each but *until*
@@ -266,7 +278,8 @@ class Req(_ReqPipes):
             ctx.resend.clear()
             ctx.sent_to = None
             ctx.request = None
-            ctx.reply = Message(payload[4:], b"", pipe)
+            ctx.reply = payload         # its Message, if one is asked for, at recv
+            ctx.reply_pipe = pipe
             ctx.move("reply")
             if ctx is not until:
                 if ctx.waker is None:
@@ -299,7 +312,7 @@ class Req(_ReqPipes):
         ctx.resend.cancel()
         if self._by_id.get(ctx.id) is ctx:
             del self._by_id[ctx.id]
-        ctx.request = ctx.reply = ctx.sent_to = None
+        ctx.request = ctx.reply = ctx.reply_pipe = ctx.sent_to = None
         ctx.state = IDLE
         self._others.pop(ctx, None)
 
