@@ -377,6 +377,8 @@ class DirectReceiver(Protocol):
     def direct_recv(self, timeout_ms: int, waker: DirectWaker) -> bool:
         """Wait (at most *timeout_ms*, or until *waker* is woken) and read
         once, delivering frames through ``events.deliver`` as usual.
+        *timeout_ms* ``0``: read what is there already, without waiting (a
+        blocked ``recv`` calls this before it parks).
 
         Called with no socket lock held.  ``False`` at once when the
         connection cannot be read directly now (the engine is reading it,

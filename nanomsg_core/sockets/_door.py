@@ -401,6 +401,13 @@ class Door:
         core = self._core
         direct = HAVE_DIRECT and waiters is core.rwaiters
         w = thread_waker()
+        if direct:
+            # Read what is there already before parking (a thread serving
+            # many sockets in turn mostly finds its reply waiting): the first
+            # attempt then takes it, and its delivery wakes nobody.
+            reader = core.direct_reader()
+            if reader is not None:
+                reader(0, w)
         lock = w.lock
         while True:
             w.called = False                    # parked afresh: a wake-up from now on counts

@@ -283,14 +283,12 @@ class StreamPipe(SendingPipe):
                 return False            # not started, paused with frames held, closing
         failed = False
         try:
-            # Read first: a thread that serves several sockets in turn mostly
-            # finds its next frames there already, and then needs no poll.
-            n, err = self._recv_now(sock)
-            if n >= 0:
-                waker.polling = False   # before anything is delivered
-                failed = self._take(n, err)
+            if timeout_ms == 0:         # what is there already, no wait
+                n, err = self._recv_now(sock)
+                if n >= 0:
+                    failed = self._take(n, err)
             elif waker.wait_readable(sock.fileno(), timeout_ms):
-                waker.polling = False
+                waker.polling = False   # before anything is delivered
                 n, err = self._recv_now(sock)
                 if n >= 0:
                     failed = self._take(n, err)
