@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Literal, Optional, overload
 
 from ..errors import NanomsgError
 from ..endpoints._message import Message
@@ -280,11 +280,18 @@ class FairQueue:
         if pipe.can_recv():
             self._gone.append(pipe)
 
-    def _serve(self, bodies: bool) -> Optional[tuple[Any, Optional[Pipe]]]:
-        """Pop the next message: ``(payload or Message, its pipe)``, or ``None``.
+    @overload
+    def recv_from(self, bodies: Literal[True] = True) -> Optional[tuple[bytes, Optional[Pipe]]]: ...
 
-        *bodies*: an engine pipe gives its bare payload (no :class:`Message`
-        is made); a polled pipe's message gives its ``body``."""
+    @overload
+    def recv_from(self, bodies: Literal[False]) -> Optional[tuple[Message, Optional[Pipe]]]: ...
+
+    def recv_from(self, bodies: bool = True) -> Optional[tuple[Any, Optional[Pipe]]]:
+        """The next payload and its ``Message.pipe``, without a
+        :class:`Message` (*bodies* false: the :class:`Message`), or ``None``.
+
+        With *bodies*, an engine pipe gives its bare payload (no
+        :class:`Message` is made); a polled pipe's message gives its ``body``."""
         for ready, polled in self._bands:
             while ready:
                 pipe = ready.popleft()
@@ -315,19 +322,13 @@ class FairQueue:
         return None
 
     def recv(self) -> Optional[Message]:
-        got = self._serve(False)
-        if got is None:
-            return None
-        msg: Message = got[0]
-        return msg
+        got = self.recv_from(False)
+        return None if got is None else got[0]
 
     def recv_body(self) -> Optional[bytes]:
         """:meth:`recv` without the :class:`Message`: the payload alone."""
-        got = self._serve(True)
-        if got is None:
-            return None
-        body: bytes = got[0]
-        return body
+        got = self.recv_from(True)
+        return None if got is None else got[0]
 
     def direct(self) -> Callable[[], Optional[bytes]]:
         """What a protocol may call in place of :meth:`recv_body` until the
@@ -342,10 +343,6 @@ class FairQueue:
                         p is pipe for ready, _ in self._bands for p in ready):
                     return pipe.recv_body
         return self.recv_body
-
-    def recv_from(self) -> Optional[tuple[bytes, Optional[Pipe]]]:
-        """The next payload and its ``Message.pipe``, without a :class:`Message`."""
-        return self._serve(True)
 
     def can_recv(self) -> bool:
         for ready, polled in self._bands:

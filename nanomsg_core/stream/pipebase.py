@@ -11,6 +11,7 @@ story.
 # mypyc: interpreted (non-native classes: compiled code reads their attributes by a slow generic lookup; 64 B throughput cost 1.3x pure)
 from __future__ import annotations
 
+import functools
 import socket
 import sys
 import threading
@@ -73,7 +74,7 @@ class PipeBase:
     __slots__ = ("transport", "local_address", "remote_address", "peer_protocol",
                  "_sock", "_stream", "_reactor", "_poller", "_prefix", "_ptab", "_dec", "_sndbuf", "_lock",
                  "_outq", "_outbuf", "_last_send", "_queued", "_flushing", "_linger",
-                 "_lingering", "_linger_timer", "_want_writable", "_events",
+                 "_lingering", "_linger_timer", "_want_writable", "_events", "_deliver_to",
                  "_closed", "_torn", "_reads", "_dpoller", "_kept", "_nreads", "_trimming", "_codec",
                  "_canceller")
 
@@ -138,6 +139,9 @@ class PipeBase:
         self._flushing = False
         self._want_writable = False
         self._events: Optional[PipeEvents] = None
+        self._deliver_to: Callable[[list[bytes]], bool] = _nobody
+        """:func:`deliver_all` to ``_events`` (its ``deliver_many`` itself, where it
+        has one); set by ``start``, called with at least one payload."""
         self._closed = False
         self._torn = False          # engine thread: the teardown ran
 
@@ -209,6 +213,19 @@ class PipeBase:
         if self._want_writable and self._events is not None:
             self._want_writable = False
             self._events.on_writable()
+
+
+def _nobody(payloads: list[bytes]) -> bool:
+    """``_deliver_to`` before ``start``: nothing reads before it."""
+    raise AssertionError("delivery before start")
+
+
+def deliverer(events: PipeEvents) -> Callable[[list[bytes]], bool]:
+    """:func:`deliver_all` bound to *events*: their own ``deliver_many``
+    where they have one (one call less per read).  Call it with at least
+    one payload."""
+    many: Optional[Callable[[list[bytes]], bool]] = getattr(events, "deliver_many", None)
+    return many if many is not None else functools.partial(deliver_all, events)
 
 
 def deliver_all(events: PipeEvents, payloads: list[bytes]) -> bool:

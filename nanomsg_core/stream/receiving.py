@@ -28,7 +28,7 @@ from ..interfaces import DirectWaker, PipeEvents
 from ..wire import WireError
 from .idle import BUSY_HOLD, IDLE_RETURN, trimmer
 from .reads import Act, ReadEvent
-from .pipebase import deliver_all
+from .pipebase import deliver_all, deliverer
 from .sending import SendingPipe, _monotonic
 from .streams import ReadCancelled
 from ..compiled import mypyc_attr
@@ -91,6 +91,7 @@ class StreamPipe(SendingPipe):
     # -- any thread --
     def start(self, events: PipeEvents) -> None:
         self._events = events
+        self._deliver_to = deliverer(events)
         self._reactor.call_soon_threadsafe(self._start_reading)
 
     def resume_recv(self) -> None:
@@ -154,9 +155,7 @@ class StreamPipe(SendingPipe):
             self._arm()
         elif act is not _DO_DELIVER:
             return
-        events = self._events
-        assert events is not None
-        if not deliver_all(events, payloads):     # the receive queue filled
+        if payloads and not self._deliver_to(payloads):     # the receive queue filled
             with reads.lock:
                 reads.go(_FULL)
 
@@ -340,8 +339,7 @@ class StreamPipe(SendingPipe):
             trimmer(self._reactor).add(self)
         # Back-pressure needs no pause here: this thread reads only while its
         # socket has nothing to receive, one buffer at a time.
-        events = self._events
-        assert events is not None
-        deliver_all(events, payloads)
+        if payloads:
+            self._deliver_to(payloads)
         return False
 

@@ -29,7 +29,7 @@ import struct
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from nanomsg_core import EFSM, REQ_RESEND_IVL, Message, NanomsgError, Pipe
-from nanomsg_core.protokit.backtrace import Deadline, IdSequence, id_word, recv_split
+from nanomsg_core.protokit.backtrace import Deadline, IdSequence, recv_split
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ from nanomsg_core.protokit import FairQueue, LoadBalancer
 from nanomsg_core.protokit.contexts import OwnedContext
 
 _word = struct.Struct(">I").unpack_from
+_pack_word = struct.Struct(">I").pack
 
 __all__ = ["Req", "ReqContext", "ReqCtx", "XReq", "new_req"]
 
@@ -56,6 +57,10 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "reply":  {PARKED: READY, SENT: READY},
     "taken":  {READY: IDLE},
 }
+# the rows the per-request path applies, bound once
+_ON_SENT = TRANSITIONS["sent"]
+_ON_REPLY = TRANSITIONS["reply"]
+_ON_TAKEN = TRANSITIONS["taken"]
 
 
 class ReqContext:
@@ -188,7 +193,7 @@ class Req(_ReqPipes):
     def ctx_send_body(self, ctx: ReqContext, body: bytes) -> bool:
         """:meth:`ctx_send` of a bare payload."""
         ident = self._ids.next()     # an id spent on a blocked attempt is harmless
-        request = Message(body, id_word(ident))
+        request = Message(body, _pack_word(ident))   # id_word: the top bit is set
         lb = self._lb
         pipe = lb.send(request)
         if pipe is None and len(lb):
@@ -218,7 +223,7 @@ class Req(_ReqPipes):
         # sent, or every pipe is full: then the next attempt is a resend
         ctx.sent_to = pipe
         ctx.resend.set(ctx.resend_ivl)
-        ctx.move("sent")
+        ctx.state = _ON_SENT[ctx.state]
 
     def can_send(self) -> bool:
         lb = self._lb
@@ -240,7 +245,7 @@ class Req(_ReqPipes):
         reply = ctx.reply
         assert reply is not None
         ctx.reply = ctx.reply_pipe = None
-        ctx.move("taken")
+        ctx.state = _ON_TAKEN[ctx.state]
         return reply[4:]
 
     def ctx_recv(self, ctx: ReqContext) -> Optional[Message]:
@@ -254,7 +259,7 @@ class Req(_ReqPipes):
         reply, pipe = ctx.reply, ctx.reply_pipe
         assert reply is not None
         ctx.reply = ctx.reply_pipe = None
-        ctx.move("taken")
+        ctx.state = _ON_TAKEN[ctx.state]
         return Message(reply[4:], b"", pipe)
 
     def _collect(self, until: Optional[ReqContext]) -> None:
@@ -280,7 +285,7 @@ class Req(_ReqPipes):
             ctx.request = None
             ctx.reply = payload         # its Message, if one is asked for, at recv
             ctx.reply_pipe = pipe
-            ctx.move("reply")
+            ctx.state = _ON_REPLY[ctx.state]
             if ctx is not until:
                 if ctx.waker is None:
                     self._host.wake_recv()
