@@ -296,11 +296,11 @@ class FairQueue:
             while ready:
                 pipe = ready.popleft()
                 got = pipe.recv_body() if bodies else pipe.recv()
-                if pipe._inq:                    # Pipe.can_recv, inline: the hot path
+                if pipe.can_recv():
                     ready.append(pipe)           # round robin: to the back
                 else:
                     pipe.listed = False
-                    if pipe._inq:                # a delivery raced the clear
+                    if pipe.can_recv():          # a delivery raced the clear
                         pipe.listed = True
                         ready.append(pipe)
                 if got is not None:
