@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -72,13 +71,11 @@ def _serve(role: str, url: str) -> None:
     _exit_on_eof(sys.stdin)
     if role == "rep":
         s = Socket(AF_SP, REP)
-        s.bind(url)
-        print("ready", flush=True)
+        print("ready", s.endpoint_address(s.bind(url)), flush=True)
         while True:
             s.send(s.recv())
     s = Socket(AF_SP, PUB)
-    s.bind(url)
-    print("ready", flush=True)
+    print("ready", s.endpoint_address(s.bind(url)), flush=True)
     payload = b"p" * 64
     send = s.send
     while True:
@@ -88,12 +85,9 @@ def _serve(role: str, url: str) -> None:
 def _urls(transport: str, tmp: str) -> tuple[str, str]:
     if transport == "ipc":
         return "ipc://%s/rep.ipc" % tmp, "ipc://%s/pub.ipc" % tmp
-    ports = []
-    for _ in range(2):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            ports.append(s.getsockname()[1])
-    return tuple("tcp://127.0.0.1:%d" % p for p in ports)  # type: ignore[return-value]
+    # each child binds a port the system picks and reports it: a port picked
+    # here and bound there could be taken in between
+    return "tcp://127.0.0.1:0", "tcp://127.0.0.1:0"
 
 
 class _Driver:
@@ -189,15 +183,18 @@ def run(seconds: float, interval: float, transport: str, as_json: bool,
     children: list[subprocess.Popen[str]] = []
     samples: list[dict[str, Any]] = []
     try:
-        rep_url, pub_url = _urls(transport, tmp)
-        for role, url in (("rep", rep_url), ("pub", pub_url)):
+        bound: dict[str, str] = {}
+        for role, url in zip(("rep", "pub"), _urls(transport, tmp)):
             p = subprocess.Popen([sys.executable, "-m", "nanomsg_tools.soak", "--role", role,
                                   "--url", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  text=True)
             children.append(p)
             assert p.stdout is not None
-            if p.stdout.readline().strip() != "ready":
+            ready = p.stdout.readline().split()
+            if len(ready) != 2 or ready[0] != "ready":
                 raise RuntimeError("the %s child did not start" % role)
+            bound[role] = ready[1]      # the address it bound (tcp: the port it was given)
+        rep_url, pub_url = bound["rep"], bound["pub"]
         drv = _Driver(rep_url, pub_url)
         drv.start()
         print(_HEAD, file=out, flush=True)
