@@ -11,13 +11,11 @@ import os
 import select
 import sys
 import threading
-import time
 from typing import Any, Optional
 from ..compiled import mypyc_attr
 
 __all__ = ["HAVE_DIRECT", "Waker", "thread_waker"]
 
-_monotonic = time.monotonic
 
 
 @mypyc_attr(native_class=False)

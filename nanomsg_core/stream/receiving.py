@@ -282,17 +282,13 @@ class StreamPipe(SendingPipe):
                 return False            # not started, paused with frames held, closing
         failed = False
         try:
-            if timeout_ms == 0:         # what is there already, no wait
+            # timeout 0: what is there already, no wait
+            ready = timeout_ms == 0 or waker.wait_readable(sock.fileno(), timeout_ms)
+            waker.polling = False       # before anything is delivered
+            if ready:
                 n, err = self._recv_now(sock)
                 if n >= 0:
                     failed = self._take(n, err)
-            elif waker.wait_readable(sock.fileno(), timeout_ms):
-                waker.polling = False   # before anything is delivered
-                n, err = self._recv_now(sock)
-                if n >= 0:
-                    failed = self._take(n, err)
-            else:
-                waker.polling = False
         finally:
             # Keep the connection for the next recv, which most likely comes
             # soon: the engine watches only for a hang-up meanwhile, and takes

@@ -190,7 +190,7 @@ def run(seconds: float, interval: float, transport: str, as_json: bool,
                                  text=True)
             children.append(p)
             assert p.stdout is not None
-            ready = p.stdout.readline().split()
+            ready = p.stdout.readline().rstrip("\n").split(" ", 1)   # a path may hold spaces
             if len(ready) != 2 or ready[0] != "ready":
                 raise RuntimeError("the %s child did not start" % role)
             bound[role] = ready[1]      # the address it bound (tcp: the port it was given)
