@@ -23,6 +23,7 @@ the socket's send deque that, when space frees (or the socket closes),
 wakes every context's blocked senders to try again.
 """
 
+# mypyc: interpreted (classes derived from the native Door, which must be interpreted subclasses: they are weakly referenced)
 from __future__ import annotations
 
 import errno
@@ -37,7 +38,6 @@ from ..registry._options import SocketOption, check_socket_option
 from ..engine._runtime import get_engine
 from ..errors import NanomsgError
 from ..interfaces import ContextCapable, ProtocolContext
-from ..compiled import mypyc_attr
 
 if TYPE_CHECKING:
     from ._socket import Socket
@@ -49,7 +49,6 @@ Waiter = Callable[[], Any]
 _hubs: "weakref.WeakKeyDictionary[SocketCore, _Hub]" = weakref.WeakKeyDictionary()
 
 
-@mypyc_attr(native_class=False)
 class _Waker:
     """The :class:`~nanomsg_core.interfaces.ContextWaker` of one context."""
 
@@ -67,7 +66,6 @@ class _Waker:
         wake_all(self.swaiters)
 
 
-@mypyc_attr(native_class=False)
 class _Hub:
     """One socket's contexts and the router waiters they share."""
 
@@ -178,7 +176,6 @@ def open_context(sock: "Socket", core: SocketCore) -> "Context":
     return ctx
 
 
-@mypyc_attr(native_class=False)
 class Context(Door):
     """An NNG-style context of a socket: ``sock.context()``.
 
@@ -187,11 +184,12 @@ class Context(Door):
     (the socket's at creation) and protocol options; the socket's pipes.
     """
 
-    __slots__ = ("_hub", "_waker", "_pctx")
+    __slots__ = ("_hub", "_waker", "_pctx", "__weakref__")
 
     def __init__(self, core: SocketCore, hub: _Hub, waker: _Waker, pctx: ProtocolContext,
                  sndtimeo: int, rcvtimeo: int) -> None:
-        self._open_door(core, pctx, waker.rwaiters, waker.swaiters, sndtimeo, rcvtimeo)
+        self._open_door(core, pctx, waker.rwaiters, waker.swaiters, sndtimeo, rcvtimeo,
+                        arms_recv=True)
         self._hub = hub
         self._waker = waker
         self._pctx = pctx
@@ -220,8 +218,6 @@ class Context(Door):
 
     def _send_full_locked(self) -> None:
         self._hub.arm_send(self._core)
-
-    _ARMS_RECV = True
 
     def _arm_recv_locked(self) -> None:
         self._hub.arm_recv(self._core)
@@ -272,8 +268,8 @@ class Context(Door):
         return sock.getsockopt(level, option)
 
     # descriptors, not property setters: mypyc compiles none in a non-native class
-    recv_timeout = SocketOption[int](C.RCVTIMEO, "This context's ``RCVTIMEO`` in ms (-1: forever).")
-    send_timeout = SocketOption[int](C.SNDTIMEO, "This context's ``SNDTIMEO`` in ms (-1: forever).")
+    recv_timeout: SocketOption[int] = SocketOption(C.RCVTIMEO, "This context's ``RCVTIMEO`` in ms (-1: forever).")
+    send_timeout: SocketOption[int] = SocketOption(C.SNDTIMEO, "This context's ``SNDTIMEO`` in ms (-1: forever).")
 
     # ------------------------------------------------------------------
     # close

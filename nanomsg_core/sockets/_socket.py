@@ -10,6 +10,7 @@ which is also what the machinery calls; this module changes that state only
 through the core's methods.
 """
 
+# mypyc: interpreted (classes derived from the native Door, which must be interpreted subclasses: they are weakly referenced)
 from __future__ import annotations
 
 import atexit
@@ -30,7 +31,6 @@ from ..endpoints._pipe import Pipe
 from ..registry._registry import get_registry
 from ._sockopts import SocketOptionAccess
 from ..errors import NanomsgError
-from ..compiled import mypyc_attr
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack      # for checkers only: no import at run time
@@ -68,7 +68,6 @@ def _dead_error(sock: "Socket") -> NanomsgError:
     return dead_error()
 
 
-@mypyc_attr(native_class=False)
 class Socket(SocketOptionAccess):
     """An SP socket: ``Socket(AF_SP, PAIR)`` or ``Socket(AF_SP, "pair")``.
 
@@ -78,7 +77,7 @@ class Socket(SocketOptionAccess):
     """
 
     __slots__ = ("domain", "protocol", "peer_protocol", "protocol_name", "_endpoints",
-                 "_next_eid", "_host")
+                 "_next_eid", "_host", "__weakref__")
 
     OPTION_NAMES = dict(_OPTION_NAMES)
     """Keyword / property name -> ``SOL_SOCKET`` option number."""
@@ -145,20 +144,20 @@ class Socket(SocketOptionAccess):
         return _Bodies(self)
 
     # typed properties of the options (``setsockopt`` etc.: :mod:`._sockopts`)
-    recv_timeout = SocketOption[int](C.RCVTIMEO, "``RCVTIMEO`` in ms (-1: forever).")
-    send_timeout = SocketOption[int](C.SNDTIMEO, "``SNDTIMEO`` in ms (-1: forever).")
-    recv_buffer_size = SocketOption[int](C.RCVBUF, "``RCVBUF`` in bytes.")
-    send_buffer_size = SocketOption[int](C.SNDBUF, "``SNDBUF`` in bytes.")
-    recv_max_size = SocketOption[int](C.RCVMAXSIZE, "``RCVMAXSIZE`` in bytes (-1: no limit).")
-    reconnect_interval = SocketOption[int](C.RECONNECT_IVL, "``RECONNECT_IVL`` in ms.")
-    reconnect_interval_max = SocketOption[int](C.RECONNECT_IVL_MAX,
+    recv_timeout: SocketOption[int] = SocketOption(C.RCVTIMEO, "``RCVTIMEO`` in ms (-1: forever).")
+    send_timeout: SocketOption[int] = SocketOption(C.SNDTIMEO, "``SNDTIMEO`` in ms (-1: forever).")
+    recv_buffer_size: SocketOption[int] = SocketOption(C.RCVBUF, "``RCVBUF`` in bytes.")
+    send_buffer_size: SocketOption[int] = SocketOption(C.SNDBUF, "``SNDBUF`` in bytes.")
+    recv_max_size: SocketOption[int] = SocketOption(C.RCVMAXSIZE, "``RCVMAXSIZE`` in bytes (-1: no limit).")
+    reconnect_interval: SocketOption[int] = SocketOption(C.RECONNECT_IVL, "``RECONNECT_IVL`` in ms.")
+    reconnect_interval_max: SocketOption[int] = SocketOption(C.RECONNECT_IVL_MAX,
                                                "``RECONNECT_IVL_MAX`` in ms (0: no back-off).")
-    send_priority = SocketOption[int](C.SNDPRIO, "``SNDPRIO`` (1 highest .. 16).")
-    recv_priority = SocketOption[int](C.RCVPRIO, "``RCVPRIO`` (1 highest .. 16).")
-    linger = SocketOption[int](C.LINGER, "``LINGER`` in ms.")
-    ipv4only = SocketOption[int](C.IPV4ONLY, "``IPV4ONLY`` (1: IPv4 only).")
-    name = SocketOption[str](C.SOCKET_NAME, "``SOCKET_NAME``: in the repr and log lines.")
-    max_ttl = SocketOption[int](C.MAXTTL, "``MAXTTL`` (hops, 1 .. 255).")
+    send_priority: SocketOption[int] = SocketOption(C.SNDPRIO, "``SNDPRIO`` (1 highest .. 16).")
+    recv_priority: SocketOption[int] = SocketOption(C.RCVPRIO, "``RCVPRIO`` (1 highest .. 16).")
+    linger: SocketOption[int] = SocketOption(C.LINGER, "``LINGER`` in ms.")
+    ipv4only: SocketOption[int] = SocketOption(C.IPV4ONLY, "``IPV4ONLY`` (1: IPv4 only).")
+    name: SocketOption[str] = SocketOption(C.SOCKET_NAME, "``SOCKET_NAME``: in the repr and log lines.")
+    max_ttl: SocketOption[int] = SocketOption(C.MAXTTL, "``MAXTTL`` (hops, 1 .. 255).")
 
     @property
     def recv_fd(self) -> int:

@@ -7,6 +7,7 @@ in its state machine; transport levels (``< 0``) in the core again, checked
 by the plugin that registered them.
 """
 
+# mypyc: interpreted (classes derived from the native Door, which must be interpreted subclasses: they are weakly referenced)
 from __future__ import annotations
 
 import errno
@@ -18,11 +19,9 @@ from ..registry._options import check_socket_option
 from ..registry._registry import get_registry
 from ..errors import NanomsgError
 from ..protokit import RecvOnly, SendOnly
-from ..compiled import mypyc_attr
 
 __all__ = ["SocketOptionAccess"]
 
-@mypyc_attr(native_class=False)
 class SocketOptionAccess(Door):
     """The option half of :class:`~nanomsg_core.Socket`."""
 

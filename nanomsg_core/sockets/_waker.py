@@ -4,7 +4,6 @@ connection itself (direct receive, see :class:`~nanomsg_core.interfaces.DirectWa
 One per thread, kept in a thread-local; a forked child makes fresh ones.
 """
 
-# mypyc: interpreted (non-native classes: compiled code reads their attributes by a slow generic lookup; 64 B throughput cost 1.3x pure)
 from __future__ import annotations
 
 import os
@@ -12,13 +11,10 @@ import select
 import sys
 import threading
 from typing import Any, Optional
-from ..compiled import mypyc_attr
 
 __all__ = ["HAVE_DIRECT", "Waker", "thread_waker"]
 
 
-
-@mypyc_attr(native_class=False)
 class Waker:
     """A blocked call's wake-up: its lock, and its fd too while it polls a
     connection itself (direct receive).
@@ -27,7 +23,7 @@ class Waker:
     """
 
     __slots__ = ("lock", "fd", "polling", "called", "signalled", "waited_at", "_poll",
-                 "_polled_fd", "__weakref__")
+                 "_polled_fd")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()

@@ -87,6 +87,11 @@ class _Ticker:
 class IdleKept(_Ticker):
     """Connections a direct reader kept; the engine reads each again once idle."""
 
+    def __init__(self, reactor: Reactor, period: float) -> None:
+        super().__init__(reactor, period)
+        self.visits = 0
+        """Visits to idle connections so far (for tests and diagnostics)."""
+
     def tick(self) -> None:
         limit = _monotonic() - IDLE_RETURN
         with self.lock:             # most were read since the last tick: not even visited
@@ -94,6 +99,7 @@ class IdleKept(_Ticker):
             if not due:
                 self.reactor.call_later(self.period, self.tick)
                 return
+        self.visits += len(due)
         for pipe in due:
             pipe._return_if_idle()
         with self.lock:
@@ -103,6 +109,7 @@ class IdleKept(_Ticker):
                 self.armed = False
 
     def visit(self, pipe: StreamPipe, seen: int) -> None:
+        self.visits += 1
         pipe._return_if_idle()          # leaves (forget) through the table
 
 

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.skipif(not nn.COMPILED, reason="the pure-Python build r
 
 # modules on the data path: every one is an extension module in the compiled build
 HOT = ["nanomsg_core", "nanomsg_core.compiled", "nanomsg_core.protokit", "nanomsg_core.wire",
-       "nanomsg_core.stream", "nanomsg_core.stream.reads", "nanomsg_core.sockets._socket",
+       "nanomsg_core.stream", "nanomsg_core.stream.reads", "nanomsg_core.stream.pipebase",
+       "nanomsg_core.stream.sending", "nanomsg_core.stream.receiving", "nanomsg_core.stream.codec",
+       "nanomsg_core.sockets._door", "nanomsg_core.sockets._waker",
        "nanomsg_inproc", "nanomsg_pair", "nanomsg_reqrep",
        "nanomsg_pipeline", "nanomsg_pubsub"]
 
@@ -37,6 +39,37 @@ def _extension(name: str) -> bool:
 @pytest.mark.parametrize("name", HOT)
 def test_data_path_modules_are_extensions(name: str) -> None:
     assert _extension(name), importlib.import_module(name).__file__
+
+
+# classes every message goes through: native (C structs, direct calls) in the compiled build
+NATIVE = ["nanomsg_core.sockets._door:Door", "nanomsg_core.stream.pipebase:PipeBase",
+          "nanomsg_core.stream.sending:SendingPipe", "nanomsg_core.stream.receiving:StreamPipe",
+          "nanomsg_core.stream.codec:CodecPipe", "nanomsg_core.sockets._waker:Waker"]
+
+
+@pytest.mark.parametrize("where", NATIVE)
+def test_per_message_classes_are_native(where: str) -> None:
+    module, name = where.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    assert "__mypyc_attrs__" in vars(cls), "%s is not a native class" % where
+
+
+def test_sockets_and_contexts_stay_weakly_referenceable() -> None:
+    """Socket and Context are interpreted subclasses of the native Door:
+    weak references to them work, and their callbacks run."""
+    import gc
+    import weakref
+    gone: list[str] = []
+    s = nn.Socket(nn.AF_SP, nn.REP)
+    c = s.context()
+    rs = weakref.ref(s, lambda _: gone.append("socket"))
+    rc = weakref.ref(c, lambda _: gone.append("context"))
+    assert rs() is s and rc() is c
+    c.close()
+    s.close()
+    del s, c
+    gc.collect()
+    assert sorted(gone) == ["context", "socket"]
 
 
 class Echoless(ProtocolBase):
