@@ -83,6 +83,11 @@ class SocketOption(Generic[T]):
         self.option = option
         self.__doc__ = doc
 
+    def __class_getitem__(cls, item: object) -> Any:
+        """``SocketOption[int](...)`` in any module: the class itself (in the
+        compiled build the class is not a ``Generic`` at run time)."""
+        return cls
+
     @overload
     def __get__(self, obj: None, owner: Optional[type] = None) -> "SocketOption[T]": ...
 

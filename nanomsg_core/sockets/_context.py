@@ -268,8 +268,8 @@ class Context(Door):
         return sock.getsockopt(level, option)
 
     # descriptors, not property setters: mypyc compiles none in a non-native class
-    recv_timeout: SocketOption[int] = SocketOption(C.RCVTIMEO, "This context's ``RCVTIMEO`` in ms (-1: forever).")
-    send_timeout: SocketOption[int] = SocketOption(C.SNDTIMEO, "This context's ``SNDTIMEO`` in ms (-1: forever).")
+    recv_timeout = SocketOption[int](C.RCVTIMEO, "This context's ``RCVTIMEO`` in ms (-1: forever).")
+    send_timeout = SocketOption[int](C.SNDTIMEO, "This context's ``SNDTIMEO`` in ms (-1: forever).")
 
     # ------------------------------------------------------------------
     # close

@@ -144,20 +144,20 @@ class Socket(SocketOptionAccess):
         return _Bodies(self)
 
     # typed properties of the options (``setsockopt`` etc.: :mod:`._sockopts`)
-    recv_timeout: SocketOption[int] = SocketOption(C.RCVTIMEO, "``RCVTIMEO`` in ms (-1: forever).")
-    send_timeout: SocketOption[int] = SocketOption(C.SNDTIMEO, "``SNDTIMEO`` in ms (-1: forever).")
-    recv_buffer_size: SocketOption[int] = SocketOption(C.RCVBUF, "``RCVBUF`` in bytes.")
-    send_buffer_size: SocketOption[int] = SocketOption(C.SNDBUF, "``SNDBUF`` in bytes.")
-    recv_max_size: SocketOption[int] = SocketOption(C.RCVMAXSIZE, "``RCVMAXSIZE`` in bytes (-1: no limit).")
-    reconnect_interval: SocketOption[int] = SocketOption(C.RECONNECT_IVL, "``RECONNECT_IVL`` in ms.")
-    reconnect_interval_max: SocketOption[int] = SocketOption(C.RECONNECT_IVL_MAX,
+    recv_timeout = SocketOption[int](C.RCVTIMEO, "``RCVTIMEO`` in ms (-1: forever).")
+    send_timeout = SocketOption[int](C.SNDTIMEO, "``SNDTIMEO`` in ms (-1: forever).")
+    recv_buffer_size = SocketOption[int](C.RCVBUF, "``RCVBUF`` in bytes.")
+    send_buffer_size = SocketOption[int](C.SNDBUF, "``SNDBUF`` in bytes.")
+    recv_max_size = SocketOption[int](C.RCVMAXSIZE, "``RCVMAXSIZE`` in bytes (-1: no limit).")
+    reconnect_interval = SocketOption[int](C.RECONNECT_IVL, "``RECONNECT_IVL`` in ms.")
+    reconnect_interval_max = SocketOption[int](C.RECONNECT_IVL_MAX,
                                                "``RECONNECT_IVL_MAX`` in ms (0: no back-off).")
-    send_priority: SocketOption[int] = SocketOption(C.SNDPRIO, "``SNDPRIO`` (1 highest .. 16).")
-    recv_priority: SocketOption[int] = SocketOption(C.RCVPRIO, "``RCVPRIO`` (1 highest .. 16).")
-    linger: SocketOption[int] = SocketOption(C.LINGER, "``LINGER`` in ms.")
-    ipv4only: SocketOption[int] = SocketOption(C.IPV4ONLY, "``IPV4ONLY`` (1: IPv4 only).")
-    name: SocketOption[str] = SocketOption(C.SOCKET_NAME, "``SOCKET_NAME``: in the repr and log lines.")
-    max_ttl: SocketOption[int] = SocketOption(C.MAXTTL, "``MAXTTL`` (hops, 1 .. 255).")
+    send_priority = SocketOption[int](C.SNDPRIO, "``SNDPRIO`` (1 highest .. 16).")
+    recv_priority = SocketOption[int](C.RCVPRIO, "``RCVPRIO`` (1 highest .. 16).")
+    linger = SocketOption[int](C.LINGER, "``LINGER`` in ms.")
+    ipv4only = SocketOption[int](C.IPV4ONLY, "``IPV4ONLY`` (1: IPv4 only).")
+    name = SocketOption[str](C.SOCKET_NAME, "``SOCKET_NAME``: in the repr and log lines.")
+    max_ttl = SocketOption[int](C.MAXTTL, "``MAXTTL`` (hops, 1 .. 255).")
 
     @property
     def recv_fd(self) -> int:
