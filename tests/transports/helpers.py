@@ -99,8 +99,10 @@ def echo_child(url: str, role: str, count: int) -> None:
     s.close()
 
 
-class _KeeperVisits:
-    """``len()`` is the idle keepers' visits to kept connections since it was made."""
+class KeeperVisits:
+    """``len()`` is the idle keepers' visits to kept connections since it was
+    made (read by the keepers' own counter, so the compiled build counts them
+    too)."""
 
     def __init__(self) -> None:
         self._start = self._now()
@@ -112,9 +114,3 @@ class _KeeperVisits:
 
     def __len__(self) -> int:
         return self._now() - self._start
-
-
-def count_keeper_visits(monkeypatch: Any) -> "_KeeperVisits":
-    """Count the idle keepers' visits to kept connections (read by the
-    keepers' own counter, so the compiled build counts them too)."""
-    return _KeeperVisits()

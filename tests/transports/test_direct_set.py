@@ -21,7 +21,7 @@ import nanomsg_core as nn
 from nanomsg_core.engine._selector_poller import SelectorPoller
 from nanomsg_core.sockets import _core, _direct
 from tests.support import Urls, errno_of, free_port, sock, wait_pipes, wait_until
-from tests.transports.helpers import count_keeper_visits
+from tests.transports.helpers import KeeperVisits
 
 _names = itertools.count()
 
@@ -319,7 +319,7 @@ def test_the_set_keeps_idle_connections_while_it_waits_then_returns_them(
     """Idle connections stay with a thread waiting in the set (no churn
     between the set and the engine); once no thread waits, the engine
     reads them again."""
-    visits = count_keeper_visits(monkeypatch)
+    visits = KeeperVisits()
     inside = [0]
     original_read = _core.SocketCore._read_direct_set
 

@@ -14,7 +14,7 @@ import pytest
 import nanomsg_core as nn
 from nanomsg_core.sockets._waker import HAVE_DIRECT
 from tests.support import Urls, sock, wait_pipes, wait_until
-from tests.transports.helpers import count_keeper_visits
+from tests.transports.helpers import KeeperVisits
 
 pytestmark = pytest.mark.skipif(not HAVE_DIRECT, reason="direct reads need eventfd (Linux)")
 
@@ -177,7 +177,7 @@ def test_a_thread_busy_on_another_socket_keeps_its_connection_up_to_busy_hold(
     meanwhile is received without that thread."""
     from nanomsg_core.stream import receiving
     monkeypatch.setattr(receiving, "BUSY_HOLD", 3600.0)
-    visits = count_keeper_visits(monkeypatch)
+    visits = KeeperVisits()
     first, second = _KeptPair(urls()), _KeptPair(urls())
     try:
         got: list[bytes] = []
