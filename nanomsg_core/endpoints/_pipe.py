@@ -1,36 +1,24 @@
-"""The engine side of one connection: a bounded receive queue in front of a
-transport pipe.
+"""The engine side of one connection: a transport pipe and the receive queue
+in front of it.
 
-Theory of operation: a transport delivers received messages from its own
-thread with :meth:`Pipe.deliver` (append to a deque, wake one receiver: no
-lock, since a deque append is atomic under the GIL); the queue holds bare
-payloads, so :meth:`Pipe.deliver_body` (inproc) and
-:meth:`Pipe.deliver_many` (a stream read's batch: one call and one wake-up)
-make no :class:`Message`, and :meth:`Pipe.recv_body` takes one back
-without one.  Protocols pop them
-with :meth:`Pipe.recv` under the socket lock.  The bytes queued are counted
-by two monotonic counters, each written by one side only (``_added`` by the
-deliverer, ``_taken`` by the receiver), so their difference is a safe
-lock-free level.  At ``RCVBUF`` the deliverer is told to stop; the receiver
-calls ``resume_recv`` once it has drained to half of that (hysteresis: a
-blocked sender is woken once per half-buffer, not once per message).  Sends go straight to the
-transport pipe: ``pipe.send`` *is* the transport's bound ``send``.
-
-Readiness: a :class:`~nanomsg_core.protokit.FairQueue` gives each pipe a
-deque (``ready_list``); a delivery that finds the pipe not ``listed``
-lists it and appends it there, so the queue finds a pipe with messages
-without looking at the idle ones.  The queue clears ``listed`` when it drops
-a drained pipe and then looks at the queue once more, so a delivery racing
-that drop is never missed (at worst the pipe is listed twice).
+Theory of operation: a :class:`Pipe` is what protocols, transports and
+applications hold for one connection.  Received payloads wait in its
+:class:`~nanomsg_core.endpoints._inbox.Inbox` (bounded by ``RCVBUF``; see
+that module for the queue, its back-pressure and how a fair queue finds the
+connections that have messages).  The pipe hands out the inbox's own
+methods as its ``deliver_body``/``deliver_many`` (what transports call) and
+``recv_body``/``can_recv`` (what protocols call), so each message crosses
+no frame of this module.  Sends go straight to the transport pipe:
+``pipe.send`` *is* the transport's bound ``send`` (type-checked).
 """
 
 # mypyc: interpreted (pipes are duck-typed: testing.MemoryPipe rides where a Pipe is typed; compiled code would refuse it)
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from ._inbox import Inbox
 from ._message import Message
 from ..interfaces import (DirectPollable, DirectReceiver, DirectWaker, PeerCertificate, PeerCredentials, RecvMaxSize,
                          TransportPipe)
@@ -87,10 +75,9 @@ class Pipe:
 
     __slots__ = ("id", "transport", "local_address", "remote_address", "peer_protocol",
                  "sndprio", "rcvprio", "endpoint", "data", "send", "can_send",
-                 "_tp", "_core", "_ep", "_inq", "_added", "_taken", "_limit", "_low",
-                 "_resume_wanted", "_closed", "_direct_recv", "_direct_fd", "_dropped",
-                 "peer_pid", "peer_uid", "peer_gid", "peer_certificate", "ready_list",
-                 "listed")
+                 "recv_body", "can_recv", "queued", "deliver_body", "deliver_many",
+                 "_tp", "_core", "_ep", "_inbox", "_closed", "_direct_recv", "_direct_fd",
+                 "_dropped", "peer_pid", "peer_uid", "peer_gid", "peer_certificate")
 
     id: int
     """31-bit id, unique in the process."""
@@ -119,6 +106,19 @@ class Pipe:
     data: Any
     send: Callable[[Message], bool]
     can_send: Callable[[], bool]
+    recv_body: Callable[[], Optional[bytes]]
+    """:meth:`recv` without the :class:`Message`: the next payload alone, or
+    ``None`` (the hot path of protocols that need neither header nor pipe)."""
+    can_recv: Callable[[], bool]
+    """Whether a payload is queued."""
+    queued: Callable[[], int]
+    """Bytes received and not yet taken by the protocol."""
+    deliver_body: Callable[[bytes], bool]
+    """:meth:`deliver` of a payload, without a :class:`Message` (inproc);
+    ``False`` once ``RCVBUF`` is reached."""
+    deliver_many: Callable[[list[bytes]], bool]
+    """:meth:`deliver` of every payload of one read, in order, with one
+    wake-up: what a stream transport calls after decoding a buffer."""
 
     def __init__(self, core: "_SocketCore", ep: "Endpoint", tp: TransportPipe) -> None:
         self.id = next(_ids) & 0x7FFFFFFF
@@ -135,12 +135,12 @@ class Pipe:
         self._tp = tp
         self._core = core
         self._ep = ep
-        self._inq: deque[bytes] = deque()
-        self._added = 0
-        self._taken = 0
-        self._limit = ep.rcvbuf
-        self._low = ep.rcvbuf // 2
-        self._resume_wanted = False
+        self._inbox = inbox = Inbox(self, core, tp, ep.rcvbuf)
+        self.recv_body = inbox.take
+        self.can_recv = inbox.has
+        self.queued = inbox.queued
+        self.deliver_body = inbox.put
+        self.deliver_many = inbox.put_many
         self._closed = False
         # the transport's direct-receive capability, if it has one
         self._direct_recv: Optional[Callable[[int, DirectWaker], bool]] = (
@@ -157,10 +157,6 @@ class Pipe:
             self.peer_pid, self.peer_uid, self.peer_gid = creds
         self.peer_certificate = (tp.peer_certificate() if isinstance(tp, PeerCertificate)
                                  else None)
-        self.ready_list: Optional[deque[Pipe]] = None
-        """Where a fair queue wants this pipe when a message arrives (see above)."""
-        self.listed = False
-        """Whether this pipe is in its ``ready_list`` (written by both sides)."""
 
     def __repr__(self) -> str:
         return "<Pipe %d %s %s -> %s>" % (self.id, self.transport, self.local_address,
@@ -168,28 +164,8 @@ class Pipe:
 
     # -- what protocols call (under the socket lock) --
     def recv(self) -> Optional[Message]:
-        body = self.recv_body()
+        body = self._inbox.take()
         return None if body is None else Message(body, b"", self)
-
-    def recv_body(self) -> Optional[bytes]:
-        """:meth:`recv` without the :class:`Message`: the payload alone (the
-        hot path of protocols that need neither header nor pipe)."""
-        try:
-            body = self._inq.popleft()
-        except IndexError:
-            return None
-        self._taken += len(body)
-        if self._resume_wanted and self._added - self._taken <= self._low:
-            self._resume_wanted = False
-            self._tp.resume_recv()
-        return body
-
-    def can_recv(self) -> bool:
-        return bool(self._inq)
-
-    def queued(self) -> int:
-        """Bytes received and not yet taken by the protocol."""
-        return self._added - self._taken
 
     def close(self) -> None:
         """Drop this connection (protocol violation, exclusivity, access
@@ -205,48 +181,7 @@ class Pipe:
 
     # -- what transports call (any thread) --
     def deliver(self, msg: Message) -> bool:
-        return self.deliver_body(msg.header + msg.body if msg.header else msg.body)
-
-    def deliver_body(self, body: bytes) -> bool:
-        """:meth:`deliver` of a payload, without a :class:`Message` (inproc)."""
-        self._inq.append(body)
-        self._added += len(body)
-        if not self.listed:
-            ready = self.ready_list
-            if ready is not None:
-                self.listed = True
-                ready.append(self)
-        core = self._core
-        waiters = core.rwaiters
-        if waiters:
-            try:
-                waiters.popleft()()
-            except IndexError:
-                pass
-        if core.fds is not None:
-            core._fds_changed()
-        if self._added - self._taken < self._limit:
-            return True
-        self._resume_wanted = True
-        if self._added - self._taken <= self._low:   # the receiver drained meanwhile
-            self._resume_wanted = False
-            return True
-        return False
-
-    def deliver_many(self, payloads: "list[bytes]") -> bool:
-        """:meth:`deliver` of every payload of one read, in order, with one
-        wake-up: what a stream transport calls after decoding a buffer."""
-        if not payloads:
-            return self._added - self._taken < self._limit
-        last = len(payloads) - 1
-        if last:
-            head = payloads[:last]
-            self._inq.extend(head)
-            added = 0
-            for p in head:
-                added += len(p)
-            self._added += added
-        return self.deliver_body(payloads[last])
+        return self._inbox.put(msg.header + msg.body if msg.header else msg.body)
 
     def on_writable(self) -> None:
         self._core.wake_send()

@@ -27,6 +27,7 @@ from collections import deque
 from typing import Any, Callable, Literal, Optional, overload
 
 from ..errors import NanomsgError
+from ..endpoints._inbox import Inbox
 from ..endpoints._message import Message
 from ..endpoints._pipe import Pipe
 from ..interfaces import ProtocolPipe
@@ -218,15 +219,15 @@ class FairQueue:
 
     Theory of operation: the cost of a receive does not grow with the number
     of pipes.  There is one *band* per ``RCVPRIO`` in use, best first, and
-    each band keeps a deque of the pipes that have a message (the engine's
-    :class:`~nanomsg_core.Pipe` appends itself to its band's deque when a
-    message arrives while it is not listed).  ``recv`` takes the head of the
-    best non-empty deque, pops one message and puts the pipe back at the tail
-    if it still has more (round-robin among the ready pipes only), else
-    clears its ``listed`` flag and looks once more (a delivery that raced
-    the clear may have seen the flag still set).  An entry whose pipe turns
-    out empty (listed twice by that race) is dropped on the way.  Idle pipes
-    are never looked at.
+    each band keeps a deque of the pipes that have a message (the receive
+    queue of an engine :class:`~nanomsg_core.Pipe`, its ``Inbox``, appends
+    itself to its band's deque when a message arrives while it is not
+    listed).  ``recv`` takes the head of the best non-empty deque, pops one
+    message and puts the inbox back at the tail if it still has more
+    (round-robin among the ready pipes only), else clears its ``listed``
+    flag and looks once more (a delivery that raced the clear may have seen
+    the flag still set).  An entry that turns out empty (listed twice by
+    that race) is dropped on the way.  Idle pipes are never looked at.
 
     Pipes of other kinds (the in-memory pipes of
     :mod:`nanomsg_core.testing`, a third party's) cannot list themselves;
@@ -237,8 +238,8 @@ class FairQueue:
     __slots__ = ("_bands", "_by_prio", "_prio_of", "_members", "_gone")
 
     def __init__(self) -> None:
-        self._bands: list[tuple[deque[Pipe], list[ProtocolPipe]]] = []   # best first
-        self._by_prio: dict[int, tuple[deque[Pipe], list[ProtocolPipe]]] = {}
+        self._bands: list[tuple[deque[Inbox], list[ProtocolPipe]]] = []   # best first
+        self._by_prio: dict[int, tuple[deque[Inbox], list[ProtocolPipe]]] = {}
         self._prio_of: dict[int, int] = {}
         self._members: dict[int, ProtocolPipe] = {}
         self._gone: list[ProtocolPipe] = []      # polled pipes removed with messages
@@ -249,7 +250,7 @@ class FairQueue:
     def __contains__(self, pipe: ProtocolPipe) -> bool:
         return pipe.id in self._prio_of
 
-    def _band(self, prio: int) -> tuple[deque[Pipe], list[ProtocolPipe]]:
+    def _band(self, prio: int) -> tuple[deque[Inbox], list[ProtocolPipe]]:
         band = self._by_prio.get(prio)
         if band is None:
             band = self._by_prio[prio] = (deque(), [])
@@ -262,10 +263,11 @@ class FairQueue:
         self._members[pipe.id] = pipe
         ready, polled = self._band(prio)
         if isinstance(pipe, Pipe):
-            pipe.ready_list = ready              # first, then look: see the class doc
-            if not pipe.listed and pipe.can_recv():
-                pipe.listed = True
-                ready.append(pipe)
+            box = pipe._inbox
+            box.ready_list = ready               # first, then look: see the class doc
+            if not box.listed and box.has():
+                box.listed = True
+                ready.append(box)
         else:
             polled.append(pipe)
 
@@ -294,17 +296,18 @@ class FairQueue:
         :class:`Message` is made); a polled pipe's message gives its ``body``."""
         for ready, polled in self._bands:
             while ready:
-                pipe = ready.popleft()
-                got = pipe.recv_body() if bodies else pipe.recv()
-                if pipe.can_recv():
-                    ready.append(pipe)           # round robin: to the back
+                box = ready.popleft()
+                got = box.take()
+                if box.has():
+                    ready.append(box)            # round robin: to the back
                 else:
-                    pipe.listed = False
-                    if pipe.can_recv():          # a delivery raced the clear
-                        pipe.listed = True
-                        ready.append(pipe)
+                    box.listed = False
+                    if box.has():                # a delivery raced the clear
+                        box.listed = True
+                        ready.append(box)
                 if got is not None:
-                    return got, pipe
+                    pipe = box.pipe
+                    return (got if bodies else Message(got, b"", pipe)), pipe
             if polled:
                 for i, p in enumerate(polled):
                     msg = p.recv()
@@ -339,22 +342,23 @@ class FairQueue:
         it is empty.)"""
         if len(self._members) == 1 and not self._gone:
             for pipe in self._members.values():
-                if pipe.__class__ is Pipe and all(
-                        p is pipe for ready, _ in self._bands for p in ready):
-                    return pipe.recv_body
+                if pipe.__class__ is Pipe:
+                    box = pipe._inbox
+                    if all(b is box for ready, _ in self._bands for b in ready):
+                        return box.take
         return self.recv_body
 
     def can_recv(self) -> bool:
         for ready, polled in self._bands:
             while ready:
-                pipe = ready[0]
-                if pipe.can_recv():
+                box = ready[0]
+                if box.has():
                     return True
                 ready.popleft()                  # listed twice, or drained
-                pipe.listed = False
-                if pipe.can_recv():
-                    pipe.listed = True
-                    ready.append(pipe)
+                box.listed = False
+                if box.has():
+                    box.listed = True
+                    ready.append(box)
             if polled and any(p.can_recv() for p in polled):
                 return True
         return any(p.can_recv() for p in self._gone)

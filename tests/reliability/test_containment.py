@@ -17,6 +17,7 @@ import pytest
 
 import nanomsg_core as nn
 from nanomsg_core.endpoints import _pipe
+from nanomsg_core.endpoints._inbox import Inbox
 from tests.reliability.conftest import tls_for
 from tests.support import free_port, sock, wait_until
 
@@ -37,23 +38,25 @@ def test_a_raising_delivery_costs_only_its_connection(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     crash = type("Crash_" + url.split(":")[0].replace("+", "_"), (RuntimeError,), {})
     poisoned: list[Any] = []
-    deliver, deliver_many = _pipe.Pipe.deliver, _pipe.Pipe.deliver_many
 
-    def poison(self: _pipe.Pipe, body: Any) -> None:
-        if bytes(body) == b"poison":
-            poisoned.append(self)
-            raise crash("a transport bug")
+    class PoisonedInbox(Inbox):
+        """The receive queue of every pipe made during the test: a delivery
+        of ``poison`` raises, on whichever thread the transport delivers."""
 
-    def poisoning(self: _pipe.Pipe, msg: nn.Message) -> bool:
-        poison(self, msg.body)
-        return deliver(self, msg)
+        def poison(self, body: bytes) -> None:
+            if bytes(body) == b"poison":
+                poisoned.append(self.pipe)
+                raise crash("a transport bug")
 
-    def poisoning_many(self: _pipe.Pipe, payloads: list[bytes]) -> bool:
-        for p in payloads:          # the stream kit hands a read's frames over at once
-            poison(self, p)
-        return deliver_many(self, payloads)
-    monkeypatch.setattr(_pipe.Pipe, "deliver", poisoning)
-    monkeypatch.setattr(_pipe.Pipe, "deliver_many", poisoning_many)
+        def put(self, body: bytes) -> bool:
+            self.poison(body)
+            return Inbox.put(self, body)
+
+        def put_many(self, payloads: list[bytes]) -> bool:
+            for p in payloads:      # the stream kit hands a read's frames over at once
+                self.poison(p)
+            return Inbox.put_many(self, payloads)
+    monkeypatch.setattr(_pipe, "Inbox", PoisonedInbox)
     caplog.set_level(logging.ERROR, logger="nanomsg_core")
 
     server_ctx, client_ctx = tls_for(url, request) or (None, None)
