@@ -72,7 +72,8 @@ class PipeBase:
 
     __slots__ = ("transport", "local_address", "remote_address", "peer_protocol",
                  "_sock", "_stream", "_reactor", "_poller", "_prefix", "_ptab", "_dec", "_sndbuf", "_lock",
-                 "_outq", "_outbuf", "_last_send", "_queued", "_flushing", "_linger",
+                 "_outq", "_outbuf", "_last_send", "_queued", "_flushing", "_writing",
+                 "_seen_buf", "_seen_len", "_batch_start", "_linger",
                  "_lingering", "_linger_timer", "_want_writable", "_events", "_deliver_to",
                  "_closed", "_torn", "_reads", "_dpoller", "_kept", "_nreads", "_trimming", "_codec",
                  "_canceller")
@@ -136,6 +137,10 @@ class PipeBase:
         self._last_send = 0.0
         self._queued = 0
         self._flushing = False
+        self._writing = False       # a sending thread is writing a full batch itself
+        self._seen_buf: Optional[bytearray] = None  # the batch as the engine last saw it
+        self._seen_len = 0
+        self._batch_start = 0.0     # when the batch now in _outbuf began, about
         self._want_writable = False
         self._events: Optional[PipeEvents] = None
         self._deliver_to: Callable[[list[bytes]], bool] = _nobody

@@ -8,8 +8,16 @@ frame's prefix comes from a table made once per framing (no ``struct``
 call), and a batched one is appended to the batch buffer inline.
 A small message that follows the previous send within :data:`BATCH_WINDOW`
 (a stream of sends) is queued instead, and so is everything after it while
-bytes are queued: small frames are appended to one buffer and the engine
-writes the batch in one syscall.  A partial write or ``EAGAIN`` queues the
+bytes are queued: small frames are appended to one buffer, written in one
+syscall.  Who writes a batch: the sending thread itself once it holds
+:data:`FULL_BATCH` bytes (and no other write is in flight), else the
+engine, which the first frame of a batch wakes.  The engine lets a batch
+grow only while its sender is adding to it fast enough to fill it within
+:data:`MAX_GROW` of its start (it looks again when the batch should be
+full), so a fast stream of sends is written by its own thread in full
+batches, and its two threads do not trade the GIL once per small batch; a
+slower stream, or a batch its sender stopped adding to, is written by the
+engine at once.  A partial write or ``EAGAIN`` queues the
 rest and posts a flush to the engine.  ``_queued`` counts the bytes queued
 *or in flight*, so zero means the stream is ours to write directly; the
 queue is refused above ``SNDBUF`` bytes, with ``on_writable`` once it
@@ -29,12 +37,16 @@ from ..endpoints._message import Message
 from .pipebase import SMALL_FRAME, Buffer, PipeBase
 from ..compiled import mypyc_attr
 
-__all__ = ["BATCH_WINDOW", "SendingPipe"]
+__all__ = ["BATCH_WINDOW", "FULL_BATCH", "MAX_GROW", "SendingPipe"]
 
 BATCH_WINDOW = 0.000015
 """Seconds: a small message sent this soon after the previous one joins a
 batch that the engine writes in one syscall (a stream of sends); one sent
 after a pause is written at once by the sending thread (no added latency)."""
+FULL_BATCH = 32 * 1024
+"""Bytes of small frames at which the sending thread writes the batch itself."""
+MAX_GROW = 0.0005
+"""Seconds from its start that the engine may let a batch grow before writing it."""
 _IOV_MAX = 512          # buffers per gathered write
 _SMALL = SMALL_FRAME    # queued payloads up to this size are joined with their prefix
 
@@ -101,12 +113,50 @@ class SendingPipe(PipeBase):
             out += prefix
             out += payload
             self._queued = queued + len(prefix) + size
-            if not self._flushing:
-                self._flushing = True
-                self._reactor.call_soon_threadsafe(self._flush)
-            return True
+            if len(out) < FULL_BATCH or self._writing or self._outq or self._codec is not None:
+                if not self._flushing:
+                    self._flushing = True
+                    self._batch_start = self._last_send
+                    self._reactor.call_soon_threadsafe(self._flush)
+                return True
+            self._outbuf = bytearray()      # full: this thread writes it (below)
+            self._writing = True
         finally:
             lock.release()
+        self._write_batch(out)
+        return True
+
+    def _write_batch(self, batch: bytearray) -> None:
+        """A stream of sends filled *batch* (taken off the queue, ``_writing``
+        set): write it from this thread, put back what the stream did not
+        take, and have the engine write what is still queued."""
+        try:
+            sent = self._stream.try_write((batch,))
+        except OSError as e:
+            self._reactor.call_soon_threadsafe(self._fail, e)
+            sent = 0
+        notify = False
+        with self._lock:
+            self._writing = False
+            self._batch_start = _monotonic()
+            if self._torn:
+                return
+            self._queued -= sent
+            if sent < len(batch):
+                self._outq.appendleft(memoryview(batch)[sent:] if sent else batch)
+            if not self._flushing and (self._outq or self._outbuf or self._lingering):
+                self._flushing = True
+                self._reactor.call_soon_threadsafe(self._flush)
+            if self._want_writable and self._queued <= self._sndbuf // 2:
+                self._want_writable = False
+                notify = True
+        if notify:
+            self._reactor.call_soon_threadsafe(self._tell_writable)
+
+    def _tell_writable(self) -> None:
+        """Engine thread: room in the queue again (after a sender's own write)."""
+        if self._events is not None and not self._torn:
+            self._events.on_writable()
 
     def _write_now(self, bufs: tuple[Buffer, ...], total: int) -> bool:
         """Nothing queued: write the frame *bufs* (*total* bytes) from this
@@ -151,6 +201,7 @@ class SendingPipe(PipeBase):
                 self._queued += len(prefix) + size
                 if not self._flushing:
                     self._flushing = True
+                    self._batch_start = self._last_send
                     self._reactor.call_soon_threadsafe(self._flush)
                 return True
         return self.send(msg)        # the queue drained meanwhile: write directly
@@ -209,15 +260,32 @@ class SendingPipe(PipeBase):
         if self._closed and not self._lingering:
             self._flushing = False      # _linger_out or _teardown takes over
             return
+        ended = False
+        bufs: list[Buffer] = []
         with self._lock:
-            q = self._outq
-            if self._outbuf:
-                q.append(self._outbuf)
-                self._outbuf = bytearray()
-            if not q:
+            if self._writing:           # a sender is writing a batch: it calls us again
                 self._flushing = False
                 return
-            bufs = list(q) if len(q) <= _IOV_MAX else list(islice(q, _IOV_MAX))
+            q = self._outq
+            out = self._outbuf
+            if out:
+                if not q and self._grows(out):
+                    return
+                q.append(out)
+                self._outbuf = bytearray()
+                self._batch_start = _monotonic()
+            self._seen_buf = None
+            if not q:
+                self._flushing = False
+                ended = self._lingering
+            else:
+                self._writing = True
+                bufs = list(q) if len(q) <= _IOV_MAX else list(islice(q, _IOV_MAX))
+        if ended:                       # closed, and a sender wrote the last of it
+            self._end_linger()
+            return
+        if not bufs:
+            return
         try:
             n = self._stream.try_write(bufs)
         except OSError as e:
@@ -228,6 +296,22 @@ class SendingPipe(PipeBase):
         else:
             self._stream.write(bufs, self._on_sent)
 
+    def _grows(self, out: bytearray) -> bool:
+        """Under the lock, engine thread: let *out*, the batch alone in the
+        queue, grow, and look again when it should be full (its sender then
+        writes it), if its sender is still adding to it fast enough to fill
+        it within :data:`MAX_GROW` of its start; ``False``: write it now."""
+        n = len(out)
+        if self._closed or n >= FULL_BATCH or (out is self._seen_buf and n == self._seen_len):
+            return False                # closing, full, or its sender stopped adding
+        age = _monotonic() - self._batch_start
+        if age >= MAX_GROW or n * MAX_GROW < FULL_BATCH * age:
+            return False                # too slow to fill in time
+        self._seen_buf = out
+        self._seen_len = n
+        self._reactor.call_later(min(age * (FULL_BATCH - n) / n, MAX_GROW - age), self._flush)
+        return True
+
     def _on_sent(self, n: int, err: Optional[OSError]) -> None:
         if self._torn:
             return
@@ -236,6 +320,7 @@ class SendingPipe(PipeBase):
             return
         notify = False
         with self._lock:
+            self._writing = False
             q = self._outq
             left = n
             while left:
