@@ -77,3 +77,17 @@ def test_smoke_run_writes_every_table(tmp_path: Path) -> None:
                         "sizes.png", "thr.png"], pngs
     else:
         assert "No plots" in (out / "latest.md").read_text()
+
+
+def test_one_side_measures_each_side_alone() -> None:
+    """bench/one_side.py: a PUSH against a plain-socket sink and a PULL fed by
+    a plain-socket source, each with its CPU and wall time per message."""
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / "one_side.py"),
+                        "--messages", "20000", "--rounds", "1"],
+                       capture_output=True, text=True, timeout=80, cwd=str(ROOT))
+    assert p.returncode == 0, p.stderr[-3000:]
+    rows = [line.split("|")[1:-1] for line in p.stdout.splitlines()[2:]]
+    assert [r[1].strip() for r in rows] == ["push", "pull"]
+    for r in rows:
+        cpu, wall = float(r[2].split()[0]), float(r[3])
+        assert 0 < cpu < 1000 and 0 < wall < 1000, r
