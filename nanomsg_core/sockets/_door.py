@@ -29,7 +29,7 @@ import asyncio
 import errno
 import time
 from collections import deque
-from typing import Any, Callable, Optional, Protocol, TypeVar, Union
+from typing import Any, Callable, Optional, Protocol, TypeVar, Union, final
 
 from .. import _constants as C
 from ._core import SocketCore, dead_error, terminated, timed_out, unpark
@@ -179,6 +179,7 @@ class Door:
     # ------------------------------------------------------------------
     # attempts: None = would block
     # ------------------------------------------------------------------
+    @final   # not overridden: compiled callers call it directly, not by name
     def _try_send(self, msg: Message) -> Optional[bool]:
         core = self._core
         lock = self._lock
@@ -197,6 +198,7 @@ class Door:
         finally:
             lock.release()
 
+    @final   # not overridden: compiled callers call it directly, not by name
     def _try_recv(self, arm: bool = False) -> Optional[Message]:
         """*arm*: the attempt of a parked receiver of a context, which arms its
         router first, so that a message arriving after this attempt reaches it."""
@@ -215,6 +217,7 @@ class Door:
         finally:
             lock.release()
 
+    @final   # not overridden: compiled callers call it directly, not by name
     def _try_recv_body(self, arm: bool = False) -> Optional[bytes]:
         """:meth:`_try_recv` of the payload alone, for a machine with
         ``recv_body``: a blocked ``recv`` then makes no :class:`Message`
@@ -234,6 +237,7 @@ class Door:
         finally:
             lock.release()
 
+    @final   # not overridden: compiled callers call it directly, not by name
     def _count_received_locked(self, nbytes: int) -> None:
         """Under the lock: one message of *nbytes* received."""
         self._received += 1
@@ -350,6 +354,7 @@ class Door:
             hook(socket=self._core.socket, message=msg)
         return msg
 
+    @final   # not overridden: compiled callers call it directly, not by name
     def _wait_recv(self, flags: int, attempt: Callable[[bool], Optional[T]]) -> T:
         """Block in ``recv`` until *attempt* (:meth:`_try_recv` or
         :meth:`_try_recv_body`) gives a result."""
@@ -360,6 +365,7 @@ class Door:
             self._abandon(e)
             raise
 
+    @final   # not overridden: compiled callers call it directly, not by name
     def _yield_sometimes(self) -> None:
         """Fair service: a thread draining a flood without ever blocking would
         keep the GIL from the engine thread for a whole switch interval (5 ms)
@@ -384,6 +390,7 @@ class Door:
     # ------------------------------------------------------------------
     # blocking a thread
     # ------------------------------------------------------------------
+    @final   # not overridden: compiled callers call it directly, not by name
     def _block(self, waiters: "deque[Waiter]", attempt: Callable[[A], Optional[T]], arg: A,
                timeout_ms: int, flags: int, what: str) -> T:
         """Retry ``attempt(arg)`` until it gives a result, parked between tries.

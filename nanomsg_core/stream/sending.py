@@ -302,8 +302,10 @@ class SendingPipe(PipeBase):
         writes it), if its sender is still adding to it fast enough to fill
         it within :data:`MAX_GROW` of its start; ``False``: write it now."""
         n = len(out)
-        if self._closed or n >= FULL_BATCH or (out is self._seen_buf and n == self._seen_len):
-            return False                # closing, full, or its sender stopped adding
+        if (self._closed or n >= FULL_BATCH or self._codec is not None
+                or (out is self._seen_buf and n == self._seen_len)):
+            return False                # closing, full, a codec's (its sender never
+                                        # writes a batch), or its sender stopped adding
         age = _monotonic() - self._batch_start
         if age >= MAX_GROW or n * MAX_GROW < FULL_BATCH * age:
             return False                # too slow to fill in time
