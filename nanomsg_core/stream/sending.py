@@ -129,12 +129,19 @@ class SendingPipe(PipeBase):
     def _write_batch(self, batch: bytearray) -> None:
         """A stream of sends filled *batch* (taken off the queue, ``_writing``
         set): write it from this thread, put back what the stream did not
-        take, and have the engine write what is still queued."""
+        take, and have the engine write what is still queued (also when the
+        stream raised: the engine's turn then meets the failure, and no
+        ``_writing`` is left set)."""
+        sent = 0
         try:
             sent = self._stream.try_write((batch,))
         except OSError as e:
             self._reactor.call_soon_threadsafe(self._fail, e)
-            sent = 0
+        finally:
+            self._batch_written(batch, sent)
+
+    def _batch_written(self, batch: bytearray, sent: int) -> None:
+        """:meth:`_write_batch`'s accounting, once *sent* bytes of *batch* are out."""
         notify = False
         with self._lock:
             self._writing = False
@@ -144,9 +151,8 @@ class SendingPipe(PipeBase):
             self._queued -= sent
             if sent < len(batch):
                 self._outq.appendleft(memoryview(batch)[sent:] if sent else batch)
-            if not self._flushing and (self._outq or self._outbuf or self._lingering):
-                self._flushing = True
-                self._reactor.call_soon_threadsafe(self._flush)
+            if self._outq or self._outbuf or self._lingering:
+                self._post_flush()
             if self._want_writable and self._queued <= self._sndbuf // 2:
                 self._want_writable = False
                 notify = True
@@ -261,7 +267,7 @@ class SendingPipe(PipeBase):
             self._flushing = False      # _linger_out or _teardown takes over
             return
         ended = False
-        bufs: list[Buffer] = []
+        bufs: list[Buffer] = []         # stays empty: nothing is queued
         with self._lock:
             if self._writing:           # a sender is writing a batch: it calls us again
                 self._flushing = False
@@ -281,10 +287,9 @@ class SendingPipe(PipeBase):
             else:
                 self._writing = True
                 bufs = list(q) if len(q) <= _IOV_MAX else list(islice(q, _IOV_MAX))
-        if ended:                       # closed, and a sender wrote the last of it
-            self._end_linger()
-            return
         if not bufs:
+            if ended:                   # closed, and a sender wrote the last of it
+                self._end_linger()
             return
         try:
             n = self._stream.try_write(bufs)

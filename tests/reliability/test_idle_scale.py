@@ -52,7 +52,7 @@ class Touches:
 
 
 class CountingInbox(Inbox):
-    counter = Touches()
+    counter: Touches            # set by the fixture's subclass
 
     def take(self) -> Optional[bytes]:
         self.counter.n += 1
