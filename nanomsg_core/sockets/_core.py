@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import time
 import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -49,6 +48,7 @@ from ..engine._runtime import get_engine
 from ..errors import NanomsgError
 from ..interfaces import SocketProtocol, TransportPipe
 from ..log import log_limited
+from ._clock import now_ms
 from ._direct import HAVE_DIRECT_SET, DirectSet
 from ._waker import Waker
 from ..compiled import mypyc_attr
@@ -64,7 +64,6 @@ __all__ = ["SocketCore", "dead_error", "terminate", "timed_out", "unpark", "wake
            "wake_one"]
 
 _log = logging.getLogger("nanomsg_core.socket")
-_monotonic = time.monotonic
 
 # errnos that mean the peer broke the rules (logged as warnings)
 _DROPPED = {errno.EPROTO, errno.EMSGSIZE, errno.EACCES}    # worth a WARNING: a bad peer or a
@@ -245,19 +244,12 @@ class SocketCore:
             fds[0].set(dead or self.proto.can_recv())
             fds[1].set(dead or self.proto.can_send())
 
-    def direct_reader(self) -> Optional[Callable[[int, Waker], bool]]:
-        """How a thread blocked in ``recv`` may read itself: the direct
-        receive of this socket's only connection, if it has one; with
-        several, its :class:`DirectSet`; ``None``: sleep on its lock."""
-        pipes = self.pipes
-        n = len(pipes)
-        if n == 1:
-            try:
-                (pipe,) = pipes
-            except ValueError:       # changed meanwhile
-                return None
-            return pipe._direct_recv
-        if n == 0 or not HAVE_DIRECT_SET or self.dead:
+    def set_reader(self) -> Optional[Callable[[int, Waker], bool]]:
+        """How a thread blocked in ``recv`` on a socket with several
+        connections may read them itself: through the socket's
+        :class:`DirectSet`; ``None``: sleep on its lock.  (With one
+        connection, the door takes that connection's direct receive.)"""
+        if len(self.pipes) < 2 or not HAVE_DIRECT_SET or self.dead:
             return None
         if self._direct is None:
             with self.lock:
@@ -472,8 +464,8 @@ class _Host:
         self.raw = raw
         self._timers: dict[object, Timer] = {}
 
-    def now(self) -> float:
-        return _monotonic() * 1000.0
+    now = staticmethod(now_ms)
+    """Milliseconds on the monotonic clock (a compiled function in the compiled build)."""
 
     def arm_timer(self, key: object, delay_ms: float) -> None:
         old = self._timers.get(key)

@@ -36,7 +36,7 @@ from ._core import SocketCore, dead_error, terminated, timed_out, unpark
 from ..engine._runtime import get_engine
 from ..registry._hooks import HOOKS
 from ..endpoints._message import Message
-from ._waker import HAVE_DIRECT, thread_waker
+from ._waker import HAVE_DIRECT, Waker, thread_waker
 from ..errors import NanomsgError
 from ..compiled import mypyc_attr
 
@@ -179,7 +179,7 @@ class Door:
     # ------------------------------------------------------------------
     # attempts: None = would block
     # ------------------------------------------------------------------
-    @final   # not overridden: compiled callers call it directly, not by name
+    @final   # not overridden (mypy checks it)
     def _try_send(self, msg: Message) -> Optional[bool]:
         core = self._core
         lock = self._lock
@@ -198,7 +198,7 @@ class Door:
         finally:
             lock.release()
 
-    @final   # not overridden: compiled callers call it directly, not by name
+    @final   # not overridden (mypy checks it)
     def _try_recv(self, arm: bool = False) -> Optional[Message]:
         """*arm*: the attempt of a parked receiver of a context, which arms its
         router first, so that a message arriving after this attempt reaches it."""
@@ -212,12 +212,12 @@ class Door:
                 self._arm_recv_locked()
             msg = self._proto.recv()
             if msg is not None:
-                self._count_received_locked(len(msg.body))
+                _count_received_locked(self, len(msg.body))
             return msg
         finally:
             lock.release()
 
-    @final   # not overridden: compiled callers call it directly, not by name
+    @final   # not overridden (mypy checks it)
     def _try_recv_body(self, arm: bool = False) -> Optional[bytes]:
         """:meth:`_try_recv` of the payload alone, for a machine with
         ``recv_body``: a blocked ``recv`` then makes no :class:`Message`
@@ -232,19 +232,10 @@ class Door:
                 raise dead_error()
             body: Optional[bytes] = self._proto.recv_body()  # type: ignore[attr-defined]
             if body is not None:
-                self._count_received_locked(len(body))
+                _count_received_locked(self, len(body))
             return body
         finally:
             lock.release()
-
-    @final   # not overridden: compiled callers call it directly, not by name
-    def _count_received_locked(self, nbytes: int) -> None:
-        """Under the lock: one message of *nbytes* received."""
-        self._received += 1
-        self._received_bytes += nbytes
-        core = self._core
-        if core.fds is not None:
-            core.refresh_fds_locked()
 
     # ------------------------------------------------------------------
     # send / recv
@@ -278,7 +269,7 @@ class Door:
         if not sent:
             if msg is None:
                 msg = Message(data)
-            self._block(self._swaiters, self._try_send, msg, self._sndtimeo, flags, "send")
+            _block(self, self._swaiters, self._try_send, msg, self._sndtimeo, flags, "send")
         if msg is not None:
             hook = HOOKS.message_sent
             if hook is not None:
@@ -310,16 +301,16 @@ class Door:
             lock.release()
         if body is None:
             if bodies:
-                body = self._wait_recv(flags, self._try_recv_body)
+                body = _wait_recv(self, flags, self._try_recv_body)
             else:
-                msg = self._wait_recv(flags, self._try_recv)
+                msg = _wait_recv(self, flags, self._try_recv)
                 body = msg.body
         else:
             streak = self._streak + 1
             if streak < YIELD_EVERY:
                 self._streak = streak
             else:
-                self._yield_sometimes()
+                _yield_sometimes(self)
         if msg is not None:
             hook = HOOKS.message_received
             if hook is not None:
@@ -330,16 +321,16 @@ class Door:
         """Send a :class:`Message` (a raw socket routes by ``msg.header``)."""
         out = outgoing(msg)
         if self._try_send(out) is None:
-            self._block(self._swaiters, self._try_send, out, self._sndtimeo, flags, "send")
+            _block(self, self._swaiters, self._try_send, out, self._sndtimeo, flags, "send")
         return self._after_send(out)
 
     def recv_msg(self, flags: int = 0) -> Message:
         """Receive a :class:`Message` with ``header`` and ``pipe``."""
         msg = self._try_recv()
         if msg is None:
-            msg = self._wait_recv(flags, self._try_recv)
+            msg = _wait_recv(self, flags, self._try_recv)
         else:
-            self._yield_sometimes()
+            _yield_sometimes(self)
         return self._after_recv(msg)
 
     def _after_send(self, out: Message) -> int:
@@ -353,118 +344,6 @@ class Door:
         if hook is not None:
             hook(socket=self._core.socket, message=msg)
         return msg
-
-    @final   # not overridden: compiled callers call it directly, not by name
-    def _wait_recv(self, flags: int, attempt: Callable[[bool], Optional[T]]) -> T:
-        """Block in ``recv`` until *attempt* (:meth:`_try_recv` or
-        :meth:`_try_recv_body`) gives a result."""
-        try:
-            return self._block(self._rwaiters, attempt, self._arms_recv,
-                               self._rcvtimeo, flags, "recv")
-        except BaseException as e:
-            self._abandon(e)
-            raise
-
-    @final   # not overridden: compiled callers call it directly, not by name
-    def _yield_sometimes(self) -> None:
-        """Fair service: a thread draining a flood without ever blocking would
-        keep the GIL from the engine thread for a whole switch interval (5 ms)
-        at a time, starving every other connection; so every
-        :data:`YIELD_EVERY` receives that did not block, on a socket with
-        several connections, let the engine run (at most every
-        :data:`YIELD_INTERVAL`) if it has I/O ready
-        (:class:`~nanomsg_core.interfaces.PendingProbe`): ``sleep(0)`` gives
-        up the CPU too, which costs a busy machine dearly when the engine
-        has nothing to do (a REP whose thread reads its connections itself)."""
-        self._streak += 1
-        if self._streak >= YIELD_EVERY:     # recv counts up to here inline
-            self._streak = 0
-            if len(self._core.pipes) > 1:
-                now = _monotonic()
-                if now - self._yielded >= YIELD_INTERVAL:
-                    self._yielded = now
-                    probe = getattr(get_engine().poller, "has_pending", None)
-                    if probe is None or probe():
-                        _sleep(0)
-
-    # ------------------------------------------------------------------
-    # blocking a thread
-    # ------------------------------------------------------------------
-    @final   # not overridden: compiled callers call it directly, not by name
-    def _block(self, waiters: "deque[Waiter]", attempt: Callable[[A], Optional[T]], arg: A,
-               timeout_ms: int, flags: int, what: str) -> T:
-        """Retry ``attempt(arg)`` until it gives a result, parked between tries.
-
-        The thread's waker sits in *waiters* like any other waiter.  A
-        receiver on the socket's own door whose socket has exactly one
-        stream connection reads that connection itself while it waits (a
-        wake-up then writes the waker's fd); otherwise, or when a direct
-        read is refused, it sleeps on the waker's lock.
-        """
-        if flags & C.DONTWAIT:
-            raise NanomsgError(errno.EAGAIN, "%s would block (DONTWAIT)" % what)
-        deadline = None if timeout_ms < 0 else _monotonic() + timeout_ms / 1000.0
-        core = self._core
-        direct = HAVE_DIRECT and waiters is core.rwaiters
-        w = thread_waker()
-        if direct:
-            # Read what is there already before parking (a thread serving
-            # many sockets in turn mostly finds its reply waiting): the first
-            # attempt then takes it, and its delivery wakes nobody.
-            reader = core.direct_reader()
-            if reader is not None:
-                reader(0, w)
-        lock = w.lock
-        while True:
-            w.called = False                    # parked afresh: a wake-up from now on counts
-            waiters.append(w)
-            try:
-                result = attempt(arg)
-            except BaseException:
-                unpark(waiters, w, wake_next=False)
-                raise
-            if result is not None:
-                unpark(waiters, w)
-                return result
-            remaining = -1.0 if deadline is None else deadline - _monotonic()
-            if deadline is not None and remaining <= 0:
-                break
-            reader = core.direct_reader() if direct else None
-            if reader is not None:
-                w.signalled = False
-                w.polling = True                # from here a wake-up also writes the fd...
-                if w.called:                    # ...before, it only released the lock
-                    reader = None
-                    w.polling = False
-                    if w.signalled:
-                        w.drain()
-            if reader is not None:
-                done = reader(-1 if remaining < 0 else max(1, int(remaining * 1000 + 0.999)), w)
-                w.polling = False
-                if done:
-                    if w.signalled:
-                        w.drain()
-                    if w.called:                # popped: its wake-up is spent
-                        lock.acquire(False)
-                    else:
-                        try:
-                            waiters.remove(w)
-                        except ValueError:
-                            lock.acquire(False)
-                    result = attempt(arg)       # out of the deque: nothing to undo
-                    if result is not None:
-                        return result
-                    continue
-            if deadline is None:
-                lock.acquire()
-            elif not lock.acquire(timeout=remaining):
-                break
-        unpark(waiters, w)
-        lock.acquire(False)                     # a wake-up racing the timeout
-        result = attempt(arg)
-        if result is not None:
-            return result
-        raise timed_out(what, timeout_ms)
 
     # ------------------------------------------------------------------
     # asyncio and trio
@@ -510,6 +389,139 @@ class Door:
             from ._trio import trio_block
             return await trio_block(waiters, attempt, arg, timeout_ms, what)
         return await _asyncio_block(waiters, attempt, arg, timeout_ms, what)
+
+
+# The per-message helpers below are functions, not methods: a compiled caller
+# calls a function directly, where a method of a class that interpreted
+# subclasses (Socket, Context) may override is looked up by name.
+
+def _count_received_locked(door: Door, nbytes: int) -> None:
+    """Under the lock: one message of *nbytes* received."""
+    door._received += 1
+    door._received_bytes += nbytes
+    core = door._core
+    if core.fds is not None:
+        core.refresh_fds_locked()
+
+
+def _wait_recv(door: Door, flags: int, attempt: Callable[[bool], Optional[T]]) -> T:
+    """Block in ``recv`` until *attempt* (:meth:`Door._try_recv` or
+    :meth:`Door._try_recv_body`) gives a result."""
+    try:
+        return _block(door, door._rwaiters, attempt, door._arms_recv,
+                      door._rcvtimeo, flags, "recv")
+    except BaseException as e:
+        door._abandon(e)
+        raise
+
+
+def _reader_of(core: SocketCore) -> Optional[Callable[[int, Waker], bool]]:
+    """How a thread blocked in ``recv`` may read itself: the direct receive
+    of the socket's only connection, if it has one (asked twice per blocked
+    ``recv``); with several, :meth:`SocketCore.set_reader`."""
+    pipes = core.pipes
+    if len(pipes) == 1:
+        for pipe in pipes:          # emptied meanwhile: no loop, and the core says None
+            return pipe._direct_recv
+    return core.set_reader()
+
+
+def _yield_sometimes(door: Door) -> None:
+    """Fair service: a thread draining a flood without ever blocking would
+    keep the GIL from the engine thread for a whole switch interval (5 ms)
+    at a time, starving every other connection; so every
+    :data:`YIELD_EVERY` receives that did not block, on a socket with
+    several connections, let the engine run (at most every
+    :data:`YIELD_INTERVAL`) if it has I/O ready
+    (:class:`~nanomsg_core.interfaces.PendingProbe`): ``sleep(0)`` gives
+    up the CPU too, which costs a busy machine dearly when the engine
+    has nothing to do (a REP whose thread reads its connections itself)."""
+    door._streak += 1
+    if door._streak >= YIELD_EVERY:     # recv counts up to here inline
+        door._streak = 0
+        if len(door._core.pipes) > 1:
+            now = _monotonic()
+            if now - door._yielded >= YIELD_INTERVAL:
+                door._yielded = now
+                probe = getattr(get_engine().poller, "has_pending", None)
+                if probe is None or probe():
+                    _sleep(0)
+
+
+def _block(door: Door, waiters: "deque[Waiter]", attempt: Callable[[A], Optional[T]], arg: A,
+           timeout_ms: int, flags: int, what: str) -> T:
+    """Retry ``attempt(arg)`` until it gives a result, parked between tries.
+
+    The thread's waker sits in *waiters* like any other waiter.  A
+    receiver on the socket's own door whose socket has exactly one
+    stream connection reads that connection itself while it waits (a
+    wake-up then writes the waker's fd); otherwise, or when a direct
+    read is refused, it sleeps on the waker's lock.
+    """
+    if flags & C.DONTWAIT:
+        raise NanomsgError(errno.EAGAIN, "%s would block (DONTWAIT)" % what)
+    deadline = None if timeout_ms < 0 else _monotonic() + timeout_ms / 1000.0
+    core = door._core
+    direct = HAVE_DIRECT and waiters is core.rwaiters
+    w = thread_waker()
+    if direct:
+        # Read what is there already before parking (a thread serving
+        # many sockets in turn mostly finds its reply waiting): the first
+        # attempt then takes it, and its delivery wakes nobody.
+        reader = _reader_of(core)
+        if reader is not None:
+            reader(0, w)
+    lock = w.lock
+    while True:
+        w.called = False                    # parked afresh: a wake-up from now on counts
+        waiters.append(w)
+        try:
+            result = attempt(arg)
+        except BaseException:
+            unpark(waiters, w, wake_next=False)
+            raise
+        if result is not None:
+            unpark(waiters, w)
+            return result
+        remaining = -1.0 if deadline is None else deadline - _monotonic()
+        if deadline is not None and remaining <= 0:
+            break
+        reader = _reader_of(core) if direct else None
+        if reader is not None:
+            w.signalled = False
+            w.polling = True                # from here a wake-up also writes the fd...
+            if w.called:                    # ...before, it only released the lock
+                reader = None
+                w.polling = False
+                if w.signalled:
+                    w.drain()
+        if reader is not None:
+            done = reader(-1 if remaining < 0 else max(1, int(remaining * 1000 + 0.999)), w)
+            w.polling = False
+            if done:
+                if w.signalled:
+                    w.drain()
+                if w.called:                # popped: its wake-up is spent
+                    lock.acquire(False)
+                else:
+                    try:
+                        waiters.remove(w)
+                    except ValueError:
+                        lock.acquire(False)
+                result = attempt(arg)       # out of the deque: nothing to undo
+                if result is not None:
+                    return result
+                continue
+        if deadline is None:
+            lock.acquire()
+        elif not lock.acquire(timeout=remaining):
+            break
+    unpark(waiters, w)
+    lock.acquire(False)                     # a wake-up racing the timeout
+    result = attempt(arg)
+    if result is not None:
+        return result
+    raise timed_out(what, timeout_ms)
 
 
 class _LoopWake:

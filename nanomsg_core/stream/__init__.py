@@ -44,7 +44,8 @@ from .inet import (KEEPALIVE, BindTarget, InetDialer, InetListener, address_lite
 from .listener import LISTEN_BACKLOG, StreamListener
 from .pipe import BUSY_HOLD, IDLE_RETURN, RECV_BUFFER, StreamPipe
 from .reads import ReadEvent, Reads, ReadState, ReadStateError
-from .streams import ByteStream, CancelRead, ReadCancelled, RecvCanceller, SocketStream
+from .socket_stream import SocketStream
+from .streams import ByteStream, CancelRead, ReadCancelled, RecvCanceller
 from .tls import TlsStream, tls_error
 
 __all__ = [

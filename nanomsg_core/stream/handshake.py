@@ -16,7 +16,8 @@ from ..interfaces import EndpointContext, TimerHandle, TransportPipe
 from ..wire import HEADER_SIZE, Framing, WireError, encode_header, parse_header
 from .errors import closed_in_handshake, from_oserror, handshake_timeout, wrong_protocol
 from .pipe import StreamPipe
-from .streams import ByteStream, SocketStream
+from .socket_stream import SocketStream
+from .streams import ByteStream
 from ..compiled import mypyc_attr
 
 __all__ = ["HANDSHAKE_TIMEOUT", "DialDone", "Handshake", "HandshakeStep"]

@@ -25,7 +25,8 @@ from ..wire import FrameDecoder, FrameReader, Framing, MessageCodec
 from .credentials import peer_credentials
 from .idle import IdleKept, forget, idle_kept
 from .reads import Act, ReadEvent, ReadState, Reads
-from .streams import ByteStream, CancelRead, RecvCanceller, SocketStream
+from .socket_stream import SocketStream
+from .streams import ByteStream, CancelRead, RecvCanceller
 from .tls import TlsStream
 from ..compiled import mypyc_attr
 
@@ -76,6 +77,7 @@ class PipeBase:
                  "_seen_buf", "_seen_len", "_batch_start", "_linger",
                  "_lingering", "_linger_timer", "_want_writable", "_events", "_deliver_to",
                  "_closed", "_torn", "_reads", "_dpoller", "_kept", "_nreads", "_trimming", "_codec",
+                 "_early_missed",
                  "_canceller")
 
     def __init__(self, stream: Union[socket.socket, ByteStream], endpoint: EndpointContext,
@@ -120,6 +122,7 @@ class PipeBase:
         self._reads = ReadState()           # who reads: the table decides
         self._nreads = 0            # reads so far (the idle trimmer compares)
         self._trimming = False      # registered with the idle trimmer
+        self._early_missed = False  # the last read before a wait found nothing
         poller = self._poller
         self._dpoller: Optional[DirectReads] = None
         if (self._sock is not None and sys.platform != "win32"

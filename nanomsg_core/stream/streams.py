@@ -10,8 +10,9 @@ is written once in this kit (:class:`~nanomsg_core.stream.Handshake` and
 no OS socket at all -- TLS in memory over another stream, an SSH channel, a
 pair of pipes, an in-memory pair.
 
-:class:`SocketStream` is the stream of a connected, non-blocking OS socket
-on the engine's poller (tcp, ipc, abstract).  It is also the one that gets
+:class:`~nanomsg_core.stream.SocketStream` (in :mod:`.socket_stream`) is
+the stream of a connected, non-blocking OS socket on the engine's poller
+(tcp, ipc, abstract).  It is also the one that gets
 the kit's socket-only fast path: a thread blocked in ``recv`` reads it
 itself.  An idle grown receive buffer is swapped for a small one under a
 readiness poller's pending receive, and on a completion stream that has
@@ -22,12 +23,11 @@ cancelling the pending read and reading again into the small buffer.
 from __future__ import annotations
 
 import socket
-import sys
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
-from ..interfaces import Buffer, CompletionCallback, Poller
+from ..interfaces import Buffer, CompletionCallback
 
-__all__ = ["ByteStream", "CancelRead", "ReadCancelled", "RecvCanceller", "SocketStream"]
+__all__ = ["ByteStream", "CancelRead", "ReadCancelled", "RecvCanceller"]
 
 
 @runtime_checkable
@@ -89,53 +89,3 @@ class RecvCanceller(Protocol):
 
     def cancel_recv(self, sock: socket.socket) -> bool:
         """Engine thread: see :meth:`CancelRead.cancel_read`."""
-
-
-class SocketStream:
-    """A connected, non-blocking OS socket on the engine's poller."""
-
-    __slots__ = ("sock", "poller", "_sendmsg")
-
-    def __init__(self, sock: socket.socket, poller: Poller) -> None:
-        self.sock = sock
-        self.poller = poller
-        self._sendmsg: Callable[[Any], int]
-        if sys.platform != "win32":
-            self._sendmsg = sock.sendmsg
-        else:
-            self._sendmsg = _joined_send(sock)
-
-    def __repr__(self) -> str:
-        return "<SocketStream fd=%d>" % self.sock.fileno()
-
-    def read(self, buf: memoryview, done: CompletionCallback) -> None:
-        self.poller.recv_into(self.sock, buf, done)
-
-    def write(self, bufs: Sequence[Buffer], done: CompletionCallback) -> None:
-        self.poller.send(self.sock, bufs, done)
-
-    def try_write(self, bufs: Sequence[Buffer]) -> int:
-        try:
-            return self._sendmsg(bufs)
-        except (BlockingIOError, InterruptedError):
-            return 0
-
-    def cancel_read(self) -> bool:
-        """:class:`CancelRead`, where the poller is a :class:`RecvCanceller`."""
-        poller = self.poller
-        return isinstance(poller, RecvCanceller) and poller.cancel_recv(self.sock)
-
-    def cancel(self) -> None:
-        """Stop the poller's pending operations, leaving the socket open."""
-        self.poller.cancel(self.sock)
-
-    def close(self) -> None:
-        self.poller.cancel(self.sock)
-        self.sock.close()
-
-
-def _joined_send(sock: socket.socket) -> Callable[[Any], int]:
-    """``sendmsg`` stand-in for platforms without it (one join per message)."""
-    def send(bufs: Any) -> int:
-        return sock.send(b"".join(bufs))
-    return send

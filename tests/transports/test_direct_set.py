@@ -286,26 +286,49 @@ def test_a_detached_hangup_watch_stays_registered_until_it_fires() -> None:
         poller.close()
 
 
+class _DeliverAfterAttempt:
+    """Stands for a socket's protocol: after its *nth* ``recv_body`` found
+    nothing, a message is delivered from another thread before the call
+    returns (the socket's lock is held meanwhile; deliveries do not take it)."""
+
+    def __init__(self, proto: Any, nth: int, deliver: Any) -> None:
+        self._proto = proto
+        self._calls = itertools.count(1)
+        self._nth = nth
+        self._deliver = deliver
+        self.injected = threading.Event()
+
+    def recv_body(self) -> Any:
+        body = self._proto.recv_body()
+        if next(self._calls) == self._nth and body is None:
+            t = threading.Thread(target=self._deliver)
+            t.start()
+            t.join(10)
+            self.injected.set()
+        return body
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._proto, name)
+
+
 @pytest.mark.timeout(60)
-def test_a_wake_up_just_before_the_poll_is_not_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wake_up_just_before_the_poll_is_not_lost() -> None:
     """A message delivered after the receiver's last attempt but before it
     starts polling releases its lock without writing its wake-up fd: the
-    receiver must notice that and not poll (it would wait for RCVTIMEO)."""
+    receiver must notice that and not poll (it would wait for RCVTIMEO).
+    A blocked ``recv`` tries once, reads what is there, then parks and tries
+    again: the message comes during that second try, once it found nothing."""
     with _pull_with_two_idle_tcp_and_inproc() as (pull, local):
-        original = _core.SocketCore.direct_reader
-        injected = threading.Event()
-
-        def direct_reader(self: _core.SocketCore) -> Any:
-            if not injected.is_set():       # in the window: deliver from another thread
-                injected.set()
-                t = threading.Thread(target=local.send, args=(b"in the window",))
-                t.start()
-                t.join(10)
-            return original(self)
-        monkeypatch.setattr(_core.SocketCore, "direct_reader", direct_reader)
-        t0 = time.monotonic()
-        assert pull.recv() == b"in the window"
-        assert injected.is_set()
+        door: Any = pull
+        proto = door._proto
+        seam = _DeliverAfterAttempt(proto, 2, lambda: local.send(b"in the window"))
+        door._proto = seam
+        try:
+            t0 = time.monotonic()
+            assert pull.recv() == b"in the window"
+        finally:
+            door._proto = proto
+        assert seam.injected.is_set(), "the receiver did not try twice: the window was not reached"
         assert time.monotonic() - t0 < 10, "the wake-up was lost until RCVTIMEO"
 
 
