@@ -7,8 +7,8 @@ import struct
 
 import pytest
 
-from nanomsg_core.wire import (IPC_FRAMING, TCP_FRAMING, FrameDecoder, WireError,
-                               encode_frame, encode_header, parse_header)
+from nanomsg_core.wire import (COPY_WINDOW, IPC_FRAMING, SMALL_FRAME, TCP_FRAMING, FrameDecoder,
+                               WireError, encode_frame, encode_header, parse_header)
 
 
 def test_header_bytes() -> None:
@@ -62,6 +62,28 @@ def test_decode_many_per_read_and_big_frames(framing: object) -> None:
     for i in range(0, len(stream), 777):
         out += dec.feed(stream[i:i + 777])
     assert out == payloads
+
+
+@pytest.mark.parametrize("framing", [TCP_FRAMING, IPC_FRAMING], ids=["tcp", "ipc"])
+@pytest.mark.parametrize("read", [1, 100, COPY_WINDOW - 3, COPY_WINDOW + 5, 1 << 20])
+def test_small_payloads_cut_from_a_copy_at_every_boundary(framing: object, read: int) -> None:
+    """Small payloads come from a bounded bytes copy of the buffer: sizes on
+    both sides of SMALL_FRAME, runs that end exactly at, just before and
+    just after a copy's end, and big frames between, each whole, in order,
+    as bytes of their own, however the reads cut the stream."""
+    sizes = [0, 1, SMALL_FRAME - 1, SMALL_FRAME, SMALL_FRAME + 1, 64, 64, 3000,
+             SMALL_FRAME, 0, 70_000, 5]
+    sizes += [64] * (3 * COPY_WINDOW // 72)         # runs across several copies
+    sizes += [SMALL_FRAME] * 40 + [SMALL_FRAME + 1] * 3 + [2] * 100
+    payloads = [bytes([i % 251]) * n for i, n in enumerate(sizes)]
+    stream = b"".join(encode_frame(framing, p) for p in payloads)  # type: ignore[arg-type]
+    dec = FrameDecoder(framing)  # type: ignore[arg-type]
+    out: list[bytes] = []
+    for i in range(0, len(stream), read):
+        out += dec.feed(stream[i:i + read])
+    assert out == payloads
+    assert all(type(p) is bytes for p in out)
+    assert dec.pending == 0
 
 
 def test_recv_buffer_commit_protocol() -> None:
