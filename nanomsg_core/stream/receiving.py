@@ -281,7 +281,8 @@ class StreamPipe(SendingPipe):
                 return False            # not started, paused with frames held, closing
         failed = False
         try:
-            if timeout_ms != 0:
+            early = timeout_ms == 0
+            if not early:
                 ready = waker.wait_readable(sock.fileno(), timeout_ms)
             else:
                 # What is there already, no wait.  After such a read found
@@ -292,7 +293,7 @@ class StreamPipe(SendingPipe):
             waker.polling = False       # before anything is delivered
             if ready:
                 n, err = self._recv_now(sock)
-                if timeout_ms == 0:
+                if early:
                     self._early_missed = n < 0
                 if n >= 0:
                     failed = self._take(n, err)
