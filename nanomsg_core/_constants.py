@@ -7,6 +7,7 @@ meaning.  `SYMBOLS` feeds :func:`nanomsg_core.symbol`.
 from __future__ import annotations
 
 import errno as _errno
+from typing import Final
 
 # Domains
 AF_SP = 1
@@ -56,7 +57,7 @@ PROTOCOL = 13
 IPV4ONLY = 14
 SOCKET_NAME = 15
 RCVMAXSIZE = 16
-MAXTTL = 17
+MAXTTL: Final = 17
 
 # Protocol-level options
 REQ_RESEND_IVL = 1

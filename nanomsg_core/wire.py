@@ -271,6 +271,7 @@ class FrameDecoder:
         data = b""                  # a bytes copy of buf[base:copied]: small payloads' source
         base = copied = 0
         need = psize
+        length: int                 # typed: the compiled build compares and slices natively
         while end - pos >= psize:
             if typed:
                 if buf[pos] != _IPC_MSG:

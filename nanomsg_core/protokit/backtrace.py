@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import random
 import struct
-from typing import Optional
+from typing import Final, Optional
 
 from .._constants import MAXTTL
 from ..endpoints._message import Message
@@ -39,13 +39,13 @@ from . import FairQueue, Send, _sender
 __all__ = ["ID_FLAG", "Deadline", "IdSequence", "ReplyRouter", "id_word", "pop", "push",
            "recv_id", "recv_split", "split", "words"]
 
-ID_FLAG = 0x80000000
+ID_FLAG: Final = 0x80000000
 """The top bit: marks the bottom of the stack (a request or survey id)."""
 
-_from_bytes = int.from_bytes
+_from_bytes: Final = int.from_bytes
 
 
-_pack_word = struct.Struct(">I").pack
+_pack_word: Final = struct.Struct(">I").pack
 
 
 def id_word(ident: int) -> bytes:

@@ -10,7 +10,7 @@ whenever a plugin is registered or unregistered.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Final, Optional
 
 import pluggy
 
@@ -42,7 +42,7 @@ class Hooks:
         self.endpoint_connect_failed: Caller = None
 
 
-HOOKS = Hooks()
+HOOKS: Final = Hooks()
 
 
 def _caller(hook: Any, name: str) -> Caller:

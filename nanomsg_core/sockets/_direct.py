@@ -34,7 +34,7 @@ import os
 import select
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Final, Optional
 
 if TYPE_CHECKING:
     from ..endpoints._pipe import Pipe
@@ -45,17 +45,17 @@ __all__ = ["HAVE_DIRECT_SET", "DirectSet"]
 HAVE_DIRECT_SET = hasattr(select, "epoll") and hasattr(os, "eventfd")
 """Whether a blocked receiver can read several connections itself here."""
 
-_EPOLLIN = getattr(select, "EPOLLIN", 1)
-_monotonic = time.monotonic
+_EPOLLIN: Final = getattr(select, "EPOLLIN", 1)
+_monotonic: Final = time.monotonic
 
 
-HOLD_AFTER = 0.05
+HOLD_AFTER: Final = 0.05
 """Seconds the set keeps its idle connections after its last waiting thread
 left (a receiver working through a batch it read comes back within this);
 after that the engine's idle keeper returns them to the engine."""
 
 
-RETRY_AFTER = 0.005
+RETRY_AFTER: Final = 0.005
 """Seconds a connection that refused a direct read stays out of the set."""
 
 

@@ -29,7 +29,7 @@ import asyncio
 import errno
 import time
 from collections import deque
-from typing import Any, Callable, Optional, Protocol, TypeVar, Union, final
+from typing import Any, Callable, Final, Optional, Protocol, TypeVar, Union, final
 
 from .. import _constants as C
 from ._core import SocketCore, dead_error, terminated, timed_out, unpark
@@ -45,10 +45,10 @@ __all__ = ["Door", "HAVE_DIRECT", "outgoing", "to_bytes"]
 T = TypeVar("T")
 A = TypeVar("A")
 Waiter = Callable[[], Any]
-_monotonic = time.monotonic
+_monotonic: Final = time.monotonic
 _sleep = time.sleep
 
-YIELD_EVERY = 16
+YIELD_EVERY: Final = 16
 """Receives in a row without blocking after which a receiver may let the engine run."""
 YIELD_INTERVAL = 0.0005
 """...at most once per this many seconds (bounds the cost to throughput)."""

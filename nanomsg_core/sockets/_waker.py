@@ -10,7 +10,7 @@ import os
 import select
 import sys
 import threading
-from typing import Any, Optional
+from typing import Any, Final, Optional
 
 __all__ = ["HAVE_DIRECT", "Waker", "thread_waker"]
 
@@ -88,7 +88,7 @@ class Waker:
                 pass
 
 
-HAVE_DIRECT = sys.platform == "linux" and hasattr(os, "eventfd")
+HAVE_DIRECT: Final = sys.platform == "linux" and hasattr(os, "eventfd")
 _local = threading.local()
 
 

@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 from collections import deque
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Final, Optional, Union
 
 from .. import _constants as C
 from .. import lingering
@@ -33,10 +33,10 @@ from ..compiled import mypyc_attr
 __all__ = ["RECV_BUFFER", "SMALL_FRAME", "Buffer", "PipeBase", "prefix_table"]
 
 # the table's events and actions, bound once (an Enum attribute costs ~0.1 us)
-_CLOSE = ReadEvent.CLOSE
-_DO_CLOSE_STREAM = Act.CLOSE_STREAM
+_CLOSE: Final = ReadEvent.CLOSE
+_DO_CLOSE_STREAM: Final = Act.CLOSE_STREAM
 
-RECV_BUFFER = 256 * 1024
+RECV_BUFFER: Final = 256 * 1024
 """Bytes of small frames read per receive syscall at most: the read budget of
 one connection per engine turn, so a flooding peer delivers a bounded batch
 before the engine serves the next ready connection (frames above get chunks
@@ -52,7 +52,7 @@ def _no_prefix(length: int) -> bytes:
     raise AssertionError("a codec's pipe has no frame prefix")
 
 
-SMALL_FRAME = 1024
+SMALL_FRAME: Final = 1024
 """Payloads up to this size are sent with a prefix from a table (no
 ``struct`` call) and batched into one buffer with their prefix."""
 

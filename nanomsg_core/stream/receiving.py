@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import Optional
+from typing import Final, Optional
 
 from ..interfaces import DirectWaker, PipeEvents
 from ..wire import WireError
@@ -35,33 +35,33 @@ from ..compiled import mypyc_attr
 __all__ = ["StreamPipe"]
 
 # the table's events and actions, bound once (an Enum attribute costs ~0.1 us)
-_CHOKE = ReadEvent.CHOKE
-_FULL = ReadEvent.FULL
-_IDLE = ReadEvent.IDLE
-_KEEP = ReadEvent.KEEP
-_LOST = ReadEvent.LOST
-_READ = ReadEvent.READ
-_REARM = ReadEvent.REARM
-_RECLAIM = ReadEvent.RECLAIM
-_REPLAY = ReadEvent.REPLAY
-_RESUME = ReadEvent.RESUME
-_START = ReadEvent.START
-_TAKE = ReadEvent.TAKE
-_TAKEN = ReadEvent.TAKEN
-_TRIM = ReadEvent.TRIM
-_DO_ARM = Act.ARM
-_DO_ARM_DELIVER = Act.ARM_DELIVER
-_DO_CLOSE_STREAM = Act.CLOSE_STREAM
-_DO_DELIVER = Act.DELIVER
-_DO_DETACH_FIRST = Act.DETACH_FIRST
-_DO_HOLD = Act.HOLD
-_DO_NONE = Act.NONE
-_DO_READ = Act.READ
-_DO_RENEW = Act.RENEW
-_DO_REPLAY = Act.REPLAY
-_DO_SWAP = Act.SWAP
-_DO_WAKE = Act.WAKE
-_DO_WATCH = Act.WATCH
+_CHOKE: Final = ReadEvent.CHOKE
+_FULL: Final = ReadEvent.FULL
+_IDLE: Final = ReadEvent.IDLE
+_KEEP: Final = ReadEvent.KEEP
+_LOST: Final = ReadEvent.LOST
+_READ: Final = ReadEvent.READ
+_REARM: Final = ReadEvent.REARM
+_RECLAIM: Final = ReadEvent.RECLAIM
+_REPLAY: Final = ReadEvent.REPLAY
+_RESUME: Final = ReadEvent.RESUME
+_START: Final = ReadEvent.START
+_TAKE: Final = ReadEvent.TAKE
+_TAKEN: Final = ReadEvent.TAKEN
+_TRIM: Final = ReadEvent.TRIM
+_DO_ARM: Final = Act.ARM
+_DO_ARM_DELIVER: Final = Act.ARM_DELIVER
+_DO_CLOSE_STREAM: Final = Act.CLOSE_STREAM
+_DO_DELIVER: Final = Act.DELIVER
+_DO_DETACH_FIRST: Final = Act.DETACH_FIRST
+_DO_HOLD: Final = Act.HOLD
+_DO_NONE: Final = Act.NONE
+_DO_READ: Final = Act.READ
+_DO_RENEW: Final = Act.RENEW
+_DO_REPLAY: Final = Act.REPLAY
+_DO_SWAP: Final = Act.SWAP
+_DO_WAKE: Final = Act.WAKE
+_DO_WATCH: Final = Act.WATCH
 
 
 

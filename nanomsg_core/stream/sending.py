@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from itertools import islice
-from typing import Optional, Sequence
+from typing import Final, Optional, Sequence
 
 from .. import lingering
 from ..endpoints._message import Message
@@ -43,14 +43,14 @@ BATCH_WINDOW = 0.000015
 """Seconds: a small message sent this soon after the previous one joins a
 batch that the engine writes in one syscall (a stream of sends); one sent
 after a pause is written at once by the sending thread (no added latency)."""
-FULL_BATCH = 32 * 1024
+FULL_BATCH: Final = 32 * 1024
 """Bytes of small frames at which the sending thread writes the batch itself."""
-MAX_GROW = 0.0005
+MAX_GROW: Final = 0.0005
 """Seconds from its start that the engine may let a batch grow before writing it."""
-_IOV_MAX = 512          # buffers per gathered write
-_SMALL = SMALL_FRAME    # queued payloads up to this size are joined with their prefix
+_IOV_MAX: Final = 512          # buffers per gathered write
+_SMALL: Final = SMALL_FRAME    # queued payloads up to this size are joined with their prefix
 
-_monotonic = time.monotonic
+_monotonic: Final = time.monotonic
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
