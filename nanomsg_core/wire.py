@@ -72,6 +72,8 @@ big one copies little of the big one twice."""
 _u16 = struct.Struct(">H")
 _u64 = struct.Struct(">Q")
 _ipc = struct.Struct(">BQ")
+_unpack_u64: Final = _u64.unpack_from
+"""Bound once and Final: the compiled decoder calls it with no lookup."""
 _IPC_MSG: Final = 0x01
 
 
@@ -230,8 +232,10 @@ class FrameDecoder:
         """The writable window the next read should fill (never empty)."""
         if self._cur_view is not None:
             w = self._cur_view[self._cur_got:]
-        else:
+        elif self._end:
             w = self._view[self._end:]
+        else:
+            w = self._view          # empty: the whole buffer, no slice made
         self._window = len(w)
         return w
 
@@ -266,12 +270,19 @@ class FrameDecoder:
         psize = self.framing.prefix_size
         typed = self.framing.typed
         max_size = self.max_size
-        unpack_from = _u64.unpack_from
         out: list[bytes] = []
-        data = b""                  # a bytes copy of buf[base:copied]: small payloads' source
-        base = copied = 0
         need = psize
         length: int                 # typed: the compiled build compares and slices natively
+        if end == n and n > psize and (not typed or buf[0] == _IPC_MSG):
+            # The buffer was empty: most often this read is exactly one whole
+            # frame (a request, a reply), taken here without the loop below.
+            length = _unpack_u64(buf, 1 if typed else 0)[0]
+            if psize + length == n and (length <= max_size or max_size < 0):
+                out.append(view[psize:n].tobytes())
+                pos = end
+        unpack_from = _unpack_u64
+        data = b""                  # a bytes copy of buf[base:copied]: small payloads' source
+        base = copied = 0
         while end - pos >= psize:
             if typed:
                 if buf[pos] != _IPC_MSG:

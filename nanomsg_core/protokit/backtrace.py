@@ -229,10 +229,11 @@ class Deadline:
     re-arms for the remainder if it was pushed later meanwhile).
     """
 
-    __slots__ = ("_host", "_key", "due", "_armed")
+    __slots__ = ("_host", "_now", "_key", "due", "_armed")
 
     def __init__(self, host: ProtocolHost, key: object) -> None:
         self._host = host
+        self._now = host.now            # bound once: set() runs per request
         self._key = key
         self.due: Optional[float] = None
         self._armed: Optional[float] = None
@@ -242,7 +243,7 @@ class Deadline:
         if delay_ms < 0:
             self.due = None
             return
-        due = self._host.now() + delay_ms
+        due = self._now() + delay_ms
         self.due = due
         armed = self._armed
         if armed is None or armed > due:
@@ -259,7 +260,7 @@ class Deadline:
         due = self.due
         if due is None:
             return False
-        left = due - self._host.now()
+        left = due - self._now()
         if left > 0.5:
             self._armed = due
             self._host.arm_timer(self._key, left)

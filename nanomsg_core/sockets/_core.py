@@ -50,7 +50,7 @@ from ..interfaces import SocketProtocol, TransportPipe
 from ..log import log_limited
 from ._clock import now_ms
 from ._direct import HAVE_DIRECT_SET, DirectSet
-from ._waker import Waker
+from ._waker import Waker, unpark, wake_all, wake_one  # noqa: F401  (unpark, wake_one: as before)
 from ..compiled import mypyc_attr
 
 if TYPE_CHECKING:
@@ -78,36 +78,7 @@ _terminated = False
 # ----------------------------------------------------------------------
 # waking: the one way every blocked call is woken
 # ----------------------------------------------------------------------
-def wake_one(waiters: "deque[Waiter]") -> bool:
-    """Wake the oldest waiter of *waiters*, if any; whether one was there."""
-    try:
-        w = waiters.popleft()
-    except IndexError:
-        return False
-    w()
-    return True
-
-
-def wake_all(waiters: "deque[Waiter]") -> None:
-    """Wake every waiter of *waiters*, also those added meanwhile."""
-    while waiters:
-        try:
-            waiters.popleft()()
-        except IndexError:
-            break
-
-
-def unpark(waiters: "deque[Waiter]", wake: Waiter, wake_next: bool = True) -> None:
-    """*wake* leaves *waiters*; if a wake-up was already spent on it, pass
-    it on to the next waiter (*wake_next*)."""
-    try:
-        waiters.remove(wake)
-    except ValueError:
-        if wake_next and waiters:
-            try:
-                waiters.popleft()()
-            except IndexError:
-                pass
+# wake_one, wake_all, unpark: in ._waker (compiled), imported above
 
 
 # ----------------------------------------------------------------------

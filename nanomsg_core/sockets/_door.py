@@ -32,11 +32,11 @@ from collections import deque
 from typing import Any, Callable, Final, Optional, Protocol, TypeVar, Union, final
 
 from .. import _constants as C
-from ._core import SocketCore, dead_error, terminated, timed_out, unpark
+from ._core import SocketCore, dead_error, terminated, timed_out
 from ..engine._runtime import get_engine
 from ..registry._hooks import HOOKS
 from ..endpoints._message import Message
-from ._waker import HAVE_DIRECT, Waker, thread_waker
+from ._waker import HAVE_DIRECT, Waker, thread_waker, unpark
 from ..errors import NanomsgError
 from ..compiled import mypyc_attr
 
@@ -47,6 +47,7 @@ A = TypeVar("A")
 Waiter = Callable[[], Any]
 _monotonic: Final = time.monotonic
 _sleep = time.sleep
+_DONTWAIT: Final = C.DONTWAIT
 
 YIELD_EVERY: Final = 16
 """Receives in a row without blocking after which a receiver may let the engine run."""
@@ -100,7 +101,7 @@ class Door:
 
     __slots__ = ("_core", "_lock", "_proto", "_bodies", "_bodies_out", "_rwaiters", "_swaiters", "_sndtimeo",
                  "_rcvtimeo", "_closed", "_sent", "_sent_bytes", "_received",
-                 "_received_bytes", "_streak", "_yielded", "_arms_recv")
+                 "_received_bytes", "_streak", "_yielded", "_arms_recv", "_early_hit")
 
     def _open_door(self, core: SocketCore, proto: _Machine, rwaiters: "deque[Waiter]",
                    swaiters: "deque[Waiter]", sndtimeo: int, rcvtimeo: int,
@@ -122,6 +123,9 @@ class Door:
         self._yielded = 0.0
         self._arms_recv = arms_recv
         """Whether a parked receiver calls :meth:`_arm_recv_locked` (contexts)."""
+        self._early_hit = False
+        """Whether a blocked receive's early read (see :func:`_block`) found a
+        message last time: then the next one tries before parking."""
 
     # -- what a context changes (the socket's own door does nothing) --
     def _closed_error(self) -> NanomsgError:
@@ -381,7 +385,7 @@ class Door:
 
     async def _ablock(self, waiters: "deque[Waiter]", attempt: Callable[[A], Optional[T]],
                       arg: A, timeout_ms: int, flags: int, what: str) -> T:
-        if flags & C.DONTWAIT:
+        if flags & _DONTWAIT:
             raise NanomsgError(errno.EAGAIN, "%s would block (DONTWAIT)" % what)
         try:
             asyncio.get_running_loop()
@@ -458,12 +462,13 @@ def _block(door: Door, waiters: "deque[Waiter]", attempt: Callable[[A], Optional
     wake-up then writes the waker's fd); otherwise, or when a direct
     read is refused, it sleeps on the waker's lock.
     """
-    if flags & C.DONTWAIT:
+    if flags & _DONTWAIT:
         raise NanomsgError(errno.EAGAIN, "%s would block (DONTWAIT)" % what)
     deadline = None if timeout_ms < 0 else _monotonic() + timeout_ms / 1000.0
     core = door._core
     direct = HAVE_DIRECT and waiters is core.rwaiters
     w = thread_waker()
+    first = False                           # the next attempt follows an early read
     if direct:
         # Read what is there already before parking (a thread serving
         # many sockets in turn mostly finds its reply waiting): the first
@@ -471,6 +476,12 @@ def _block(door: Door, waiters: "deque[Waiter]", attempt: Callable[[A], Optional
         reader = _reader_of(core)
         if reader is not None:
             reader(0, w)
+            first = True
+            if door._early_hit:             # it found a message last time: try before parking
+                result = attempt(arg)       # (not parked: a result needs no wake-up undone)
+                if result is not None:
+                    return result
+                door._early_hit = False
     lock = w.lock
     while True:
         w.called = False                    # parked afresh: a wake-up from now on counts
@@ -482,7 +493,10 @@ def _block(door: Door, waiters: "deque[Waiter]", attempt: Callable[[A], Optional
             raise
         if result is not None:
             unpark(waiters, w)
+            if first:                       # what the early read found
+                door._early_hit = True
             return result
+        first = False
         remaining = -1.0 if deadline is None else deadline - _monotonic()
         if deadline is not None and remaining <= 0:
             break

@@ -2,6 +2,10 @@
 connection itself (direct receive, see :class:`~nanomsg_core.interfaces.DirectWaker`).
 
 One per thread, kept in a thread-local; a forked child makes fresh ones.
+Also the three ways every blocked call (a thread's waker, an asyncio or trio
+task's wake-up) is taken from its deque: :func:`wake_one`, :func:`wake_all`
+and :func:`unpark` (here, not in the interpreted socket core: a compiled
+door calls them per blocked call).
 """
 
 from __future__ import annotations
@@ -10,9 +14,45 @@ import os
 import select
 import sys
 import threading
-from typing import Any, Final, Optional
+from collections import deque
+from typing import Any, Callable, Final, Optional
 
-__all__ = ["HAVE_DIRECT", "Waker", "thread_waker"]
+__all__ = ["HAVE_DIRECT", "Waiter", "Waker", "thread_waker", "unpark", "wake_all", "wake_one"]
+
+Waiter = Callable[[], Any]
+"""A parked call's wake-up: called (once) to wake it."""
+
+
+def wake_one(waiters: "deque[Waiter]") -> bool:
+    """Wake the oldest waiter of *waiters*, if any; whether one was there."""
+    try:
+        w = waiters.popleft()
+    except IndexError:
+        return False
+    w()
+    return True
+
+
+def wake_all(waiters: "deque[Waiter]") -> None:
+    """Wake every waiter of *waiters*, also those added meanwhile."""
+    while waiters:
+        try:
+            waiters.popleft()()
+        except IndexError:
+            break
+
+
+def unpark(waiters: "deque[Waiter]", wake: Waiter, wake_next: bool = True) -> None:
+    """*wake* leaves *waiters*; if a wake-up was already spent on it, pass
+    it on to the next waiter (*wake_next*)."""
+    try:
+        waiters.remove(wake)
+    except ValueError:
+        if wake_next and waiters:
+            try:
+                waiters.popleft()()
+            except IndexError:
+                pass
 
 
 class Waker:

@@ -76,9 +76,9 @@ class SendingPipe(PipeBase):
         if size <= _SMALL:
             if now - last < BATCH_WINDOW:
                 return self._send_queued(msg, True)     # a stream of sends: batch them
-            prefix = self._ptab[size]                   # a reply with its backtrace
-        else:
-            prefix = self._prefix(size)
+            frame = self._ptab[size] + header + body    # a reply with its backtrace:
+            return self._write_now((frame,), len(frame))  # joined, one send
+        prefix = self._prefix(size)
         return self._write_now((prefix, header, body), len(prefix) + size)
 
     def send_body(self, payload: bytes) -> bool:
@@ -97,8 +97,8 @@ class SendingPipe(PipeBase):
             last = self._last_send
             self._last_send = now
             if now - last >= BATCH_WINDOW:      # after a pause: write it at once
-                prefix = self._ptab[size]
-                return self._write_now((prefix, payload), len(prefix) + size)
+                frame = self._ptab[size] + payload
+                return self._write_now((frame,), len(frame))
         lock = self._lock       # a stream of sends: append it to the batch
         lock.acquire()          # (cheaper than a with block on the hot path)
         try:

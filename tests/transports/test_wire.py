@@ -126,3 +126,55 @@ def test_pending_reports_truncation() -> None:
     dec = FrameDecoder(TCP_FRAMING)
     assert dec.feed(encode_frame(TCP_FRAMING, b"abcdef")[:10]) == []
     assert dec.pending > 0
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("framing", [TCP_FRAMING, IPC_FRAMING], ids=["tcp", "ipc"])
+def test_any_cut_of_any_stream_decodes_to_its_payloads(framing: object) -> None:
+    """Whatever the payload sizes and however the reads cut the stream
+    (one whole frame per read -- the decoder's shortcut --, a frame and a
+    piece, many frames, single bytes), every payload comes out whole, in
+    order, as bytes; and a frame over RCVMAXSIZE raises EMSGSIZE wherever
+    it starts."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(sizes=st.lists(st.sampled_from([0, 1, 7, 64, SMALL_FRAME, SMALL_FRAME + 1, 3000,
+                                            70_000]) | st.integers(0, 600),
+                          min_size=1, max_size=30),
+           cuts=st.lists(st.integers(1, 5000), min_size=1, max_size=40),
+           whole=st.booleans(), buffer_size=st.sampled_from([64, 1024, 256 * 1024]))
+    def check(sizes: list[int], cuts: list[int], whole: bool, buffer_size: int) -> None:
+        payloads = [bytes([i % 251]) * n for i, n in enumerate(sizes)]
+        frames = [encode_frame(framing, p) for p in payloads]  # type: ignore[arg-type]
+        stream = b"".join(frames)
+        dec = FrameDecoder(framing, -1, buffer_size=buffer_size)  # type: ignore[arg-type]
+        out: list[bytes] = []
+        if whole:
+            reads = frames
+        else:
+            reads, at, i = [], 0, 0
+            while at < len(stream):
+                reads.append(stream[at:at + cuts[i % len(cuts)]])
+                at += cuts[i % len(cuts)]
+                i += 1
+        for chunk in reads:
+            while chunk:                # as a transport does: at most the window
+                view = dec.recv_buffer()
+                k = min(len(view), len(chunk))
+                view[:k] = chunk[:k]
+                chunk = chunk[k:]
+                out += dec.commit(k)
+        assert out == payloads
+        assert all(type(p) is bytes for p in out)
+        assert dec.pending == 0
+        limit = max(sizes)
+        if limit > 0:                   # the biggest frame now breaks RCVMAXSIZE
+            strict = FrameDecoder(framing, limit - 1)  # type: ignore[arg-type]
+            with pytest.raises(WireError) as ei:
+                for chunk in reads:
+                    strict.feed(chunk)
+            assert ei.value.errno == errno.EMSGSIZE
+
+    check()

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import errno
 import struct
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Final, Optional, Union
 
 from nanomsg_core import EFSM, REQ_RESEND_IVL, Message, NanomsgError, Pipe
 from nanomsg_core.protokit.backtrace import Deadline, IdSequence, recv_split
@@ -37,20 +37,21 @@ if TYPE_CHECKING:
 from nanomsg_core.protokit import FairQueue, LoadBalancer
 from nanomsg_core.protokit.contexts import OwnedContext
 
-_word = struct.Struct(">I").unpack_from
-_pack_word = struct.Struct(">I").pack
+# Final: the compiled build reads these as C statics, not from the module's dictionary
+_word: Final = struct.Struct(">I").unpack_from
+_pack_word: Final = struct.Struct(">I").pack
 
 __all__ = ["Req", "ReqContext", "ReqCtx", "XReq", "new_req"]
 
 DEFAULT_RESEND_IVL = 60000
 
 # Context states, and what each event does to them (absent = not allowed).
-IDLE = "idle"        # nothing outstanding: recv is EFSM
-PARKED = "parked"    # request stored, no pipe to send it on yet
-SENT = "sent"        # request out (or waiting to be resent), reply awaited
-READY = "ready"      # reply stored, waiting for the application's recv
+IDLE: Final = "idle"        # nothing outstanding: recv is EFSM
+PARKED: Final = "parked"    # request stored, no pipe to send it on yet
+SENT: Final = "sent"        # request out (or waiting to be resent), reply awaited
+READY: Final = "ready"      # reply stored, waiting for the application's recv
 
-TRANSITIONS: dict[str, dict[str, str]] = {
+TRANSITIONS: Final[dict[str, dict[str, str]]] = {
     # event       from state -> to state
     "sent":   {IDLE: SENT, PARKED: SENT, SENT: SENT, READY: SENT},
     "parked": {IDLE: PARKED, PARKED: PARKED, SENT: PARKED, READY: PARKED},
@@ -58,9 +59,9 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "taken":  {READY: IDLE},
 }
 # the rows the per-request path applies, bound once
-_ON_SENT = TRANSITIONS["sent"]
-_ON_REPLY = TRANSITIONS["reply"]
-_ON_TAKEN = TRANSITIONS["taken"]
+_ON_SENT: Final = TRANSITIONS["sent"]
+_ON_REPLY: Final = TRANSITIONS["reply"]
+_ON_TAKEN: Final = TRANSITIONS["taken"]
 
 
 class ReqContext:
