@@ -52,10 +52,9 @@ from ._clock import now_ms
 from ._direct import HAVE_DIRECT_SET, DirectSet
 from ._waker import Waker, unpark, wake_all, wake_one  # noqa: F401  (unpark, wake_one: as before)
 from ..compiled import mypyc_attr
+from .._mutex import Mutex
 
 if TYPE_CHECKING:
-    import threading
-
     from ..endpoints._endpoint import Endpoint
     from ..registry._registry import ProtocolInfo
     from ._socket import Socket
@@ -112,7 +111,7 @@ class SocketCore:
     __slots__ = ("socket", "lock", "dead", "proto", "host", "pipes", "pipes_version", "opts",
                  "fds", "rwaiters", "swaiters", "_stats", "_notify", "_direct", "__weakref__")
 
-    def __init__(self, sock: "Socket", lock: "threading.Lock", info: "ProtocolInfo",
+    def __init__(self, sock: "Socket", lock: Mutex, info: "ProtocolInfo",
                  raw: bool, options: dict[tuple[int, int], Any]) -> None:
         self.socket = sock
         self.lock = lock

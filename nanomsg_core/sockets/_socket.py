@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import atexit
 import errno
-import threading
 import time
 import weakref
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Optional, Union
 
 from .. import _constants as C
 from .. import lingering
+from .._mutex import new_lock
 from ._context import Context, context_counts, open_context
 from ._core import SocketCore, dead_error, terminate, terminated
 from ..endpoints._endpoint import BlockingDialEndpoint, DialEndpoint, Endpoint, ListenEndpoint
@@ -102,7 +102,7 @@ class Socket(SocketOptionAccess):
         self.protocol_name = info.name
         self._endpoints: dict[int, Endpoint] = {}
         self._next_eid = 1
-        core = SocketCore(self, threading.Lock(), info, domain == C.AF_SP_RAW,
+        core = SocketCore(self, new_lock(), info, domain == C.AF_SP_RAW,
                           {key: spec.default for key, spec in registry.options.items()})
         self._host = core.host
         self._open_door(core, core.proto, core.rwaiters, core.swaiters, -1, -1)

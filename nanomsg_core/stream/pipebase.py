@@ -13,12 +13,12 @@ from __future__ import annotations
 import functools
 import socket
 import sys
-import threading
 from collections import deque
 from typing import Any, Callable, Final, Optional, Union
 
 from .. import _constants as C
 from .. import lingering
+from .._mutex import new_lock
 from ..endpoints._message import Message
 from ..interfaces import DirectReads, EndpointContext, PipeEvents, Reactor, TimerHandle
 from ..wire import FrameDecoder, FrameReader, Framing, MessageCodec
@@ -118,7 +118,7 @@ class PipeBase:
         """ms that ``close`` keeps writing what is queued (``LINGER``; 0: none; -1: no limit)."""
         self._lingering = False
         self._linger_timer: Optional[TimerHandle] = None
-        self._lock = threading.Lock()       # guards the send queue
+        self._lock = new_lock()             # guards the send queue
         self._reads = ReadState()           # who reads: the table decides
         self._nreads = 0            # reads so far (the idle trimmer compares)
         self._trimming = False      # registered with the idle trimmer

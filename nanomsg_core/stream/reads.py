@@ -83,9 +83,9 @@ from __future__ import annotations
 
 import enum
 import errno
-import threading
 from typing import Any
 
+from .._mutex import new_lock
 from ..errors import NanomsgError
 from ..compiled import mypyc_attr
 
@@ -245,7 +245,7 @@ class ReadState:
     def __init__(self) -> None:
         self._state = Reads.STARTING
         self._row = _ROWS[Reads.STARTING]      # the current state's row: one lookup per event
-        self.lock = threading.Lock()
+        self.lock = new_lock()
         self.held: list[bytes] = []
         self.kept_since = 0.0
         self.kept_by: Any = None
