@@ -29,10 +29,11 @@ from __future__ import annotations
 import errno
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import _constants as C
-from ._core import SocketCore, wake_all, wake_one
+from ._core import SocketCore
+from ._waker import Waiter, wake_all, wake_one
 from ._door import Door
 from ..registry._options import SocketOption, check_socket_option
 from ..engine._runtime import get_engine
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Context", "open_context"]
 
-Waiter = Callable[[], Any]
 
 _hubs: "weakref.WeakKeyDictionary[SocketCore, _Hub]" = weakref.WeakKeyDictionary()
 

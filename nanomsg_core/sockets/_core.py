@@ -23,7 +23,8 @@ Endpoints, pipes and transports reach the socket through it too:
 
 Waking is done in one way everywhere: a *waiter* is a callable in a deque;
 :func:`wake_one` pops and calls one, :func:`wake_all` every one, and a
-waiter that leaves (:func:`unpark`) passes on a wake-up already spent on it.
+waiter that leaves (:func:`unpark`) passes on a wake-up already spent on it
+(all three in the compiled :mod:`._waker`, exported here too).
 
 Every method may run on any thread; the ones named ``*_locked`` expect the
 socket lock held, the others take it themselves when they need it.
@@ -50,7 +51,7 @@ from ..interfaces import SocketProtocol, TransportPipe
 from ..log import log_limited
 from ._clock import now_ms
 from ._direct import HAVE_DIRECT_SET, DirectSet
-from ._waker import Waker, unpark, wake_all, wake_one  # noqa: F401  (unpark, wake_one: as before)
+from ._waker import Waiter, Waker, unpark, wake_all, wake_one
 from ..compiled import mypyc_attr
 from .._mutex import Mutex
 
@@ -68,16 +69,9 @@ _log = logging.getLogger("nanomsg_core.socket")
 _DROPPED = {errno.EPROTO, errno.EMSGSIZE, errno.EACCES}    # worth a WARNING: a bad peer or a
 # configuration error (EACCES: a certificate that did not verify)
 
-Waiter = Callable[[], Any]
 PipeCallback = Callable[[Pipe], None]
 
 _terminated = False
-
-
-# ----------------------------------------------------------------------
-# waking: the one way every blocked call is woken
-# ----------------------------------------------------------------------
-# wake_one, wake_all, unpark: in ._waker (compiled), imported above
 
 
 # ----------------------------------------------------------------------

@@ -36,7 +36,7 @@ from ._core import SocketCore, dead_error, terminated, timed_out
 from ..engine._runtime import get_engine
 from ..registry._hooks import HOOKS
 from ..endpoints._message import Message
-from ._waker import HAVE_DIRECT, Waker, thread_waker, unpark
+from ._waker import HAVE_DIRECT, Waiter, Waker, thread_waker, unpark
 from ..errors import NanomsgError
 from ..compiled import mypyc_attr
 
@@ -44,7 +44,6 @@ __all__ = ["Door", "HAVE_DIRECT", "outgoing", "to_bytes"]
 
 T = TypeVar("T")
 A = TypeVar("A")
-Waiter = Callable[[], Any]
 _monotonic: Final = time.monotonic
 _sleep = time.sleep
 _DONTWAIT: Final = C.DONTWAIT

@@ -10,7 +10,8 @@ import math
 from collections import deque
 from typing import Any, Callable, Optional, TypeVar
 
-from ._core import timed_out, unpark
+from ._core import timed_out
+from ._waker import unpark
 from ..errors import NanomsgError
 
 __all__ = ["trio_block"]
