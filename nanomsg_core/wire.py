@@ -74,6 +74,7 @@ _u64 = struct.Struct(">Q")
 _ipc = struct.Struct(">BQ")
 _unpack_u64: Final = _u64.unpack_from
 """Bound once and Final: the compiled decoder calls it with no lookup."""
+_unpack_ipc: Final = _ipc.unpack_from
 _IPC_MSG: Final = 0x01
 
 
@@ -281,16 +282,46 @@ class FrameDecoder:
                 out.append(view[psize:n].tobytes())
                 pos = end
         unpack_from = _unpack_u64
-        data = b""                  # a bytes copy of buf[base:copied]: small payloads' source
-        base = copied = 0
+        unpack_ipc = _unpack_ipc
+        off = psize - 8             # the length's offset in a prefix
+        # frames up to this size are taken by the run loops below
+        small = SMALL_FRAME if max_size < 0 or max_size > SMALL_FRAME else max_size
         while end - pos >= psize:
-            if typed:
-                if buf[pos] != _IPC_MSG:
-                    self._pos, self._end = pos, end
-                    raise WireError(errno.EPROTO, "unknown IPC frame type 0x%02x" % buf[pos])
-                length = unpack_from(buf, pos + 1)[0]
-            else:
-                length = unpack_from(buf, pos)[0]
+            if typed and buf[pos] != _IPC_MSG:
+                self._pos, self._end = pos, end
+                raise WireError(errno.EPROTO, "unknown IPC frame type 0x%02x" % buf[pos])
+            length = unpack_from(buf, pos + off)[0]
+            if length <= small:
+                # A run of small frames: one bytes copy of a window of the
+                # buffer, one slice of it per payload; the loop stops at the
+                # first frame that is not small, not valid or not all there.
+                copied = pos + COPY_WINDOW
+                if copied > end:
+                    copied = end
+                data = view[pos:copied].tobytes()
+                left = copied - pos
+                p = 0
+                if typed:
+                    while left - p >= 9:
+                        kind, length = unpack_ipc(data, p)
+                        stop = p + 9 + length
+                        if kind != _IPC_MSG or length > small or stop > left:
+                            break
+                        out.append(data[p + 9:stop])
+                        p = stop
+                else:
+                    while left - p >= 8:
+                        length = unpack_from(data, p)[0]
+                        stop = p + 8 + length
+                        if length > small or stop > left:
+                            break
+                        out.append(data[p + 8:stop])
+                        p = stop
+                if p:
+                    pos += p
+                    continue
+                need = psize + length       # the run's first frame is not all here
+                break
             if length > max_size >= 0 or length > _MAX_LENGTH:
                 self._pos, self._end = pos, end
                 raise WireError(errno.EMSGSIZE, "frame of %d bytes exceeds RCVMAXSIZE %d"
@@ -300,14 +331,7 @@ class FrameDecoder:
             if stop > end:
                 need = psize + length
                 break
-            if length > SMALL_FRAME:
-                out.append(view[start:stop].tobytes())
-            else:
-                if stop > copied:       # past the copy: copy the next window from here
-                    base = start
-                    copied = min(end, start + COPY_WINDOW)
-                    data = view[start:copied].tobytes()
-                out.append(data[start - base:stop - base])
+            out.append(view[start:stop].tobytes())
             pos = stop
         size = self._size
         if pos == end:

@@ -137,7 +137,7 @@ class PipeBase:
             else None)
         self._outq: deque[Buffer] = deque()
         self._outbuf = bytearray()          # small frames queued after _outq's buffers
-        self._last_send = 0.0
+        self._last_send = float("-inf")   # never: the first send is written at once
         self._queued = 0
         self._flushing = False
         self._writing = False       # a sending thread is writing a full batch itself

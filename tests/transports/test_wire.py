@@ -122,6 +122,28 @@ def test_ipc_bad_type() -> None:
         dec.feed(b"\x02" + struct.pack(">Q", 1) + b"x")
 
 
+def test_ipc_bad_type_amid_small_frames_of_one_read() -> None:
+    """A run of small frames stops at a frame of an unknown type: refused,
+    not taken as a payload (the run loop checks every frame's type)."""
+    good = encode_frame(IPC_FRAMING, b"ab") * 5
+    dec = FrameDecoder(IPC_FRAMING)
+    with pytest.raises(WireError, match="type 0x02") as ei:
+        dec.feed(good + b"\x02" + struct.pack(">Q", 2) + b"cd" + good)
+    assert ei.value.errno == errno.EPROTO
+
+
+def test_rcvmaxsize_below_small_frame_amid_small_frames_of_one_read() -> None:
+    """``RCVMAXSIZE`` under :data:`SMALL_FRAME`: a frame over it in a run of
+    small ones is refused."""
+    for framing in (TCP_FRAMING, IPC_FRAMING):
+        dec = FrameDecoder(framing, 10)
+        ok = encode_frame(framing, b"0123456789") * 3
+        assert dec.feed(ok) == [b"0123456789"] * 3
+        with pytest.raises(WireError) as ei:
+            dec.feed(ok + encode_frame(framing, b"0123456789A") + ok)
+        assert ei.value.errno == errno.EMSGSIZE
+
+
 def test_pending_reports_truncation() -> None:
     dec = FrameDecoder(TCP_FRAMING)
     assert dec.feed(encode_frame(TCP_FRAMING, b"abcdef")[:10]) == []
