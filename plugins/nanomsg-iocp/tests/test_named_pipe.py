@@ -326,13 +326,23 @@ def test_named_pipe_linger_delivers_a_burst_closed_at_once() -> None:
 
 _BURST_THEN_TRIMMED = """
     import threading
-    t = threading.Thread(target=lambda: [b.send(b"b" * 100) for i in range(20000)])
-    t.start()
-    grew = False
-    for i in range(20000):      # sampled as it goes: the trimmer may act before the end
-        assert a.recv() == b"b" * 100
-        grew = grew or dec.grown
-    t.join(30)
+    from nanomsg_core.stream import sending
+    window = sending.BATCH_WINDOW
+    # every send of the burst joins a batch, so it arrives in big writes
+    # however the threads are scheduled (with the real window a sender slowed
+    # by a loaded machine writes each 100 B message alone, and a reader that
+    # keeps up never fills its buffer)
+    sending.BATCH_WINDOW = 3600.0
+    try:
+        t = threading.Thread(target=lambda: [b.send(b"b" * 100) for i in range(20000)])
+        t.start()
+        grew = False
+        for i in range(20000):  # sampled as it goes: the trimmer may act before the end
+            assert a.recv() == b"b" * 100
+            grew = grew or dec.grown
+        t.join(30)
+    finally:
+        sending.BATCH_WINDOW = window
     assert grew, "a burst did not grow the receive buffer"
     deadline = time.monotonic() + 30
     while dec.grown:                            # TRIM_AFTER (1 s) idle, then a tick
