@@ -285,6 +285,10 @@ class Door:
         # a protocol that hands over bare payloads makes no Message, unless a hook wants it
         bodies = self._bodies and HOOKS.message_received is None
         msg: Optional[Message] = None
+        # Its last blocked receive found its message in the kernel already (a
+        # thread serving many sockets in turn): read first, so that the one
+        # attempt below takes it (no miss, no parking).
+        early = self._early_hit and not flags and _read_early(core)
         lock = self._lock           # _try_recv, inline: the hot path
         lock.acquire()
         try:
@@ -303,10 +307,12 @@ class Door:
         finally:
             lock.release()
         if body is None:
+            if early:
+                self._early_hit = False     # read already: _block parks at once
             if bodies:
-                body = _wait_recv(self, flags, self._try_recv_body)
+                body = _wait_recv(self, flags, self._try_recv_body, not early)
             else:
-                msg = _wait_recv(self, flags, self._try_recv)
+                msg = _wait_recv(self, flags, self._try_recv, not early)
                 body = msg.body
         else:
             streak = self._streak + 1
@@ -407,12 +413,13 @@ def _count_received_locked(door: Door, nbytes: int) -> None:
         core.refresh_fds_locked()
 
 
-def _wait_recv(door: Door, flags: int, attempt: Callable[[bool], Optional[T]]) -> T:
+def _wait_recv(door: Door, flags: int, attempt: Callable[[bool], Optional[T]],
+               read_first: bool = True) -> T:
     """Block in ``recv`` until *attempt* (:meth:`Door._try_recv` or
-    :meth:`Door._try_recv_body`) gives a result."""
+    :meth:`Door._try_recv_body`) gives a result (*read_first*: see :func:`_block`)."""
     try:
         return _block(door, door._rwaiters, attempt, door._arms_recv,
-                      door._rcvtimeo, flags, "recv")
+                      door._rcvtimeo, flags, "recv", read_first)
     except BaseException as e:
         door._abandon(e)
         raise
@@ -427,6 +434,22 @@ def _reader_of(core: SocketCore) -> Optional[Callable[[int, Waker], bool]]:
         for pipe in pipes:          # emptied meanwhile: no loop, and the core says None
             return pipe._direct_recv
     return core.set_reader()
+
+
+def _read_early(core: SocketCore) -> bool:
+    """Read the socket's only connection now, without waiting, in the
+    calling thread (:func:`_block`'s early read), if nothing of it is
+    queued yet; ``False`` if it did not."""
+    pipes = core.pipes
+    if not HAVE_DIRECT or len(pipes) != 1:
+        return False
+    for pipe in pipes:
+        reader = pipe._direct_recv
+        if reader is None or pipe._inbox.has():
+            return False            # queued already: the attempt takes it
+        reader(0, thread_waker())
+        return True
+    return False                    # emptied meanwhile
 
 
 def _yield_sometimes(door: Door) -> None:
@@ -452,14 +475,16 @@ def _yield_sometimes(door: Door) -> None:
 
 
 def _block(door: Door, waiters: "deque[Waiter]", attempt: Callable[[A], Optional[T]], arg: A,
-           timeout_ms: int, flags: int, what: str) -> T:
+           timeout_ms: int, flags: int, what: str, read_first: bool = True) -> T:
     """Retry ``attempt(arg)`` until it gives a result, parked between tries.
 
     The thread's waker sits in *waiters* like any other waiter.  A
     receiver on the socket's own door whose socket has exactly one
     stream connection reads that connection itself while it waits (a
     wake-up then writes the waker's fd); otherwise, or when a direct
-    read is refused, it sleeps on the waker's lock.
+    read is refused, it sleeps on the waker's lock.  Such a receiver
+    first reads what is there already (*read_first* false: the caller
+    just did, see :meth:`Door.recv`).
     """
     if flags & _DONTWAIT:
         raise NanomsgError(errno.EAGAIN, "%s would block (DONTWAIT)" % what)
@@ -468,7 +493,7 @@ def _block(door: Door, waiters: "deque[Waiter]", attempt: Callable[[A], Optional
     direct = HAVE_DIRECT and waiters is core.rwaiters
     w = thread_waker()
     first = False                           # the next attempt follows an early read
-    if direct:
+    if direct and read_first:
         # Read what is there already before parking (a thread serving
         # many sockets in turn mostly finds its reply waiting): the first
         # attempt then takes it, and its delivery wakes nobody.

@@ -20,7 +20,6 @@ then watches only for a hang-up, and takes it back on one or after
 from __future__ import annotations
 
 import errno
-import socket
 from typing import Final, Optional
 
 from ..interfaces import DirectWaker, PipeEvents
@@ -292,11 +291,37 @@ class StreamPipe(SendingPipe):
                 ready = not self._early_missed or waker.wait_readable(sock.fileno(), 0)
             waker.polling = False       # before anything is delivered
             if ready:
-                n, err = self._recv_now(sock)
+                # one non-blocking read into the decoder's buffer, delivered
+                # here (inline, not a method each: this runs per message)
+                dec = self._dec
+                err: Optional[OSError] = None
+                try:
+                    n = sock.recv_into(dec.recv_buffer())
+                except (BlockingIOError, InterruptedError):
+                    n = -1
+                except OSError as e:
+                    n, err = 0, e
                 if early:
                     self._early_missed = n < 0
-                if n >= 0:
-                    failed = self._take(n, err)
+                if n > 0:
+                    try:
+                        payloads = dec.commit(n)
+                    except WireError as e:
+                        self._reactor.call_soon_threadsafe(self._fail, e)
+                        failed = True
+                    else:
+                        self._nreads += 1
+                        if not self._trimming and dec.grown:
+                            self._trimming = True
+                            trimmer(self._reactor).add(self)
+                        # Back-pressure needs no pause here: this thread reads
+                        # only while its socket has nothing to receive, one
+                        # buffer at a time.
+                        if payloads:
+                            self._deliver_to(payloads)
+                elif n == 0:            # the peer closed, or the read failed
+                    self._reactor.call_soon_threadsafe(self._fail, _cut_short(err, dec.pending))
+                    failed = True
         finally:
             # Keep the connection for the next recv, which most likely comes
             # soon: the engine watches only for a hang-up meanwhile, and takes
@@ -315,35 +340,3 @@ class StreamPipe(SendingPipe):
             if act is _DO_CLOSE_STREAM:
                 self._stream.close()       # the engine's teardown left the close to us
         return True
-
-    def _recv_now(self, sock: socket.socket) -> "tuple[int, Optional[OSError]]":
-        """One non-blocking read into the decoder's buffer: the count of
-        bytes (0 with the error, or at the peer's close), ``-1`` if none
-        are there yet."""
-        try:
-            return sock.recv_into(self._dec.recv_buffer()), None
-        except (BlockingIOError, InterruptedError):
-            return -1, None
-        except OSError as e:
-            return 0, e
-
-    def _take(self, n: int, err: Optional[OSError]) -> bool:
-        """Deliver a direct read of *n* bytes; ``True`` if the connection died."""
-        if n == 0:
-            self._reactor.call_soon_threadsafe(self._fail, _cut_short(err, self._dec.pending))
-            return True
-        try:
-            payloads = self._dec.commit(n)
-        except WireError as e:
-            self._reactor.call_soon_threadsafe(self._fail, e)
-            return True
-        self._nreads += 1
-        if not self._trimming and self._dec.grown:
-            self._trimming = True
-            trimmer(self._reactor).add(self)
-        # Back-pressure needs no pause here: this thread reads only while its
-        # socket has nothing to receive, one buffer at a time.
-        if payloads:
-            self._deliver_to(payloads)
-        return False
-

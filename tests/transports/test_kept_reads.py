@@ -278,3 +278,96 @@ def test_a_blocked_recv_reads_what_is_there_before_it_waits(
         assert waits in ([], [0]), "waited for a message that was there already: %r" % waits
     finally:
         pair.close()
+
+
+def _unread_bytes(fd: int) -> int:
+    """Bytes in *fd*'s receive buffer (``FIONREAD``)."""
+    import array
+    import fcntl
+    import termios
+    buf = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, buf)
+    return buf[0]
+
+
+class _AskedMachine:
+    """Stands in for a socket's protocol: forwards everything, counts the
+    receive attempts (with and without a message)."""
+
+    def __init__(self, proto: Any) -> None:
+        self._proto = proto
+        self.asked = 0
+        self.missed = 0
+
+    def recv_body(self) -> Any:
+        self.asked += 1
+        got = self._proto.recv_body()
+        self.missed += got is None
+        return got
+
+    def recv(self) -> Any:
+        self.asked += 1
+        got = self._proto.recv()
+        self.missed += got is None
+        return got
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._proto, name)
+
+
+@pytest.mark.timeout(120)
+def test_a_receiver_whose_message_was_there_last_time_reads_before_it_asks(
+        urls: Urls, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread serving many sockets in turn mostly finds each reply waiting
+    in the kernel.  Once a blocked ``recv``'s early read found its message,
+    the next ``recv`` reads first and asks its protocol once: no attempt
+    that misses, no parking (``Door.recv``)."""
+    import select
+
+    from nanomsg_core.stream import receiving
+    monkeypatch.setattr(receiving, "IDLE_RETURN", 3600.0)   # kept however slow the machine
+    pair = _KeptPair(urls())
+    try:
+        got: list[bytes] = []                   # taken from the engine before any data
+        th = threading.Thread(target=lambda: got.append(pair.rx.recv()), daemon=True)
+        th.start()                              # comes (else the engine may see it first)
+        wait_until(pair.reading, 20, "the thread reading")
+        pair.tx.send(b"first")
+        th.join(20)
+        assert got == [b"first"]
+        wait_until(lambda: pair.state() == "KEPT", 20, "the connection kept")
+        machine = _AskedMachine(pair.rx._proto)     # type: ignore[attr-defined]
+        pair.rx._proto = machine                    # type: ignore[attr-defined]
+        fd = _stream_pipe(pair.rx).direct_fd()
+        rounds = 20
+        for i in range(rounds + 1):
+            if i == 1:                          # the first one's early read found it
+                machine.asked = machine.missed = 0
+            pair.tx.send(b"%d" % i)
+            wait_until(lambda: select.select([fd], [], [], 0)[0] != [], 20,
+                       "the message in the receiver's socket")
+            assert pair.state() == "KEPT"       # nobody else has read it
+            assert pair.rx.recv() == b"%d" % i
+        assert (machine.asked, machine.missed) == (rounds, 0), (
+            "asked %d times, missed %d" % (machine.asked, machine.missed))
+
+        # Messages queued already are taken with no read: five in the
+        # kernel, the first recv's read brings them all, the other four
+        # receives read nothing.
+        reads: list[int] = []
+        (pipe,) = pair.rx.pipes
+        direct = pipe._direct_recv                  # type: ignore[attr-defined]
+
+        def counted(timeout_ms: int, waker: Any) -> bool:
+            reads.append(timeout_ms)
+            return bool(direct(timeout_ms, waker))
+        pipe._direct_recv = counted                 # type: ignore[attr-defined]
+        burst = [b"burst %d" % i for i in range(5)]
+        for m in burst:
+            pair.tx.send(m)
+        size = sum(len(m) for m in burst) + len(burst) * (8 if urls.transport == "tcp" else 9)
+        wait_until(lambda: _unread_bytes(fd) >= size, 20, "the burst in the receiver's socket")
+        assert [pair.rx.recv() for _ in burst] == burst
+        assert reads == [0], "reads with messages queued: %r" % reads
+    finally:
+        pair.close()

@@ -205,7 +205,12 @@ class Req(_ReqPipes):
         ctx.id = ident
         ctx.reply = ctx.reply_pipe = None
         ctx.request = request
-        self._sent(ctx, pipe)
+        if pipe is None:
+            self._sent(ctx, pipe)   # no pipe at all: parked
+        else:                       # _sent's other case, inline: the hot path
+            ctx.sent_to = pipe
+            ctx.resend.set(ctx.resend_ivl)
+            ctx.state = _ON_SENT[ctx.state]
         return True
 
     def _transmit(self, ctx: ReqContext) -> None:
@@ -281,7 +286,7 @@ class Req(_ReqPipes):
             ctx = by_id.pop(_word(payload)[0], None)   # only outstanding ids are here
             if ctx is None:
                 continue
-            ctx.resend.clear()
+            ctx.resend.due = None       # Deadline.clear, inline: the hot path
             ctx.sent_to = None
             ctx.request = None
             ctx.reply = payload         # its Message, if one is asked for, at recv
