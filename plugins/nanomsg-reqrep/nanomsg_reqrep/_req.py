@@ -206,7 +206,7 @@ class Req(_ReqPipes):
         ctx.reply = ctx.reply_pipe = None
         ctx.request = request
         if pipe is None:
-            self._sent(ctx, pipe)   # no pipe at all: parked
+            self._sent(ctx, None)   # no pipe at all: parked
         else:                       # _sent's other case, inline: the hot path
             ctx.sent_to = pipe
             ctx.resend.set(ctx.resend_ivl)
