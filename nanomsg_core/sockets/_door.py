@@ -100,7 +100,8 @@ class Door:
 
     __slots__ = ("_core", "_lock", "_proto", "_bodies", "_bodies_out", "_rwaiters", "_swaiters", "_sndtimeo",
                  "_rcvtimeo", "_closed", "_sent", "_sent_bytes", "_received",
-                 "_received_bytes", "_streak", "_yielded", "_arms_recv", "_early_hit")
+                 "_received_bytes", "_streak", "_yielded", "_arms_recv", "_early_hit",
+                 "_read_first")
 
     def _open_door(self, core: SocketCore, proto: _Machine, rwaiters: "deque[Waiter]",
                    swaiters: "deque[Waiter]", sndtimeo: int, rcvtimeo: int,
@@ -125,6 +126,10 @@ class Door:
         self._early_hit = False
         """Whether a blocked receive's early read (see :func:`_block`) found a
         message last time: then the next one tries before parking."""
+        self._read_first = False
+        """Whether the next ``recv`` reads the socket's only connection before
+        it asks the protocol (:func:`_read_early`): that early read found the
+        message, and nothing has been served from the queue since."""
 
     # -- what a context changes (the socket's own door does nothing) --
     def _closed_error(self) -> NanomsgError:
@@ -288,7 +293,7 @@ class Door:
         # Its last blocked receive found its message in the kernel already (a
         # thread serving many sockets in turn): read first, so that the one
         # attempt below takes it (no miss, no parking).
-        early = self._early_hit and not flags and _read_early(core)
+        early = self._read_first and not flags and _read_early(self, core)
         lock = self._lock           # _try_recv, inline: the hot path
         lock.acquire()
         try:
@@ -307,8 +312,8 @@ class Door:
         finally:
             lock.release()
         if body is None:
-            if early:
-                self._early_hit = False     # read already: _block parks at once
+            if early:                       # read already: _block parks at once
+                self._early_hit = self._read_first = False
             if bodies:
                 body = _wait_recv(self, flags, self._try_recv_body, not early)
             else:
@@ -436,20 +441,22 @@ def _reader_of(core: SocketCore) -> Optional[Callable[[int, Waker], bool]]:
     return core.set_reader()
 
 
-def _read_early(core: SocketCore) -> bool:
+def _read_early(door: Door, core: SocketCore) -> bool:
     """Read the socket's only connection now, without waiting, in the
     calling thread (:func:`_block`'s early read), if nothing of it is
-    queued yet; ``False`` if it did not."""
+    queued yet; ``False`` if it did not.  Messages queued (a stream's
+    read brings many) or another connection: *door* stops reading first
+    until :func:`_block`'s early read finds a message again, so a recv
+    served from the queue pays nothing for it."""
     pipes = core.pipes
-    if not HAVE_DIRECT or len(pipes) != 1:
-        return False
-    for pipe in pipes:
-        reader = pipe._direct_recv
-        if reader is None or pipe._inbox.has():
-            return False            # queued already: the attempt takes it
-        reader(0, thread_waker())
-        return True
-    return False                    # emptied meanwhile
+    if len(pipes) == 1:
+        for pipe in pipes:
+            reader = pipe._direct_recv
+            if reader is not None and not pipe._inbox.has():
+                reader(0, thread_waker())
+                return True
+    door._read_first = False
+    return False
 
 
 def _yield_sometimes(door: Door) -> None:
@@ -519,6 +526,7 @@ def _block(door: Door, waiters: "deque[Waiter]", attempt: Callable[[A], Optional
             unpark(waiters, w)
             if first:                       # what the early read found
                 door._early_hit = True
+                door._read_first = len(core.pipes) == 1
             return result
         first = False
         remaining = -1.0 if deadline is None else deadline - _monotonic()
