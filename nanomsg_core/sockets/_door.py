@@ -101,7 +101,7 @@ class Door:
     __slots__ = ("_core", "_lock", "_proto", "_bodies", "_bodies_out", "_rwaiters", "_swaiters", "_sndtimeo",
                  "_rcvtimeo", "_closed", "_sent", "_sent_bytes", "_received",
                  "_received_bytes", "_streak", "_yielded", "_arms_recv", "_early_hit",
-                 "_read_first")
+                 "_read_q")
 
     def _open_door(self, core: SocketCore, proto: _Machine, rwaiters: "deque[Waiter]",
                    swaiters: "deque[Waiter]", sndtimeo: int, rcvtimeo: int,
@@ -126,9 +126,10 @@ class Door:
         self._early_hit = False
         """Whether a blocked receive's early read (see :func:`_block`) found a
         message last time: then the next one tries before parking."""
-        self._read_first = False
-        """Whether the next ``recv`` reads the socket's only connection before
-        it asks the protocol (:func:`_read_early`): that early read found the
+        self._read_q: Optional["deque[bytes]"] = None
+        """The receive queue of the socket's only connection while the next
+        ``recv`` reads that connection before it asks the protocol, if the
+        queue is empty (:func:`_read_early`): the last early read found the
         message, and nothing has been served from the queue since."""
 
     # -- what a context changes (the socket's own door does nothing) --
@@ -293,7 +294,13 @@ class Door:
         # Its last blocked receive found its message in the kernel already (a
         # thread serving many sockets in turn): read first, so that the one
         # attempt below takes it (no miss, no parking).
-        early = self._read_first and not flags and _read_early(self, core)
+        early = False
+        read_q = self._read_q
+        if read_q is not None:
+            if read_q or flags:         # served from the queue (a stream's read brings
+                self._read_q = None     # many): no more reading first, at no cost per message
+            else:
+                early = _read_early(self, core)
         lock = self._lock           # _try_recv, inline: the hot path
         lock.acquire()
         try:
@@ -313,7 +320,8 @@ class Door:
             lock.release()
         if body is None:
             if early:                       # read already: _block parks at once
-                self._early_hit = self._read_first = False
+                self._early_hit = False
+                self._read_q = None
             if bodies:
                 body = _wait_recv(self, flags, self._try_recv_body, not early)
             else:
@@ -455,7 +463,7 @@ def _read_early(door: Door, core: SocketCore) -> bool:
             if reader is not None and not pipe._inbox.has():
                 reader(0, thread_waker())
                 return True
-    door._read_first = False
+    door._read_q = None
     return False
 
 
@@ -526,7 +534,10 @@ def _block(door: Door, waiters: "deque[Waiter]", attempt: Callable[[A], Optional
             unpark(waiters, w)
             if first:                       # what the early read found
                 door._early_hit = True
-                door._read_first = len(core.pipes) == 1
+                pipes = core.pipes      # inline: once per read of a stream too
+                if len(pipes) == 1:
+                    for pipe in pipes:
+                        door._read_q = pipe._inbox._q
             return result
         first = False
         remaining = -1.0 if deadline is None else deadline - _monotonic()
