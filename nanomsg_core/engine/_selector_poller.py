@@ -14,7 +14,10 @@ handle's pending receive away (the engine then stops watching it for
 reading) and :meth:`SelectorPoller.attach_read` gives a receive back.  A
 detached hang-up watch (:meth:`SelectorPoller.watch_hangup`) stays
 registered until it fires or the handle's interest changes, so a direct
-reader that keeps a connection between receives costs no ``epoll_ctl``.  A
+reader that keeps a connection between receives costs no ``epoll_ctl``.
+A hang-up watch runs only on a hang-up or error event (``_GONE``): a data
+event that ``epoll_wait`` returned before a direct reader took the data
+and set the watch is stale, and ends nothing.  A
 thread blocked in ``recv`` uses this to read its one connection itself,
 with no hand-off through the engine thread.  Handle state is guarded by one
 small lock, never held while a syscall on a connection or a callback runs;
@@ -44,6 +47,7 @@ __all__ = ["SelectorPoller"]
 _READ = 1
 _WRITE = 2
 _HUP = 4        # watch for the peer hanging up only (the read slot holds a hang-up watch)
+_GONE = 8       # in an event: the peer hung up or the connection failed (not just data)
 
 
 ACCEPT_BATCH = 128
@@ -79,6 +83,7 @@ class _EpollBackend:
                        _HUP: ep.EPOLLRDHUP, _HUP | _WRITE: ep.EPOLLRDHUP | ep.EPOLLOUT}
         self._in = ep.EPOLLIN | ep.EPOLLERR | ep.EPOLLHUP | ep.EPOLLRDHUP
         self._out = ep.EPOLLOUT | ep.EPOLLERR | ep.EPOLLHUP
+        self._gone = ep.EPOLLERR | ep.EPOLLHUP | ep.EPOLLRDHUP
 
     def apply(self, fd: int, old: int, new: int) -> None:
         _apply(self._ep, fd, old, new, self._flags[new & ~_READ if new & _HUP else new])
@@ -91,10 +96,13 @@ class _EpollBackend:
             return True
 
     def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
+        """Ready fds, each with ``_READ``/``_WRITE``, and ``_GONE`` for a
+        hang-up or error (so a hang-up watch can tell a stale data event)."""
         out = []
-        rin, rout = self._in, self._out
+        rin, rout, gone = self._in, self._out, self._gone
         for fd, ev in self._ep.poll(-1 if timeout is None else timeout):
-            out.append((fd, (_READ if ev & rin else 0) | (_WRITE if ev & rout else 0)))
+            out.append((fd, (_READ if ev & rin else 0) | (_WRITE if ev & rout else 0)
+                        | (_GONE if ev & gone else 0)))
         return out
 
     def close(self) -> None:
@@ -126,6 +134,8 @@ class _SelectorsBackend:
         return True                     # unknown: the caller yields as it would anyway
 
     def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
+        """Ready fds with ``_READ``/``_WRITE`` (no ``_GONE``: ``selectors``
+        cannot tell, and with no direct reads no hang-up watch needs it)."""
         return [(key.fd, ev) for key, ev in self._sel.select(timeout)]
 
     def close(self) -> None:
@@ -183,14 +193,21 @@ class SelectorPoller:
             op = None
             try:
                 if mask & _READ:
+                    stale = False
                     with lock:
                         op = h.read
                         if op is not None:
-                            h.reading = True
+                            if h.hup and not mask & _GONE and self.direct_reads:
+                                # data that a direct reader took after this
+                                # poll, which then kept the connection with a
+                                # hang-up watch: no hang-up, leave the watch be
+                                stale = True
+                            else:
+                                h.reading = True
                     if op is None:      # a hang-up watch left registered by detach_read
                         with lock:
                             self._dirty.add(h)
-                    else:
+                    elif not stale:
                         done = op()
                         if done and h.accepting:
                             op, done = self._drain_accepts(h, op)

@@ -13,7 +13,7 @@ import itertools
 import socket
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import pytest
 
@@ -402,3 +402,66 @@ def test_the_set_keeps_idle_connections_while_it_waits_then_returns_them(
             stop.set()
             for p in pushers:
                 p.close()
+
+
+class _ReaderWinsTheRace:
+    """Stands for the poller's epoll backend: each ``poll`` returns the
+    real events, then a direct reader runs before the engine handles them
+    (detach the engine's receive, read the data, keep the connection with
+    a hang-up watch): the race that leaves the engine a stale data event."""
+
+    def __init__(self, backend: Any, poller: SelectorPoller, sock: socket.socket,
+                 on_hangup: Any) -> None:
+        self._be = backend
+        self._poller = poller
+        self._sock = sock
+        self._on_hangup = on_hangup
+        self.direct_reads = backend.direct_reads
+        self.raced = 0
+
+    def apply(self, fd: int, old: int, new: int) -> None:
+        self._be.apply(fd, old, new)
+
+    def has_pending(self) -> bool:
+        return bool(self._be.has_pending())
+
+    def close(self) -> None:
+        self._be.close()
+
+    def poll(self, timeout: Optional[float]) -> Any:
+        events = self._be.poll(timeout)
+        if events and self._poller.detach_read(self._sock):
+            self._sock.recv(4096)
+            self._poller.watch_hangup(self._sock, self._on_hangup)
+            self.raced += 1
+        return events
+
+
+def test_a_data_event_a_direct_reader_took_meanwhile_is_no_hangup() -> None:
+    """The engine's epoll_wait returns a connection readable; before the
+    engine handles it, a direct reader takes the data and keeps the
+    connection with a hang-up watch.  The stale event must not run the
+    watch (that would take the kept connection back as hung up); a real
+    hang-up afterwards still does."""
+    poller = SelectorPoller()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    hangups: list[int] = []
+    racing = _ReaderWinsTheRace(poller._be, poller, a, lambda: hangups.append(1))
+    poller._be = racing
+    try:
+        poller.recv_into(a, memoryview(bytearray(64)), lambda n, err: None)
+        b.send(b"data")
+        poller.wait(5.0)
+        assert racing.raced == 1, "the backend saw no data event"
+        assert hangups == [], "a stale data event ran the hang-up watch"
+        poller._be = racing._be         # no more races: the watch stays registered
+        b.close()
+        deadline = time.monotonic() + 20
+        while not hangups and time.monotonic() < deadline:
+            poller.wait(1.0)
+        assert hangups == [1]
+    finally:
+        poller.cancel(a)
+        a.close()
+        poller.close()
