@@ -270,7 +270,9 @@ class StreamPipe(SendingPipe):
         if dpoller is None or sock is None or self._closed:
             return False
         reads = self._reads
-        with reads.lock:
+        lock = reads.lock       # acquire/release: cheaper than a with block, per message
+        lock.acquire()
+        try:
             act = reads.go(_TAKE)
             if act is _DO_DETACH_FIRST:
                 if not dpoller.detach_read(sock):
@@ -278,6 +280,8 @@ class StreamPipe(SendingPipe):
                 act = reads.go(_TAKEN)
             if act is not _DO_READ:
                 return False            # not started, paused with frames held, closing
+        finally:
+            lock.release()
         failed = False
         try:
             early = timeout_ms == 0
@@ -327,7 +331,8 @@ class StreamPipe(SendingPipe):
             # soon: the engine watches only for a hang-up meanwhile, and takes
             # it back at once on one, or after IDLE_RETURN (see .idle).  Kept
             # already (RENEW): the watch and the keeper's entry are in place.
-            with reads.lock:
+            lock.acquire()
+            try:
                 act = reads.go(_LOST if failed or self._closed else _KEEP)
                 if act is _DO_RENEW or act is _DO_WATCH:
                     reads.kept_since = waker.waited_at = _monotonic()
@@ -337,6 +342,8 @@ class StreamPipe(SendingPipe):
                         kept = self._kept
                         assert kept is not None     # set with _dpoller
                         kept.add(self)
+            finally:
+                lock.release()
             if act is _DO_CLOSE_STREAM:
                 self._stream.close()       # the engine's teardown left the close to us
         return True
