@@ -34,7 +34,7 @@ import os
 import select
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Final, Optional
+from typing import TYPE_CHECKING, Any, Callable, Final, Optional
 
 if TYPE_CHECKING:
     from ..endpoints._pipe import Pipe
@@ -93,7 +93,7 @@ def _unwatch(ep: Any, fd: int) -> None:
 class DirectSet:
     """One socket's connections, for a thread blocked in ``recv`` to read itself."""
 
-    __slots__ = ("_pipes", "_ep", "_busy", "_members", "_seen", "_waker", "_closed",
+    __slots__ = ("_pipes", "_ep", "_busy", "_members", "_readers", "_seen", "_waker", "_closed",
                  "_readable", "_retry_at")
 
     def __init__(self, pipes: "set[Pipe]") -> None:
@@ -102,6 +102,8 @@ class DirectSet:
         self._ep = ep.epoll()
         self._busy = threading.Lock()       # one polling thread at a time
         self._members: dict[int, Pipe] = {}
+        self._readers: dict[int, Callable[[int, Any], bool]] = {}
+        """Each member's direct receive, by descriptor (what an event calls)."""
         self._seen = -1                     # the socket's pipe version last adopted
         self._waker: Optional[Waker] = None    # whose fd is in the set (held: its fd stays ours)
         self._closed = False
@@ -121,7 +123,7 @@ class DirectSet:
             if version != self._seen or (self._retry_at and _monotonic() >= self._retry_at):
                 self._retry_at = 0.0
                 self._adopt(version)
-            if not self._members:
+            if not self._readers:
                 return False
             ep = self._ep
             readable = self._readable
@@ -131,23 +133,23 @@ class DirectSet:
             wfd = waker.fd
             ready = ep.poll(timeout_ms / 1000.0 if timeout_ms >= 0 else -1)
             waker.polling = False               # before anything is delivered
-            members = self._members
+            readers = self._readers
             took = refused = False
             for fd, _ in ready:
                 if fd == wfd:
                     waker.drain()
                     continue
-                pipe = members.get(fd)
-                if pipe is None:
+                recv = readers.get(fd)
+                if recv is None:
                     continue
-                recv = pipe._direct_recv
-                if recv is not None and recv(0, readable):
+                if recv(0, readable):
                     took = True
                 else:               # closing, paused, or the engine reads it now: the
                     refused = True  # engine has it; out of the set for RETRY_AFTER
                     if not self._retry_at:
                         self._retry_at = _monotonic() + RETRY_AFTER
-                    del members[fd]
+                    del self._members[fd]
+                    del readers[fd]
                     _unwatch(ep, fd)
             if refused and not took:        # it sleeps on its lock: idleness returns them
                 readable.inside = False
@@ -179,13 +181,16 @@ class DirectSet:
             if fd >= 0 and pipe._direct_recv is not None:
                 current[fd] = pipe
         members = self._members
+        readers = self._readers
         ep = self._ep
         for fd, pipe in list(members.items()):
             if current.get(fd) is not pipe:
                 del members[fd]
+                del readers[fd]
                 _unwatch(ep, fd)
         for fd, pipe in current.items():
-            if fd not in members:
+            recv = pipe._direct_recv
+            if fd not in members and recv is not None:
                 try:
                     ep.register(fd, _EPOLLIN)
                 except FileExistsError:
@@ -193,6 +198,7 @@ class DirectSet:
                 except (OSError, ValueError):   # closed meanwhile
                     continue
                 members[fd] = pipe
+                readers[fd] = recv
         self._seen = version
 
     def close(self) -> None:

@@ -76,6 +76,7 @@ class PipeBase:
                  "_outq", "_outbuf", "_last_send", "_queued", "_flushing", "_writing",
                  "_seen_buf", "_seen_len", "_batch_start", "_linger",
                  "_lingering", "_linger_timer", "_want_writable", "_events", "_deliver_to",
+                 "_deliver_one",
                  "_closed", "_torn", "_reads", "_dpoller", "_kept", "_nreads", "_trimming", "_codec",
                  "_early_missed",
                  "_canceller")
@@ -149,6 +150,10 @@ class PipeBase:
         self._deliver_to: Callable[[list[bytes]], bool] = _nobody
         """:func:`deliver_all` to ``_events`` (its ``deliver_many`` itself, where it
         has one); set by ``start``, called with at least one payload."""
+        self._deliver_one: Optional[Callable[[bytes], bool]] = None
+        """The events' ``deliver_body``, where they have one (a
+        :class:`~nanomsg_core.Pipe` does): a read that brought one payload,
+        the most common, hands it over with one call less; set by ``start``."""
         self._closed = False
         self._torn = False          # engine thread: the teardown ran
 

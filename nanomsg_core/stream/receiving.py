@@ -90,6 +90,7 @@ class StreamPipe(SendingPipe):
     def start(self, events: PipeEvents) -> None:
         self._events = events
         self._deliver_to = deliverer(events)
+        self._deliver_one = getattr(events, "deliver_body", None)
         self._reactor.call_soon_threadsafe(self._start_reading)
 
     def resume_recv(self) -> None:
@@ -153,7 +154,14 @@ class StreamPipe(SendingPipe):
             self._arm()
         elif act is not _DO_DELIVER:
             return
-        if payloads and not self._deliver_to(payloads):     # the receive queue filled
+        if not payloads:
+            return
+        one = self._deliver_one
+        if one is not None and len(payloads) == 1:
+            more = one(payloads[0])
+        else:
+            more = self._deliver_to(payloads)
+        if not more:                            # the receive queue filled
             with reads.lock:
                 reads.go(_FULL)
 
@@ -322,7 +330,11 @@ class StreamPipe(SendingPipe):
                         # only while its socket has nothing to receive, one
                         # buffer at a time.
                         if payloads:
-                            self._deliver_to(payloads)
+                            one = self._deliver_one
+                            if one is not None and len(payloads) == 1:
+                                one(payloads[0])
+                            else:
+                                self._deliver_to(payloads)
                 elif n == 0:            # the peer closed, or the read failed
                     self._reactor.call_soon_threadsafe(self._fail, _cut_short(err, dec.pending))
                     failed = True
