@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import os
@@ -14,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Callable, Iterator
+from typing import IO, Any, Callable, Iterator
 
 import pytest
 
@@ -58,6 +59,22 @@ def urls_for(transport: str) -> Iterator[Urls]:
         yield u
     finally:
         u.cleanup()
+
+
+@contextlib.contextmanager
+def protocol_plugin(number: int, name: str, cls: Any) -> Iterator[int]:
+    """Register *cls* as protocol *number* (peer: itself) through a plugin,
+    as a third party would; unregistered on the way out."""
+    class Plugin:
+        @nn.hookimpl
+        def nanomsg_core_register(self, registry: nn.Registry) -> None:
+            registry.add_protocol(number, name, number, cls, distribution="tests")
+    plugin = Plugin()
+    nn.register_plugin(plugin)
+    try:
+        yield number
+    finally:
+        nn.unregister_plugin(plugin)
 
 
 def wait_until(pred: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:

@@ -17,7 +17,7 @@ import pytest
 import nanomsg_core as nn
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
 from nanomsg_core.protokit import Exclusive, ProtocolBase
-from tests.support import load_memstream
+from tests.support import load_memstream, protocol_plugin
 
 pytestmark = pytest.mark.skipif(not nn.COMPILED, reason="the pure-Python build runs "
                                 "(NANOMSG_COMPILE=1 bash scripts/install.sh makes the compiled one)")
@@ -107,15 +107,8 @@ ECHOLESS = 16 * 100 + 7
 
 @pytest.fixture(scope="module")
 def echoless() -> Iterator[int]:
-    class Plugin:
-        @nn.hookimpl
-        def nanomsg_core_register(self, registry: nn.Registry) -> None:
-            registry.add_protocol(ECHOLESS, "echoless", ECHOLESS, Echoless,
-                                  distribution="tests")
-    plugin = Plugin()
-    nn.register_plugin(plugin)
-    yield ECHOLESS
-    nn.unregister_plugin(plugin)
+    with protocol_plugin(ECHOLESS, "echoless", Echoless) as number:
+        yield number
 
 
 @pytest.mark.timeout(60)
