@@ -47,7 +47,7 @@ class Inbox:
     """The bounded receive queue of one :class:`~nanomsg_core.Pipe`."""
 
     __slots__ = ("pipe", "ready_list", "listed", "_q", "_added", "_taken", "_limit", "_low",
-                 "_resume_wanted", "_tp", "_core", "_waiters")
+                 "_resume_wanted", "_tp", "_core", "_flags", "_waiters")
 
     def __init__(self, pipe: "Pipe", core: "SocketCore", tp: TransportPipe, limit: int) -> None:
         self.pipe = pipe
@@ -64,6 +64,7 @@ class Inbox:
         self._resume_wanted = False
         self._tp = tp
         self._core = core
+        self._flags = core.flags
         self._waiters: deque[Callable[[], object]] = core.rwaiters
 
     # -- the receiver's side (under the socket lock) --
@@ -104,9 +105,8 @@ class Inbox:
                 waiters.popleft()()
             except IndexError:
                 pass
-        core = self._core
-        if core.fds is not None:
-            core._fds_changed()
+        if self._flags.fds:
+            self._core._fds_changed()
         if self._added - self._taken < self._limit:
             return True
         self._resume_wanted = True

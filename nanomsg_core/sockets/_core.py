@@ -53,6 +53,7 @@ from ._clock import now_ms
 from ._direct import HAVE_DIRECT_SET, DirectSet
 from ._waker import Waiter, Waker, unpark, wake_all, wake_one
 from ..compiled import mypyc_attr
+from ._hotflags import HotFlags
 from .._mutex import Mutex
 
 if TYPE_CHECKING:
@@ -102,14 +103,16 @@ def timed_out(what: str, timeout_ms: int) -> NanomsgError:
 class SocketCore:
     """One socket's shared state and engine-facing side (see the module docstring)."""
 
-    __slots__ = ("socket", "lock", "dead", "proto", "host", "pipes", "pipes_version", "opts",
-                 "fds", "rwaiters", "swaiters", "_stats", "_notify", "_direct", "__weakref__")
+    __slots__ = ("socket", "lock", "dead", "flags", "proto", "host", "pipes", "pipes_version",
+                 "opts", "fds", "rwaiters", "swaiters", "_stats", "_notify", "_direct", "__weakref__")
 
     def __init__(self, sock: "Socket", lock: Mutex, info: "ProtocolInfo",
                  raw: bool, options: dict[tuple[int, int], Any]) -> None:
         self.socket = sock
         self.lock = lock
         self.dead = False
+        self.flags = HotFlags()
+        """:attr:`dead` and whether :attr:`fds` is set, on a native object (the doors read it)."""
         self.pipes: set[Pipe] = set()
         self.pipes_version = 0
         """Changes with every change of :attr:`pipes` (a :class:`DirectSet` follows it)."""
@@ -128,7 +131,7 @@ class SocketCore:
     # -- life --
     def kill(self) -> None:
         """``term()``: every call fails from now on; wake every waiter."""
-        self.dead = True
+        self.dead = self.flags.dead = True
         self.wake_everyone()
 
     def check_alive(self) -> None:
@@ -143,7 +146,7 @@ class SocketCore:
         """Close the socket's machinery (the caller closes its endpoints):
         returns the pipes it had, marked closed; see :meth:`shut_done`."""
         with self.lock:
-            self.dead = True
+            self.dead = self.flags.dead = True
             pipes = list(self.pipes)
             self.pipes.clear()
             self.pipes_version += 1
@@ -197,6 +200,7 @@ class SocketCore:
         with self.lock:
             if self.fds is None:
                 self.fds = (ReadyFd(), ReadyFd())
+                self.flags.fds = True
                 self.refresh_fds_locked()
             return self.fds
 

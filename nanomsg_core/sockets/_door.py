@@ -98,7 +98,7 @@ class _Shut:
 class Door:
     """The send/receive half every socket and context shares (see the module docstring)."""
 
-    __slots__ = ("_core", "_lock", "_proto", "_bodies", "_bodies_out", "_rwaiters", "_swaiters", "_sndtimeo",
+    __slots__ = ("_core", "_flags", "_lock", "_proto", "_bodies", "_bodies_out", "_rwaiters", "_swaiters", "_sndtimeo",
                  "_rcvtimeo", "_closed", "_sent", "_sent_bytes", "_received",
                  "_received_bytes", "_streak", "_yielded", "_arms_recv", "_early_hit",
                  "_read_q")
@@ -107,6 +107,8 @@ class Door:
                    swaiters: "deque[Waiter]", sndtimeo: int, rcvtimeo: int,
                    arms_recv: bool = False) -> None:
         self._core = core
+        self._flags = core.flags
+        """The core's :class:`~nanomsg_core.sockets._core.HotFlags`: what every attempt checks."""
         self._lock = core.lock
         self._proto = proto
         self._bodies = hasattr(proto, "recv_body")
@@ -190,19 +192,19 @@ class Door:
     # ------------------------------------------------------------------
     @final   # not overridden (mypy checks it)
     def _try_send(self, msg: Message) -> Optional[bool]:
-        core = self._core
+        hot = self._flags
         lock = self._lock
         lock.acquire()
         try:
-            if core.dead:
+            if hot.dead:
                 raise dead_error()
             if not self._proto.send(msg):
                 self._send_full_locked()
                 return None
             self._sent += 1
             self._sent_bytes += len(msg.body)
-            if core.fds is not None:
-                core.refresh_fds_locked()
+            if hot.fds:
+                self._core.refresh_fds_locked()
             return True
         finally:
             lock.release()
@@ -211,11 +213,10 @@ class Door:
     def _try_recv(self, arm: bool = False) -> Optional[Message]:
         """*arm*: the attempt of a parked receiver of a context, which arms its
         router first, so that a message arriving after this attempt reaches it."""
-        core = self._core
         lock = self._lock
         lock.acquire()
         try:
-            if core.dead:
+            if self._flags.dead:
                 raise dead_error()
             if arm:
                 self._arm_recv_locked()
@@ -237,7 +238,7 @@ class Door:
         lock = self._lock
         lock.acquire()
         try:
-            if self._core.dead:
+            if self._flags.dead:
                 raise dead_error()
             body: Optional[bytes] = self._proto.recv_body()  # type: ignore[attr-defined]
             if body is not None:
@@ -256,11 +257,11 @@ class Door:
         # a protocol that takes bare payloads gets no Message, unless a hook wants it
         msg = None if self._bodies_out and HOOKS.message_sent is None else Message(data)
         n = len(data)
-        core = self._core
+        hot = self._flags
         lock = self._lock           # _try_send, inline: the hot path (and acquire/release
         lock.acquire()              # is cheaper than a with block)
         try:
-            if core.dead:
+            if hot.dead:
                 raise dead_error()
             if msg is None:
                 sent: bool = self._proto.send_body(data)  # type: ignore[attr-defined]
@@ -269,8 +270,8 @@ class Door:
             if sent:
                 self._sent += 1
                 self._sent_bytes += n
-                if core.fds is not None:
-                    core.refresh_fds_locked()
+                if hot.fds:
+                    self._core.refresh_fds_locked()
             elif msg is not None:
                 self._send_full_locked()
         finally:
@@ -282,7 +283,7 @@ class Door:
         if msg is not None:
             hook = HOOKS.message_sent
             if hook is not None:
-                hook(socket=core.socket, message=msg)
+                hook(socket=self._core.socket, message=msg)
         return n
 
     def recv(self, flags: int = 0) -> bytes:
@@ -301,10 +302,11 @@ class Door:
                 self._read_q = None     # many): no more reading first, at no cost per message
             else:
                 early = _read_early(self, core)
+        hot = self._flags
         lock = self._lock           # _try_recv, inline: the hot path
         lock.acquire()
         try:
-            if core.dead:
+            if hot.dead:
                 raise dead_error()
             if bodies:
                 body: Optional[bytes] = self._proto.recv_body()  # type: ignore[attr-defined]
@@ -314,7 +316,7 @@ class Door:
             if body is not None:
                 self._received += 1
                 self._received_bytes += len(body)
-                if core.fds is not None:
+                if hot.fds:
                     core.refresh_fds_locked()
         finally:
             lock.release()
@@ -421,9 +423,8 @@ def _count_received_locked(door: Door, nbytes: int) -> None:
     """Under the lock: one message of *nbytes* received."""
     door._received += 1
     door._received_bytes += nbytes
-    core = door._core
-    if core.fds is not None:
-        core.refresh_fds_locked()
+    if door._flags.fds:
+        door._core.refresh_fds_locked()
 
 
 def _wait_recv(door: Door, flags: int, attempt: Callable[[bool], Optional[T]],

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not nn.COMPILED, reason="the pure-Python build r
 HOT = ["nanomsg_core", "nanomsg_core.compiled", "nanomsg_core.protokit", "nanomsg_core.wire",
        "nanomsg_core.stream", "nanomsg_core.stream.reads", "nanomsg_core.stream.pipebase",
        "nanomsg_core.stream.sending", "nanomsg_core.stream.receiving", "nanomsg_core.stream.codec",
-       "nanomsg_core.sockets._door", "nanomsg_core.sockets._waker",
+       "nanomsg_core.sockets._door", "nanomsg_core.sockets._hotflags", "nanomsg_core.sockets._waker",
        "nanomsg_core.endpoints._inbox", "nanomsg_core.endpoints._message", "nanomsg_inproc", "nanomsg_pair", "nanomsg_reqrep",
        "nanomsg_pipeline", "nanomsg_pubsub"]
 
@@ -45,7 +45,8 @@ def test_data_path_modules_are_extensions(name: str) -> None:
 NATIVE = ["nanomsg_core.sockets._door:Door", "nanomsg_core.stream.pipebase:PipeBase",
           "nanomsg_core.stream.sending:SendingPipe", "nanomsg_core.stream.receiving:StreamPipe",
           "nanomsg_core.stream.codec:CodecPipe", "nanomsg_core.sockets._waker:Waker",
-          "nanomsg_core.endpoints._inbox:Inbox", "nanomsg_core.endpoints._message:Message"]
+          "nanomsg_core.endpoints._inbox:Inbox", "nanomsg_core.endpoints._message:Message",
+          "nanomsg_core.sockets._hotflags:HotFlags"]
 
 
 @pytest.mark.parametrize("where", NATIVE)

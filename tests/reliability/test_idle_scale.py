@@ -34,6 +34,7 @@ from nanomsg_core.endpoints import _pipe
 from nanomsg_core.endpoints._inbox import Inbox
 from nanomsg_core.endpoints._pipe import Pipe
 from nanomsg_core.protokit import FairQueue
+from nanomsg_core.sockets._hotflags import HotFlags
 from tests.support import free_port, sock, wait_pipes
 
 pytestmark = pytest.mark.timeout(120)
@@ -83,7 +84,7 @@ def engine_pipe(rcvprio: int = 8, rcvbuf: int = 1 << 20,
         out.append(msg)
         return True
 
-    core = SimpleNamespace(wake_recv=lambda: None, rwaiters=deque(), fds=None)
+    core = SimpleNamespace(wake_recv=lambda: None, rwaiters=deque(), fds=None, flags=HotFlags())
     ep = SimpleNamespace(id=1, sndprio=8, rcvprio=rcvprio, rcvbuf=rcvbuf)
     tp = SimpleNamespace(transport="fake", local_address="a", remote_address="b",
                          peer_protocol=0, send=send,
