@@ -108,7 +108,7 @@ class Door:
                    arms_recv: bool = False) -> None:
         self._core = core
         self._flags = core.flags
-        """The core's :class:`~nanomsg_core.sockets._core.HotFlags`: what every attempt checks."""
+        """The core's :class:`~nanomsg_core.sockets._hotflags.HotFlags`: what every attempt checks."""
         self._lock = core.lock
         self._proto = proto
         self._bodies = hasattr(proto, "recv_body")
