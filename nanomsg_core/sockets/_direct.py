@@ -93,7 +93,7 @@ def _unwatch(ep: Any, fd: int) -> None:
 class DirectSet:
     """One socket's connections, for a thread blocked in ``recv`` to read itself."""
 
-    __slots__ = ("_pipes", "_ep", "_busy", "_members", "_readers", "_seen", "_waker", "_closed",
+    __slots__ = ("_pipes", "_ep", "_busy", "_readers", "_seen", "_waker", "_closed",
                  "_readable", "_retry_at")
 
     def __init__(self, pipes: "set[Pipe]") -> None:
@@ -101,9 +101,10 @@ class DirectSet:
         ep: Any = select
         self._ep = ep.epoll()
         self._busy = threading.Lock()       # one polling thread at a time
-        self._members: dict[int, Pipe] = {}
         self._readers: dict[int, Callable[[int, Any], bool]] = {}
-        """Each member's direct receive, by descriptor (what an event calls)."""
+        """The members: each connection's direct receive, by descriptor (what
+        an event calls; the pipe's own, so a new pipe on a reused
+        descriptor is a different one)."""
         self._seen = -1                     # the socket's pipe version last adopted
         self._waker: Optional[Waker] = None    # whose fd is in the set (held: its fd stays ours)
         self._closed = False
@@ -148,7 +149,6 @@ class DirectSet:
                     refused = True  # engine has it; out of the set for RETRY_AFTER
                     if not self._retry_at:
                         self._retry_at = _monotonic() + RETRY_AFTER
-                    del self._members[fd]
                     del readers[fd]
                     _unwatch(ep, fd)
             if refused and not took:        # it sleeps on its lock: idleness returns them
@@ -175,29 +175,26 @@ class DirectSet:
 
     def _adopt(self, version: int) -> None:
         """Bring the set in line with the socket's connections."""
-        current: dict[int, Pipe] = {}
+        current: dict[int, Callable[[int, Any], bool]] = {}
         for pipe in list(self._pipes):
             fd = pipe._direct_fd
-            if fd >= 0 and pipe._direct_recv is not None:
-                current[fd] = pipe
-        members = self._members
+            recv = pipe._direct_recv
+            if fd >= 0 and recv is not None:
+                current[fd] = recv
         readers = self._readers
         ep = self._ep
-        for fd, pipe in list(members.items()):
-            if current.get(fd) is not pipe:
-                del members[fd]
+        for fd, recv in list(readers.items()):
+            if current.get(fd) is not recv:
                 del readers[fd]
                 _unwatch(ep, fd)
-        for fd, pipe in current.items():
-            recv = pipe._direct_recv
-            if fd not in members and recv is not None:
+        for fd, recv in current.items():
+            if fd not in readers:
                 try:
                     ep.register(fd, _EPOLLIN)
                 except FileExistsError:
                     ep.modify(fd, _EPOLLIN)
                 except (OSError, ValueError):   # closed meanwhile
                     continue
-                members[fd] = pipe
                 readers[fd] = recv
         self._seen = version
 

@@ -16,7 +16,7 @@ __all__ = ["HotFlags"]
 @final
 class HotFlags:
     """What a socket's per-message paths check, mirrored from its
-    :class:`SocketCore` by the core itself wherever it changes them: in
+    :class:`~nanomsg_core.sockets._core.SocketCore` by the core itself wherever it changes them: in
     the compiled build this is a native object, where the core is an
     interpreted one (its attributes are a generic lookup each)."""
 

@@ -46,7 +46,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Spy]:
     def read(self: _core.SocketCore, timeout_ms: int, waker: Any) -> bool:
         s.entered.set()
         done = original(self, timeout_ms, waker)
-        if done and self._direct is not None and self._direct._members:
+        if done and self._direct is not None and self._direct._readers:
             with s.lock:
                 s.took += 1
         return done
