@@ -340,13 +340,22 @@ class FairQueue:
         pipe then stays listed in its band, which is right for it: a pipe
         added later finds it there, and a receive unlists it once
         it is empty.)"""
+        sole = self.sole_taker()
+        return self.recv_body if sole is None else sole[1]
+
+    def sole_taker(self) -> Optional[tuple[Pipe, Callable[[], Optional[bytes]]]]:
+        """While the queue holds one engine pipe and nothing else to drain:
+        that pipe and its receive queue's ``take`` (the next payload, or
+        ``None``), valid until the next :meth:`add` or :meth:`remove`, as
+        :meth:`direct` (which gives the ``take`` alone).  Else ``None``.
+        For a protocol that must know where a payload came from (REQ)."""
         if len(self._members) == 1 and not self._gone:
             for pipe in self._members.values():
                 if pipe.__class__ is Pipe:
                     box = pipe._inbox
                     if all(b is box for ready, _ in self._bands for b in ready):
-                        return box.take
-        return self.recv_body
+                        return pipe, box.take
+        return None
 
     def can_recv(self) -> bool:
         for ready, polled in self._bands:
@@ -400,6 +409,15 @@ class LoadBalancer(_Prioritised):
         """What a protocol may call in place of :meth:`put_body` until the next
         :meth:`add` or :meth:`remove`: while there is one engine pipe, its
         transport's own ``send_body`` where it has one (no :class:`Message`)."""
+        sole = self.sole_body_sender()
+        return self.put_body if sole is None else sole[1]
+
+    def sole_body_sender(self) -> Optional[tuple[ProtocolPipe, Callable[[bytes], bool]]]:
+        """While the balancer holds exactly one pipe, an engine pipe whose
+        transport takes bare payloads: that pipe and its transport's
+        ``send_body`` (a whole SP payload, header words first; ``False``:
+        full), valid until the next :meth:`add` or :meth:`remove`.  Else
+        ``None``.  For a protocol that must know where a payload went (REQ)."""
         if len(self._prio_of) == 1:
             for group in self._groups.values():
                 pipe = group[0][0]
@@ -407,8 +425,8 @@ class LoadBalancer(_Prioritised):
                     send_body: Optional[Callable[[bytes], bool]] = getattr(
                         pipe._tp, "send_body", None)
                     if send_body is not None:
-                        return send_body
-        return self.put_body
+                        return pipe, send_body
+        return None
 
     def put(self, msg: Message) -> bool:
         """:meth:`send`, saying only whether a pipe took *msg* (PUSH's send)."""

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import random
 import struct
-from typing import Final, Optional
+from typing import Callable, Final, Optional
 
 from .._constants import MAXTTL
 from ..endpoints._message import Message
 from ..endpoints._pipe import Pipe
 from ..interfaces import ProtocolHost, ProtocolPipe
 from . import FairQueue, Send, _sender
+from ..wire import SMALL_FRAME
 
 __all__ = ["ID_FLAG", "Deadline", "IdSequence", "ReplyRouter", "id_word", "pop", "push",
            "recv_id", "recv_split", "split", "words"]
@@ -46,6 +47,7 @@ _from_bytes: Final = int.from_bytes
 
 
 _pack_word: Final = struct.Struct(">I").pack
+_SMALL: Final = SMALL_FRAME     # replies up to this size are joined to their backtrace
 
 
 def id_word(ident: int) -> bytes:
@@ -146,22 +148,31 @@ class ReplyRouter:
     pipe that is gone, or full, is dropped silently, as nanomsg does.
     """
 
-    __slots__ = ("_host", "_fq", "pipes", "_sends")
+    __slots__ = ("_host", "_fq", "pipes", "_sends", "_body_sends")
 
     def __init__(self, host: ProtocolHost) -> None:
         self._host = host
         self._fq = FairQueue()
         self.pipes: dict[int, ProtocolPipe] = {}
         self._sends: dict[ProtocolPipe, Send] = {}   # the pipes' sends, by pipe
+        self._body_sends: dict[ProtocolPipe, Callable[[bytes], bool]] = {}
+        """The transports' ``send_body`` of the engine pipes that have one:
+        a small reply goes out as one payload, with no :class:`Message`."""
 
     def add(self, pipe: ProtocolPipe) -> None:
         self.pipes[pipe.id] = pipe
         self._sends[pipe] = _sender(pipe)
+        if pipe.__class__ is Pipe:
+            send_body: Optional[Callable[[bytes], bool]] = getattr(
+                pipe._tp, "send_body", None)
+            if send_body is not None:
+                self._body_sends[pipe] = send_body
         self._fq.add(pipe)
 
     def remove(self, pipe: ProtocolPipe) -> None:
         self.pipes.pop(pipe.id, None)
         self._sends.pop(pipe, None)
+        self._body_sends.pop(pipe, None)
         self._fq.remove(pipe)
 
     def can_recv(self) -> bool:
@@ -206,6 +217,11 @@ class ReplyRouter:
 
     def reply(self, pipe: ProtocolPipe, backtrace: bytes, body: bytes) -> None:
         """Send *body* behind *backtrace* on *pipe*, if it is still there."""
+        if len(body) <= _SMALL:
+            send_body = self._body_sends.get(pipe)
+            if send_body is not None:
+                send_body(backtrace + body)
+                return
         send = self._sends.get(pipe)
         if send is not None:
             send(Message(body, backtrace))

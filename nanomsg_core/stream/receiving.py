@@ -25,7 +25,7 @@ from typing import Final, Optional
 from ..interfaces import DirectWaker, PipeEvents
 from ..wire import WireError
 from .idle import BUSY_HOLD, IDLE_RETURN, trimmer
-from .reads import Act, ReadEvent
+from .reads import Act, ReadEvent, ReadStateError
 from .pipebase import deliver_all, deliverer
 from .sending import SendingPipe, _monotonic
 from .streams import ReadCancelled
@@ -281,7 +281,11 @@ class StreamPipe(SendingPipe):
         lock = reads.lock       # acquire/release: cheaper than a with block, per message
         lock.acquire()
         try:
-            act = reads.go(_TAKE)
+            # reads.go(_TAKE), inline (twice per message): the table's row, one lookup
+            try:
+                reads._state, act, reads._row = reads._row[_TAKE]
+            except KeyError:
+                raise ReadStateError.refusing(reads._state, _TAKE) from None
             if act is _DO_DETACH_FIRST:
                 if not dpoller.detach_read(sock):
                     return False        # the engine is reading (or reclaiming) right now
@@ -345,7 +349,11 @@ class StreamPipe(SendingPipe):
             # already (RENEW): the watch and the keeper's entry are in place.
             lock.acquire()
             try:
-                act = reads.go(_LOST if failed or self._closed else _KEEP)
+                event = _LOST if failed or self._closed else _KEEP
+                try:                    # reads.go(event), inline
+                    reads._state, act, reads._row = reads._row[event]
+                except KeyError:
+                    raise ReadStateError.refusing(reads._state, event) from None
                 if act is _DO_RENEW or act is _DO_WATCH:
                     reads.kept_since = waker.waited_at = _monotonic()
                     reads.kept_by = waker

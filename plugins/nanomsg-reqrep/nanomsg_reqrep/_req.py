@@ -17,6 +17,11 @@ the pipe it went to dies.  A new ``send`` replaces the outstanding request:
 the old id is forgotten, so its late reply is dropped like any reply with
 an unknown id.  ``recv`` with nothing outstanding fails with ``EFSM``.
 
+While the socket has one connection, a small request goes to its
+transport as one payload, and replies come from its receive queue (the
+kit's ``sole_body_sender`` and ``sole_taker``): no
+:class:`~nanomsg_core.Message`, load balancer or fair queue per request.
+
 Raw REQ (:class:`XReq`) tracks nothing: it load-balances messages with
 their header as given and hands replies up with the backtrace split off
 into ``Message.header``.
@@ -26,11 +31,12 @@ from __future__ import annotations
 
 import errno
 import struct
-from typing import TYPE_CHECKING, Any, Final, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Final, Optional, Union
 
 from nanomsg_core import EFSM, REQ_RESEND_IVL, Message, NanomsgError, Pipe
 from nanomsg_core.protokit.backtrace import Deadline, IdSequence, recv_split
 from nanomsg_core.interfaces import ProtocolHost, ProtocolPipe
+from nanomsg_core.wire import SMALL_FRAME
 
 if TYPE_CHECKING:
     from nanomsg_core.interfaces import ContextWaker
@@ -40,6 +46,7 @@ from nanomsg_core.protokit.contexts import OwnedContext
 # Final: the compiled build reads these as C statics, not from the module's dictionary
 _word: Final = struct.Struct(">I").unpack_from
 _pack_word: Final = struct.Struct(">I").pack
+_SMALL: Final = SMALL_FRAME     # requests up to this size may be joined to their id word
 
 __all__ = ["Req", "ReqContext", "ReqCtx", "XReq", "new_req"]
 
@@ -65,20 +72,20 @@ _ON_TAKEN: Final = TRANSITIONS["taken"]
 
 
 class ReqContext:
-    """One outstanding request: its id, the message to resend, the reply.
+    """One outstanding request: its id, the payload to resend, the reply.
 
     ``waker`` is ``None`` for the socket's own (implicit) context, else the
     engine's wake-ups for that context.
     """
 
-    __slots__ = ("state", "id", "request", "sent_to", "reply", "reply_pipe", "resend",
+    __slots__ = ("state", "id", "body", "sent_to", "reply", "reply_pipe", "resend",
                  "resend_ivl", "waker")
 
     def __init__(self, host: ProtocolHost, resend_ivl: int = DEFAULT_RESEND_IVL,
                  waker: Optional[ContextWaker] = None) -> None:
         self.state = IDLE
         self.id = 0
-        self.request: Optional[Message] = None
+        self.body: Optional[bytes] = None       # the request's payload: resent as (id, body)
         self.sent_to: Optional[ProtocolPipe] = None
         self.reply: Optional[bytes] = None      # the reply's wire payload, id word first
         self.reply_pipe: Optional[Pipe] = None
@@ -154,6 +161,12 @@ class Req(_ReqPipes):
 
     def __init__(self, host: ProtocolHost) -> None:
         super().__init__(host)
+        self._sole: Optional[Pipe] = None
+        """The one pipe, while there is one engine pipe (the shortcuts below)."""
+        self._sole_send: Optional[Callable[[bytes], bool]] = None
+        """Its transport's ``send_body`` (a request as one payload, no :class:`Message`)."""
+        self._sole_take: Optional[Callable[[], Optional[bytes]]] = None
+        """Its receive queue's ``take`` (a reply without the fair queue)."""
         self._ids = IdSequence()
         self._by_id: dict[int, ReqContext] = {}
         self._ctx = ReqContext(host)
@@ -166,6 +179,7 @@ class Req(_ReqPipes):
     def add_pipe(self, pipe: ProtocolPipe) -> bool:
         self._lb.add(pipe)
         self._fq.add(pipe)
+        self._rebind()
         for ctx in self._contexts():
             if ctx.state is PARKED:
                 self._transmit(ctx)
@@ -174,10 +188,22 @@ class Req(_ReqPipes):
     def remove_pipe(self, pipe: ProtocolPipe) -> None:
         self._lb.remove(pipe)
         self._fq.remove(pipe)
+        self._rebind()
         for ctx in self._contexts():
             if ctx.sent_to is pipe and ctx.state is SENT:
                 ctx.sent_to = None
                 self._transmit(ctx)      # at once to another peer, or park
+
+    def _rebind(self) -> None:
+        """The pipes changed: take the one-pipe shortcuts (the kit's
+        ``sole_body_sender`` and ``sole_taker``) while they hold."""
+        send = self._lb.sole_body_sender()
+        take = self._fq.sole_taker()
+        if send is None or take is None or send[0] is not take[0]:
+            self._sole = self._sole_send = self._sole_take = None
+        else:
+            self._sole, self._sole_take = take
+            self._sole_send = send[1]
 
     # -- sending --
     def send(self, msg: Message) -> bool:
@@ -194,17 +220,24 @@ class Req(_ReqPipes):
     def ctx_send_body(self, ctx: ReqContext, body: bytes) -> bool:
         """:meth:`ctx_send` of a bare payload."""
         ident = self._ids.next()     # an id spent on a blocked attempt is harmless
-        request = Message(body, _pack_word(ident))   # id_word: the top bit is set
-        lb = self._lb
-        pipe = lb.send(request)
-        if pipe is None and len(lb):
-            return False             # peers exist but all are full: block
+        header = _pack_word(ident)   # id_word: the top bit is set
+        send = self._sole_send
+        pipe: Optional[ProtocolPipe]
+        if send is not None and len(body) <= _SMALL:
+            if not send(header + body):     # one pipe: one payload, no Message
+                return False                # full: block
+            pipe = self._sole
+        else:
+            lb = self._lb
+            pipe = lb.send(Message(body, header))
+            if pipe is None and len(lb):
+                return False         # peers exist but all are full: block
         by_id = self._by_id
         by_id.pop(ctx.id, None)
         by_id[ident] = ctx
         ctx.id = ident
         ctx.reply = ctx.reply_pipe = None
-        ctx.request = request
+        ctx.body = body
         if pipe is None:
             self._sent(ctx, None)   # no pipe at all: parked
         else:                       # _sent's other case, inline: the hot path
@@ -215,9 +248,9 @@ class Req(_ReqPipes):
 
     def _transmit(self, ctx: ReqContext) -> None:
         """(Re)send ctx's request: to a pipe, else park it until one arrives."""
-        request = ctx.request
-        assert request is not None
-        self._sent(ctx, self._lb.send(request))
+        body = ctx.body
+        assert body is not None
+        self._sent(ctx, self._lb.send(Message(body, _pack_word(ctx.id))))
 
     def _sent(self, ctx: ReqContext, pipe: Optional[ProtocolPipe]) -> None:
         """Record where ctx's request went (``None``: nowhere, yet)."""
@@ -273,14 +306,21 @@ class Req(_ReqPipes):
         (the caller's); drop the ones nobody awaits.  With no explicit
         context, stop as soon as *until* is ready (the hot path); else
         drain the pipes, so no other context's reply waits behind ours."""
-        recv_from = self._fq.recv_from      # the payload and its pipe: no Message per reply
         by_id = self._by_id
         drain = bool(self._others) or until is None
+        take = self._sole_take              # one pipe: its queue, not the fair queue
+        recv_from = self._fq.recv_from      # the payload and its pipe: no Message per reply
+        pipe = self._sole
         while True:
-            got = recv_from()
-            if got is None:
-                return
-            payload, pipe = got
+            if take is not None:
+                payload = take()
+                if payload is None:
+                    return
+            else:
+                got = recv_from()
+                if got is None:
+                    return
+                payload, pipe = got
             if len(payload) < 4 or not payload[0] & 0x80:
                 continue
             ctx = by_id.pop(_word(payload)[0], None)   # only outstanding ids are here
@@ -288,7 +328,7 @@ class Req(_ReqPipes):
                 continue
             ctx.resend.due = None       # Deadline.clear, inline: the hot path
             ctx.sent_to = None
-            ctx.request = None
+            ctx.body = None
             ctx.reply = payload         # its Message, if one is asked for, at recv
             ctx.reply_pipe = pipe
             ctx.state = _ON_REPLY[ctx.state]
@@ -323,7 +363,7 @@ class Req(_ReqPipes):
         ctx.resend.cancel()
         if self._by_id.get(ctx.id) is ctx:
             del self._by_id[ctx.id]
-        ctx.request = ctx.reply = ctx.reply_pipe = ctx.sent_to = None
+        ctx.body = ctx.reply = ctx.reply_pipe = ctx.sent_to = None
         ctx.state = IDLE
         self._others.pop(ctx, None)
 

@@ -302,3 +302,26 @@ def test_maxttl_across_a_device(new_url: Callable[[], str]) -> None:
         dev1.close()
         th.join(5)
     assert not th.is_alive() and errors == [errno.EBADF]
+
+
+@pytest.mark.parametrize("size", [3, 300, 1 << 19])   # joined to its id word, or not
+def test_a_request_on_the_one_pipe_is_resent_whole_with_its_id(
+        new_url: Callable[[], str], size: int) -> None:
+    """With one pipe REQ sends a small request as one payload (id word and
+    body joined) and keeps only the body and id: the resend must carry the
+    same id and body, and the reply must still reach it."""
+    url = new_url()
+    body = bytes(range(256)) * (size // 256) + b"q" * (size % 256)
+    with sock(nn.REP, nn.AF_SP_RAW) as rep, sock(nn.REQ) as req:
+        rep.bind(url)
+        req.connect(url)
+        wait_pipes(req, 1)
+        req.setsockopt(nn.REQ, nn.REQ_RESEND_IVL, 100)
+        req.send(body)
+        first = rep.recv_msg()
+        again = rep.recv_msg()                      # nobody answered: resent
+        assert first.body == again.body == body
+        assert first.header == again.header         # pipe id, then the same request id
+        assert words(first.header)[-1] & ID_FLAG
+        rep.send_msg(nn.Message(b"R" * size, again.header))
+        assert req.recv() == b"R" * size
