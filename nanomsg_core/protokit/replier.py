@@ -146,6 +146,9 @@ class Replier(_ReplierBase):
         self._others: dict[ReplyContext, None] = {}
         self._waiting: deque[ReplyContext] = deque()
         self._held: deque[tuple[Message, bytes]] = deque()   # taken back from a context
+        self._plain_answers = type(self).ctx_send_body is Replier.ctx_send_body
+        """Whether :meth:`ctx_send_body` is this class's own (no subclass
+        changes how an answer goes out): then :meth:`send_body` inlines it."""
 
     def recv(self) -> Optional[Message]:
         return self.ctx_recv(self._ctx)
@@ -204,6 +207,13 @@ class Replier(_ReplierBase):
 
     def send_body(self, body: bytes) -> bool:
         """:meth:`send` of a bare payload (the socket then makes no :class:`Message`)."""
+        if self._plain_answers:     # ctx_send_body's answer, inline: the hot path
+            ctx = self._ctx
+            pipe = ctx.pipe
+            if pipe is not None:
+                ctx.pipe = None
+                self._router.reply(pipe, ctx.backtrace, body)
+                return True
         return self.ctx_send_body(self._ctx, body)
 
     def ctx_send(self, ctx: ReplyContext, msg: Message) -> bool:

@@ -460,3 +460,25 @@ def test_raw_header_round_trip_through_a_device_hop() -> None:
     xrep.send(r)
     front.pump()
     assert req.recv() == Message(b"world")
+
+
+def test_a_subclass_answer_is_honoured_by_send_body() -> None:
+    """REP's ``send_body`` (what the socket calls) inlines the answer unless a
+    subclass changes ``ctx_send_body``; then it must go through it."""
+    class Shouting(Rep):
+        def ctx_send_body(self, ctx: object, body: bytes) -> bool:
+            return super().ctx_send_body(ctx, body.upper())  # type: ignore[arg-type]
+
+    for cls, answer in ((Rep, b"ok"), (Shouting, b"OK")):
+        req = Req(ManualHost())
+        rep = cls(ManualHost())
+        ln = link(req, rep)
+        assert req.send_body(b"q")
+        ln.pump()
+        assert rep.recv_body() == b"q"
+        assert rep.send_body(b"ok")
+        ln.pump()
+        assert req.recv_body() == answer
+        with pytest.raises(NanomsgError) as ei:
+            rep.send_body(b"again")                  # nothing left to answer
+        assert ei.value.errno == EFSM
