@@ -10,6 +10,7 @@ import pytest
 
 from nanomsg_core import EFSM, REQ_RESEND_IVL, Message, NanomsgError
 from nanomsg_core.protokit.backtrace import ID_FLAG, IdSequence, id_word, pop, push, split, words
+from nanomsg_core.protokit.replier import Replier, ReplyContext
 from nanomsg_core.testing import Link, ManualHost, MemoryPipe, link
 from nanomsg_reqrep import Rep, Req, XRep, XReq, new_rep, new_req
 
@@ -463,11 +464,12 @@ def test_raw_header_round_trip_through_a_device_hop() -> None:
 
 
 def test_a_subclass_answer_is_honoured_by_send_body() -> None:
-    """REP's ``send_body`` (what the socket calls) inlines the answer unless a
-    subclass changes ``ctx_send_body``; then it must go through it."""
-    class Shouting(Rep):
-        def ctx_send_body(self, ctx: object, body: bytes) -> bool:
-            return super().ctx_send_body(ctx, body.upper())  # type: ignore[arg-type]
+    """The kit's ``Replier.send_body`` (what the socket calls) inlines the
+    answer unless a subclass (a third party's plugin) changes
+    ``ctx_send_body``; then it must go through it."""
+    class Shouting(Replier):
+        def ctx_send_body(self, ctx: ReplyContext, body: bytes) -> bool:
+            return super().ctx_send_body(ctx, body.upper())
 
     for cls, answer in ((Rep, b"ok"), (Shouting, b"OK")):
         req = Req(ManualHost())
