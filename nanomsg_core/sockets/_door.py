@@ -131,7 +131,7 @@ class Door:
         self._read_q: Optional["deque[bytes]"] = None
         """The receive queue of the socket's only connection while the next
         ``recv`` reads that connection before it asks the protocol, if the
-        queue is empty (:func:`_read_early`): the last early read found the
+        queue is empty (an early read, as :func:`_block`'s): the last early read found the
         message, and nothing has been served from the queue since."""
 
     # -- what a context changes (the socket's own door does nothing) --
@@ -301,7 +301,18 @@ class Door:
             if read_q or flags:         # served from the queue (a stream's read brings
                 self._read_q = None     # many): no more reading first, at no cost per message
             else:
-                early = _read_early(self, core)
+                # Read the only connection now, in this thread, without waiting,
+                # if nothing of it is queued yet (_block's early read, before the
+                # attempt).  Another connection, or none: stop reading first.
+                pipes = core.pipes
+                if len(pipes) == 1:
+                    for pipe in pipes:
+                        reader = pipe._direct_recv
+                        if reader is not None and not pipe._inbox.has():
+                            reader(0, thread_waker())
+                            early = True
+                if not early:
+                    self._read_q = None
         hot = self._flags
         lock = self._lock           # _try_recv, inline: the hot path
         lock.acquire()
@@ -448,24 +459,6 @@ def _reader_of(core: SocketCore) -> Optional[Callable[[int, Waker], bool]]:
         for pipe in pipes:          # emptied meanwhile: no loop, and the core says None
             return pipe._direct_recv
     return core.set_reader()
-
-
-def _read_early(door: Door, core: SocketCore) -> bool:
-    """Read the socket's only connection now, without waiting, in the
-    calling thread (:func:`_block`'s early read), if nothing of it is
-    queued yet; ``False`` if it did not.  Messages queued (a stream's
-    read brings many) or another connection: *door* stops reading first
-    until :func:`_block`'s early read finds a message again, so a recv
-    served from the queue pays nothing for it."""
-    pipes = core.pipes
-    if len(pipes) == 1:
-        for pipe in pipes:
-            reader = pipe._direct_recv
-            if reader is not None and not pipe._inbox.has():
-                reader(0, thread_waker())
-                return True
-    door._read_q = None
-    return False
 
 
 def _yield_sometimes(door: Door) -> None:

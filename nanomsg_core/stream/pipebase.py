@@ -79,7 +79,7 @@ class PipeBase:
                  "_deliver_one",
                  "_closed", "_torn", "_reads", "_dpoller", "_kept", "_nreads", "_trimming", "_codec",
                  "_early_missed",
-                 "_canceller")
+                 "_canceller", "_sock_send")
 
     def __init__(self, stream: Union[socket.socket, ByteStream], endpoint: EndpointContext,
                  framing: Union[Framing, MessageCodec], transport: str, local_address: str,
@@ -97,6 +97,12 @@ class PipeBase:
         self._sock: Optional[socket.socket] = (
             stream.sock if isinstance(stream, SocketStream) and stream.poller is self._poller
             else None)
+        self._sock_send: Optional[Callable[[Buffer], int]] = (
+            self._sock.send if self._sock is not None and type(stream) is SocketStream
+            else None)
+        """The socket's own ``send``, where the stream is a plain
+        :class:`SocketStream` (what its ``try_write`` calls for one buffer):
+        a small frame written at once calls it directly."""
         maxsize = endpoint.get_option(C.SOL_SOCKET, C.RCVMAXSIZE)
         maxsize = -1 if maxsize is None else maxsize
         self._dec: FrameReader

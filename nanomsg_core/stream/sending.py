@@ -98,7 +98,18 @@ class SendingPipe(PipeBase):
             self._last_send = now
             if now - last >= BATCH_WINDOW:      # after a pause: write it at once
                 frame = self._ptab[size] + payload
-                return self._write_now((frame,), len(frame))
+                send = self._sock_send
+                if send is None:
+                    return self._write_now((frame,), len(frame))
+                try:                # _write_now and try_write of one frame, inline
+                    sent = send(frame)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError as e:
+                    return self._write_failed(e)
+                if sent < len(frame):
+                    self._queue_unsent((frame,), sent)
+                return True
         lock = self._lock       # a stream of sends: append it to the batch
         lock.acquire()          # (cheaper than a with block on the hot path)
         try:
@@ -170,13 +181,22 @@ class SendingPipe(PipeBase):
         try:
             sent = self._stream.try_write(bufs)
         except OSError as e:
-            self._reactor.call_soon_threadsafe(self._fail, e)
-            return True
+            return self._write_failed(e)
         if sent < total:
-            with self._lock:
-                self._queue_rest(bufs, sent)
-                self._post_flush()
+            self._queue_unsent(bufs, sent)
         return True
+
+    def _write_failed(self, e: OSError) -> bool:
+        """A direct write raised *e*: the engine fails the connection (the
+        message counts as sent: the connection dies with it)."""
+        self._reactor.call_soon_threadsafe(self._fail, e)
+        return True
+
+    def _queue_unsent(self, bufs: Sequence[Buffer], sent: int) -> None:
+        """A direct write took *sent* bytes of *bufs*: queue the rest for the engine."""
+        with self._lock:
+            self._queue_rest(bufs, sent)
+            self._post_flush()
 
     def _send_queued(self, msg: Message, batch: bool) -> bool:
         with self._lock:
