@@ -223,11 +223,13 @@ class FairQueue:
     queue of an engine :class:`~nanomsg_core.Pipe`, its ``Inbox``, appends
     itself to its band's deque when a message arrives while it is not
     listed).  ``recv`` takes the head of the best non-empty deque, pops one
-    message and puts the inbox back at the tail if it still has more
-    (round-robin among the ready pipes only), else clears its ``listed``
-    flag and looks once more (a delivery that raced the clear may have seen
-    the flag still set).  An entry that turns out empty (listed twice by
-    that race) is dropped on the way.  Idle pipes are never looked at.
+    message, clears the inbox's ``listed`` flag and looks once: if it still
+    has a message (one left, or one whose delivery saw the flag still
+    set), it goes back at the tail, listed (round-robin among the ready
+    pipes only); a delivery after the clear lists it itself.  An entry
+    that turns out empty (listed twice when a delivery lands between the
+    clear and the look) is dropped on the way.  Idle pipes are never
+    looked at.
 
     Pipes of other kinds (the in-memory pipes of
     :mod:`nanomsg_core.testing`, a third party's) cannot list themselves;
@@ -298,13 +300,10 @@ class FairQueue:
             while ready:
                 box = ready.popleft()
                 got = box.take()
-                if box.has():
+                box.listed = False               # cleared, then one look: a delivery
+                if box.has():                    # from here on lists it itself (at worst
+                    box.listed = True            # twice, which the loop tolerates)
                     ready.append(box)            # round robin: to the back
-                else:
-                    box.listed = False
-                    if box.has():                # a delivery raced the clear
-                        box.listed = True
-                        ready.append(box)
                 if got is not None:
                     pipe = box.pipe
                     return (got if bodies else Message(got, b"", pipe)), pipe

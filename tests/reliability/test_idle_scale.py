@@ -211,9 +211,9 @@ def test_back_pressure_resumes_once_drained() -> None:
 
 
 def test_a_delivery_racing_the_drop_is_not_missed() -> None:
-    """The message arrives after the queue saw the pipe empty but before it
-    cleared ``listed`` (so the delivery did not list the pipe): the queue's
-    second look must list it again."""
+    """The message arrives after the queue cleared ``listed``, while it
+    looks, and the look misses it: the delivery must list the pipe itself
+    (a queue that looked before clearing, and not after, strands it)."""
     fq = FairQueue()
     p, box = racing_pipe()
     fq.add(p)
@@ -228,14 +228,14 @@ def test_a_delivery_racing_the_drop_is_not_missed() -> None:
 
 
 def test_a_pipe_listed_twice_is_served_once_per_message() -> None:
-    """The delivery lands between the clear and the second look: both list
-    the pipe.  The extra entry is dropped without a message or a false
-    ``can_recv``."""
+    """The delivery lands between the clear and the look, and the look sees
+    it: both list the pipe.  The extra entry is dropped without a message
+    or a false ``can_recv``."""
     fq = FairQueue()
     p, box = racing_pipe()
     fq.add(p)
     p.deliver(nn.Message(b"first"))
-    box.arm(b"second", at_empty_look=2, seen=True)
+    box.arm(b"second", at_empty_look=1, seen=True)
     msg = fq.recv()
     assert msg is not None and msg.body == b"first"
     assert list(fq._bands[0][0]) == [box, box]
