@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import random
 import struct
+import time
 from typing import Callable, Final, Optional
 
 from .._constants import MAXTTL
@@ -36,6 +37,7 @@ from ..endpoints._pipe import Pipe
 from ..interfaces import ProtocolHost, ProtocolPipe
 from . import FairQueue, Send, _sender
 from ..wire import SMALL_FRAME
+from ..sockets._clock import now_ms
 
 __all__ = ["ID_FLAG", "Deadline", "IdSequence", "ReplyRouter", "id_word", "pop", "push",
            "recv_id", "recv_split", "split", "words"]
@@ -48,6 +50,7 @@ _from_bytes: Final = int.from_bytes
 
 _pack_word: Final = struct.Struct(">I").pack
 _SMALL: Final = SMALL_FRAME     # replies up to this size are joined to their backtrace
+_monotonic: Final = time.monotonic     # now_ms(), inline: Deadline.set runs per request
 
 
 def id_word(ident: int) -> bytes:
@@ -245,11 +248,14 @@ class Deadline:
     re-arms for the remainder if it was pushed later meanwhile).
     """
 
-    __slots__ = ("_host", "_now", "_key", "due", "_armed")
+    __slots__ = ("_host", "_now", "_key", "due", "_armed", "_sockets_clock")
 
     def __init__(self, host: ProtocolHost, key: object) -> None:
         self._host = host
         self._now = host.now            # bound once: set() runs per request
+        self._sockets_clock = host.now is now_ms
+        """Whether the host reads the sockets' clock (a socket's host does):
+        :meth:`set` then reads it inline."""
         self._key = key
         self.due: Optional[float] = None
         self._armed: Optional[float] = None
@@ -259,7 +265,7 @@ class Deadline:
         if delay_ms < 0:
             self.due = None
             return
-        due = self._now() + delay_ms
+        due = (_monotonic() * 1000.0 if self._sockets_clock else self._now()) + delay_ms
         self.due = due
         armed = self._armed
         if armed is None or armed > due:
