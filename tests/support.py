@@ -26,11 +26,21 @@ WIRE_TRANSPORTS = ("ipc", "tcp")
 _names = itertools.count()
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port that was free on 127.0.0.1 a moment ago, and that this
+    process has not handed out before: the kernel may give the same free
+    port to two probes in a row, and two fresh URLs of one test (bound one
+    after the other) must not share it."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 class Urls:
