@@ -306,11 +306,12 @@ class Door:
                 # attempt).  Another connection, or none: stop reading first.
                 pipes = core.pipes
                 if len(pipes) == 1:
-                    for pipe in pipes:
+                    for pipe in pipes:      # (no next(): the read may change the set)
                         reader = pipe._direct_recv
                         if reader is not None and not pipe._inbox.has():
                             reader(0, thread_waker())
                             early = True
+                        break
                 if not early:
                     self._read_q = None
         hot = self._flags
