@@ -183,9 +183,9 @@ class FrameDecoder:
     reads go straight into the current chunk, and one join makes the payload.
     """
 
-    __slots__ = ("framing", "max_size", "_max", "_min", "_size", "_buf", "_view", "_pos",
-                 "_end", "_window", "_chunks", "_cur", "_cur_view", "_cur_got", "_got",
-                 "_left")
+    __slots__ = ("framing", "max_size", "grown", "_max", "_min", "_size", "_buf", "_view",
+                 "_pos", "_end", "_window", "_chunks", "_cur", "_cur_view", "_cur_got", "_got",
+                 "_left", "_psize", "_typed")
 
     def __init__(self, framing: Framing, max_size: int = -1,
                  buffer_size: int = DEFAULT_RECV_BUFFER,
@@ -193,7 +193,10 @@ class FrameDecoder:
         if buffer_size < 64:
             raise ValueError("buffer_size must be at least 64 bytes")
         self.framing = framing
+        """How frames are prefixed (fixed at construction)."""
         self.max_size = max_size
+        self._psize = framing.prefix_size       # the framing's, kept: read per commit
+        self._typed = framing.typed
         self._max = buffer_size
         self._min = max(64, min(min_buffer, buffer_size))
         self._size = self._min
@@ -208,6 +211,9 @@ class FrameDecoder:
         self._cur_got = 0      # bytes in _cur
         self._got = 0          # bytes of the big frame received, all chunks
         self._left = 0         # bytes of the big frame not yet given a chunk
+        self.grown = False
+        """Whether it holds more than *min_buffer* (:meth:`trim` may help once
+        idle): a plain attribute, kept as the buffers change (read per read)."""
 
     @property
     def pending(self) -> int:
@@ -223,11 +229,6 @@ class FrameDecoder:
         if self._cur is not None:
             held += len(self._cur) + sum(len(c) for c in self._chunks)
         return held
-
-    @property
-    def grown(self) -> bool:
-        """Whether it holds more than *min_buffer* (:meth:`trim` may help once idle)."""
-        return self._size > self._min or self._cur is not None
 
     def recv_buffer(self) -> memoryview:
         """The writable window the next read should fill (never empty)."""
@@ -257,30 +258,34 @@ class FrameDecoder:
         self._view = memoryview(buf)
         self._size = size
         self._pos, self._end = 0, end - pos
+        self.grown = size > self._min or self._cur is not None
 
     def commit(self, n: int) -> list[bytes]:
         """Account *n* bytes written into :meth:`recv_buffer`; return the
         payloads now complete, in order.  Raises :class:`WireError`."""
         if self._cur is not None:
             return self._commit_big(n)
+        if not self._end and n < self._window and not self.grown:
+            # The buffer was empty and stays its size (the read did not
+            # fill it): most often this read is exactly one whole frame (a
+            # request, a reply), taken here with nothing else to do.
+            psize = self._psize
+            buf = self._buf
+            if n > psize and (not self._typed or buf[0] == _IPC_MSG):
+                length: int = _unpack_u64(buf, psize - 8)[0]
+                max_size = self.max_size
+                if psize + length == n and (length <= max_size or max_size < 0):
+                    return [self._view[psize:n].tobytes()]
         filled = n >= self._window
         end = self._end + n
         buf = self._buf
         view = self._view
         pos = self._pos
-        psize = self.framing.prefix_size
-        typed = self.framing.typed
+        psize = self._psize
+        typed = self._typed
         max_size = self.max_size
         out: list[bytes] = []
         need = psize
-        length: int                 # typed: the compiled build compares and slices natively
-        if end == n and n > psize and (not typed or buf[0] == _IPC_MSG):
-            # The buffer was empty: most often this read is exactly one whole
-            # frame (a request, a reply), taken here without the loop below.
-            length = _unpack_u64(buf, 1 if typed else 0)[0]
-            if psize + length == n and (length <= max_size or max_size < 0):
-                out.append(view[psize:n].tobytes())
-                pos = end
         unpack_from = _unpack_u64
         unpack_ipc = _unpack_ipc
         off = psize - 8             # the length's offset in a prefix
@@ -378,6 +383,7 @@ class FrameDecoder:
         except (MemoryError, OverflowError):
             self._cur = self._cur_view = None
             self._chunks = []
+            self.grown = self._size > self._min
             raise WireError(errno.EMSGSIZE, "cannot allocate %d bytes of a frame" % size) from None
         if first is not None:
             chunk[:len(first)] = first
@@ -386,6 +392,7 @@ class FrameDecoder:
         self._left -= size
         self._cur = chunk
         self._cur_view = memoryview(chunk)
+        self.grown = True
 
     def _commit_big(self, n: int) -> list[bytes]:
         cur = self._cur
@@ -403,6 +410,7 @@ class FrameDecoder:
         self._chunks = []
         self._cur = self._cur_view = None
         self._got = self._cur_got = 0
+        self.grown = self._size > self._min
         return [payload]
 
     def feed(self, data: Buffer) -> list[bytes]:

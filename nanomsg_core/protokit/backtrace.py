@@ -193,14 +193,18 @@ class ReplyRouter:
         body, backtrace, pipe = got
         return Message(body, b"", pipe), backtrace
 
-    def recv_parts(self) -> Optional[tuple[bytes, bytes, Optional[Pipe]]]:
-        """:meth:`recv` without the :class:`Message`: ``(body, backtrace, pipe)``."""
+    def recv_parts(self, got: Optional[tuple[bytes, Optional[Pipe]]] = None,
+                   ) -> Optional[tuple[bytes, bytes, Optional[Pipe]]]:
+        """:meth:`recv` without the :class:`Message`: ``(body, backtrace, pipe)``
+        (*got*: the fair queue's ``(payload, pipe)`` taken already, first)."""
         fq = self._fq
         while True:
-            got = fq.recv_from()
             if got is None:
-                return None
+                got = fq.recv_from()
+                if got is None:
+                    return None
             payload, pipe = got
+            got = None
             if len(payload) >= 4 and payload[0] & 0x80:
                 return payload[4:], payload[:4], pipe
             parts = split(payload, self._host.get_socket_option(MAXTTL))

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Final, Optional
 
 from .._constants import EFSM
 from ..errors import NanomsgError
 from ..endpoints._message import Message
+from ..wire import SMALL_FRAME
 from .backtrace import ReplyRouter
 from ..interfaces import ProtocolHost, ProtocolPipe
 
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 from . import ProtocolBase
 from .contexts import OwnedContext
 from ..compiled import mypyc_attr
+
+_SMALL: Final = SMALL_FRAME     # replies up to this size are joined (as ReplyRouter's)
 
 __all__ = ["RawReplier", "Replier", "ReplierContext", "ReplyContext"]
 
@@ -196,10 +199,19 @@ class Replier(_ReplierBase):
             msg = self.ctx_recv(ctx)
             return None if msg is None else msg.body
         ctx.pipe = None              # a new recv abandons an unanswered message
-        got = self._router.recv_parts()
+        router = self._router
+        got = router._fq.recv_from()
         if got is None:
             return None
-        body, ctx.backtrace, ctx.pipe = got
+        payload, pipe = got
+        if len(payload) >= 4 and payload[0] & 0x80:     # one hop (recv_parts's first
+            ctx.backtrace = payload[:4]                  # case, inline: the hot path)
+            ctx.pipe = pipe
+            return payload[4:]
+        parts = router.recv_parts(got)
+        if parts is None:
+            return None
+        body, ctx.backtrace, ctx.pipe = parts
         return body
 
     def send(self, msg: Message) -> bool:
@@ -212,7 +224,13 @@ class Replier(_ReplierBase):
             pipe = ctx.pipe
             if pipe is not None:
                 ctx.pipe = None
-                self._router.reply(pipe, ctx.backtrace, body)
+                router = self._router
+                if len(body) <= _SMALL:     # ReplyRouter.reply's first case, inline
+                    send_body = router._body_sends.get(pipe)
+                    if send_body is not None:
+                        send_body(ctx.backtrace + body)
+                        return True
+                router.reply(pipe, ctx.backtrace, body)
                 return True
         return self.ctx_send_body(self._ctx, body)
 

@@ -100,6 +100,24 @@ def test_recv_buffer_commit_protocol() -> None:
     assert out == [b"x" * 1000, b"yz"]
 
 
+def test_grown_follows_the_buffers() -> None:
+    """``grown`` is kept as the buffers change: a filling read doubles the
+    small-frame buffer, a big frame holds chunks, ``trim`` undoes both."""
+    dec = FrameDecoder(TCP_FRAMING, -1, buffer_size=4096, min_buffer=64)
+    assert not dec.grown
+    assert dec.feed(encode_frame(TCP_FRAMING, b"a" * 40)) == [b"a" * 40]
+    assert not dec.grown                    # one whole frame, the buffer as it was
+    assert dec.feed(encode_frame(TCP_FRAMING, b"b" * 200)) == [b"b" * 200]
+    assert dec.grown                        # reads filled it: doubled
+    assert dec.trim() and not dec.grown
+    big = encode_frame(TCP_FRAMING, b"c" * 10_000)
+    assert dec.feed(big[:5000]) == []
+    assert dec.grown                        # a big frame's chunk
+    assert dec.feed(big[5000:]) == [b"c" * 10_000]
+    dec.trim()
+    assert not dec.grown
+
+
 def test_rcvmaxsize() -> None:
     dec = FrameDecoder(TCP_FRAMING, 10)
     assert dec.feed(encode_frame(TCP_FRAMING, b"0123456789")) == [b"0123456789"]
@@ -188,6 +206,8 @@ def test_any_cut_of_any_stream_decodes_to_its_payloads(framing: object) -> None:
                 view[:k] = chunk[:k]
                 chunk = chunk[k:]
                 out += dec.commit(k)
+                # the kept flag says what the buffers are (trimming reads it per read)
+                assert dec.grown == (dec._size > dec._min or dec._cur is not None)
         assert out == payloads
         assert all(type(p) is bytes for p in out)
         assert dec.pending == 0

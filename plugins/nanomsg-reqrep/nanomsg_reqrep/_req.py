@@ -207,18 +207,22 @@ class Req(_ReqPipes):
 
     # -- sending --
     def send(self, msg: Message) -> bool:
-        return self.ctx_send_body(self._ctx, msg.body)
-
-    def send_body(self, body: bytes) -> bool:
-        """:meth:`send` of a bare payload (the socket then makes no :class:`Message`)."""
-        return self.ctx_send_body(self._ctx, body)
+        return self.send_body(msg.body)
 
     def ctx_send(self, ctx: ReqContext, msg: Message) -> bool:
         """Start a new request on *ctx*, cancelling the one outstanding."""
-        return self.ctx_send_body(ctx, msg.body)
+        return self.send_body(msg.body, ctx)
 
     def ctx_send_body(self, ctx: ReqContext, body: bytes) -> bool:
         """:meth:`ctx_send` of a bare payload."""
+        return self.send_body(body, ctx)
+
+    def send_body(self, body: bytes, ctx: Optional[ReqContext] = None) -> bool:
+        """:meth:`send` of a bare payload (the socket then makes no
+        :class:`Message`); with *ctx*, :meth:`ctx_send_body` (the socket's
+        own ``send`` is the hot path: it calls no other method for it)."""
+        if ctx is None:
+            ctx = self._ctx
         ident = self._ids.next()     # an id spent on a blocked attempt is harmless
         header = _pack_word(ident)   # id_word: the top bit is set
         send = self._sole_send
@@ -275,10 +279,27 @@ class Req(_ReqPipes):
     def recv_body(self) -> Optional[bytes]:
         """:meth:`recv`'s payload alone (the socket then makes no :class:`Message`)."""
         ctx = self._ctx
-        if ctx.state is not READY:      # ctx_recv's check, inline: the hot path
-            if ctx.state is IDLE:
+        state = ctx.state
+        if state is not READY:          # ctx_recv's check, inline: the hot path
+            if state is IDLE:
                 raise NanomsgError(EFSM, "no request outstanding")
-            self._collect(ctx)
+            take = self._sole_take
+            if take is None or self._others:
+                self._collect(ctx)
+            else:
+                # _collect's one-pipe case, inline (the hot path): the next
+                # reply on the one pipe, most often the one awaited
+                payload = take()
+                if payload is None:
+                    return None
+                ident = ctx.id
+                if len(payload) >= 4 and _word(payload)[0] == ident:
+                    del self._by_id[ident]
+                    ctx.resend.due = None       # Deadline.clear, inline
+                    ctx.sent_to = ctx.body = None
+                    ctx.state = _ON_TAKEN[_ON_REPLY[state]]
+                    return payload[4:]
+                self._collect(ctx, payload)     # another (stale, malformed): as ever
             if ctx.state is not READY:
                 return None
         reply = ctx.reply
@@ -301,21 +322,27 @@ class Req(_ReqPipes):
         ctx.state = _ON_TAKEN[ctx.state]
         return Message(reply[4:], b"", pipe)
 
-    def _collect(self, until: Optional[ReqContext]) -> None:
+    def _collect(self, until: Optional[ReqContext], first: Optional[bytes] = None) -> None:
         """Route queued replies to their contexts, waking each but *until*
         (the caller's); drop the ones nobody awaits.  With no explicit
         context, stop as soon as *until* is ready (the hot path); else
-        drain the pipes, so no other context's reply waits behind ours."""
+        drain the pipes, so no other context's reply waits behind ours.
+        *first*: a reply taken from the one pipe already."""
         by_id = self._by_id
         drain = bool(self._others) or until is None
         take = self._sole_take              # one pipe: its queue, not the fair queue
         recv_from = self._fq.recv_from      # the payload and its pipe: no Message per reply
         pipe = self._sole
+        payload: bytes
         while True:
-            if take is not None:
-                payload = take()
-                if payload is None:
+            if first is not None:           # taken already: routed first
+                payload = first
+                first = None
+            elif take is not None:
+                taken = take()
+                if taken is None:
                     return
+                payload = taken
             else:
                 got = recv_from()
                 if got is None:

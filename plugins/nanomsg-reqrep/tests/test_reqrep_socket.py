@@ -325,3 +325,28 @@ def test_a_request_on_the_one_pipe_is_resent_whole_with_its_id(
         assert words(first.header)[-1] & ID_FLAG
         rep.send_msg(nn.Message(b"R" * size, again.header))
         assert req.recv() == b"R" * size
+
+
+def test_junk_before_the_reply_on_the_one_pipe_is_dropped(new_url: Callable[[], str]) -> None:
+    """With one pipe REQ's recv takes the next reply itself when it is the
+    one awaited; a short one, one without the id flag or with another id
+    is handed to the general routing, which drops it, and the reply that
+    follows still arrives."""
+    url = new_url()
+    with sock(nn.REP, nn.AF_SP_RAW) as rep, sock(nn.REQ, timeout=5000) as req:
+        rep.bind(url)
+        req.connect(url)
+        wait_pipes(req, 1)
+        req.send(b"q")
+        got = rep.recv_msg()
+        pipe_word, request_id = got.header[:4], got.header[-4:]
+        wrong_id = id_word((words(request_id)[-1] + 7) | ID_FLAG)
+        for junk_header in (b"", b"\x00\x00\x00\x05", wrong_id):
+            rep.send_msg(nn.Message(b"junk", pipe_word + junk_header))
+        rep.send_msg(nn.Message(b"", pipe_word + b"\x80\x00"))   # two bytes: short
+        rep.send_msg(nn.Message(b"reply", got.header))
+        assert req.recv() == b"reply"
+        req.send(b"again")                          # and the next request goes on as ever
+        got = rep.recv_msg()
+        rep.send_msg(nn.Message(b"reply 2", got.header))
+        assert req.recv() == b"reply 2"
