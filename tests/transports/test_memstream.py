@@ -11,8 +11,9 @@ import io
 import itertools
 import os
 import tokenize
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -137,13 +138,28 @@ def test_unbounded_buffering_fails_stalled_receiver(memstream: ModuleType,
 
 def test_losing_bytes_in_flight_fails_linger(memstream: ModuleType,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stream whose close throws away what its peer has not read yet."""
-    close = memstream.MemStream.close
+    """A stream that reports every write done at once but hands its bytes
+    to the peer only at its next write (its first, the SP header, at once),
+    so that its close throws the last write away: bytes in flight are lost
+    however fast the peer reads (clearing the peer's unread bytes at close
+    lost nothing when the peer had read them all already)."""
+    try_write = memstream.MemStream.try_write
 
-    def lossy_close(self: object) -> None:
-        self.peer.inbox.clear()         # type: ignore[attr-defined]
-        close(self)
-    monkeypatch.setattr(memstream.MemStream, "close", lossy_close)
+    def lagging_try_write(self: Any, bufs: Sequence[Any]) -> int:
+        data = b"".join(bytes(b) for b in bufs)
+        held: Optional[bytearray] = self.__dict__.get("held")
+        if held is None:                # the SP header
+            self.held = bytearray()
+            return int(try_write(self, bufs))
+        if held:                        # the last write's bytes go now, as far as they fit
+            del held[:try_write(self, [bytes(held)])]
+        held += data
+        return len(data)
+
+    def lagging_write(self: Any, bufs: Sequence[Any], done: Any) -> None:
+        self._post(done, lagging_try_write(self, bufs))
+    monkeypatch.setattr(memstream.MemStream, "try_write", lagging_try_write)
+    monkeypatch.setattr(memstream.MemStream, "write", lagging_write)
     with pytest.raises(AssertionError, match=r"check_transport\[linger\]"):
         check_transport(new_url, only=["linger"], timeout=3.0)
 
